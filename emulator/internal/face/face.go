@@ -1,0 +1,59 @@
+// Package face defines what a storage face is: the signer of upload and
+// download URLs and the data-plane server that honours them, in the dialect of
+// one cloud provider (gcs, s3, azure).
+package face
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/localbaponi/localbaponi/emulator/internal/clock"
+	"github.com/localbaponi/localbaponi/emulator/internal/store"
+)
+
+// URLLifetime is how long a signed URL stays valid (SPEC U-2).
+const URLLifetime = 15 * time.Minute
+
+// Bucket is the bucket (or container) name in signed URLs (DESIGN dev defaults).
+const Bucket = "baponi-local-storage"
+
+// Signed is a signed URL and what the client must send with it.
+type Signed struct {
+	URL       string
+	Method    string            // "PUT" or "GET"
+	Headers   map[string]string // every header the client must send; never nil
+	ExpiresAt time.Time
+}
+
+// Face signs URLs and serves the data plane. ServeHTTP receives every request
+// that is not under /v1/ or /_emulator/ and answers it in the provider's own
+// format (XML errors and all).
+type Face interface {
+	http.Handler
+	// Name is "gcs", "s3" or "azure".
+	Name() string
+	// SignUpload returns a URL that accepts one PUT of exactly contentLength
+	// bytes with the given Content-Type, until URLLifetime from now.
+	SignUpload(sp store.Space, path, contentType string, contentLength int64) (Signed, error)
+	// SignDownload returns a URL that GETs (or HEADs) the file until URLLifetime from now.
+	SignDownload(sp store.Space, path string) (Signed, error)
+}
+
+// Config is what every face is built from.
+type Config struct {
+	Store *store.Store
+	Clock *clock.Clock
+	// BaseURL is the external URL of the emulator, without a trailing slash,
+	// e.g. "http://127.0.0.1:8080". Signed URLs start with it.
+	BaseURL string
+	// KeyID and Secret are the signing identity: the GCS HMAC access id and
+	// secret, the S3 access key id and secret, the Azure account name and
+	// (base64 of Secret) account key.
+	KeyID  string
+	Secret string
+	// StrictProviderLimits makes a face refuse what its provider would
+	// (S3: a single PUT over 5 GiB).
+	StrictProviderLimits bool
+	Logger               *slog.Logger
+}
