@@ -4,6 +4,7 @@
 package face
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -55,5 +56,17 @@ type Config struct {
 	// StrictProviderLimits makes a face refuse what its provider would
 	// (S3: a single PUT over 5 GiB).
 	StrictProviderLimits bool
-	Logger               *slog.Logger
+	// Access is asked before every data-plane request is served, after the
+	// signature is verified: it returns an error if the space is unknown
+	// (then the face answers as its provider does for a missing bucket or
+	// object) or, with write true, if it is read-only (the face answers 403
+	// in its provider's format). Nil allows everything.
+	Access func(sp store.Space, write bool) error
+	Logger *slog.Logger
 }
+
+// ErrReadOnly is returned by Config.Access for a write to a read-only space.
+var ErrReadOnly = errors.New("the volume is read-only")
+
+// ErrNoSpace is returned by Config.Access for a space that does not exist.
+var ErrNoSpace = errors.New("no such thread or volume")
