@@ -1,0 +1,141 @@
+// Command localbaponi runs the Baponi Files API emulator.
+//
+//	localbaponi [serve] [flags]
+//
+// With no flags it listens on 127.0.0.1:8080 with the dev defaults (see
+// fixtures/dev.yaml) and prints the base URL, the keys and a curl example.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/localbaponi/localbaponi/emulator"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run parses the arguments, serves until SIGINT/SIGTERM and returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "serve" {
+		args = args[1:]
+	}
+	fs := flag.NewFlagSet("localbaponi", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		addr        = fs.String("addr", "127.0.0.1:8080", "listen address")
+		externalURL = fs.String("external-url", "", "base URL that signed URLs use (default: http://<addr>)")
+		configFile  = fs.String("config", "", "YAML config of orgs, keys, volumes and signing identity (replaces the dev defaults)")
+		dataDir     = fs.String("data-dir", "", "keep data in this directory across restarts (default: a temporary directory removed on exit)")
+		backend     = fs.String("backend", "gcs", "storage face of signed URLs: gcs, s3 or azure")
+		keyID       = fs.String("signing-key-id", "", "signing key id: GCS HMAC access id, S3 access key id, Azure account name (default "+emulator.DevSigningKeyID+")")
+		secret      = fs.String("signing-secret", "", "signing secret (default "+emulator.DevSigningSecret+")")
+		strict      = fs.Bool("strict-provider-limits", false, "refuse what the provider would (S3: a single PUT over 5 GiB)")
+		adminToken  = fs.String("admin-token", "", "require this Bearer token on /_emulator/ routes other than health")
+		isolation   = fs.String("isolation", "auto", "sandbox isolation for execute: auto, namespaces or none")
+		python      = fs.String("python", "", "python interpreter for execute (default: python3 on PATH)")
+		node        = fs.String("node", "", "node interpreter for execute (default: node on PATH)")
+		bash        = fs.String("bash", "", "bash for execute (default: bash on PATH)")
+		logLevel    = fs.String("log-level", "info", "log level: debug, info, warn or error")
+	)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: localbaponi [serve] [flags]\n\nRuns the Baponi Files API emulator.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "localbaponi: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "localbaponi: --log-level %q: want debug, info, warn or error\n", *logLevel)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	opts := emulator.Options{
+		Addr: *addr, ExternalURL: *externalURL, DataDir: *dataDir, Backend: *backend,
+		SigningKeyID: *keyID, SigningSecret: *secret, StrictProviderLimits: *strict,
+		AdminToken: *adminToken, Logger: log,
+		Sandbox: emulator.SandboxOptions{Isolation: *isolation, Python: *python, Node: *node, Bash: *bash},
+	}
+	cfg := emulator.DevConfig()
+	if *configFile != "" {
+		c, err := emulator.LoadConfig(*configFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "localbaponi: %v\n", err)
+			return 2
+		}
+		cfg = c
+		opts.Config = &cfg
+	}
+	emu, err := emulator.Start(opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "localbaponi: %v\n", err)
+		return 1
+	}
+	banner(stdout, emu, cfg)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	log.Info("shutting down")
+	if err := emu.Close(); err != nil {
+		log.Error("shutdown", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// banner prints what a user needs to start: the URL, keys, volumes, signing
+// identity and a curl command to paste.
+func banner(w io.Writer, emu *emulator.Emulator, cfg emulator.Config) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "localbaponi %s listening on %s (backend %s)\n", emulator.Version, emu.URL(), emu.Backend())
+	if emu.ExternalURL() != emu.URL() {
+		fmt.Fprintf(&b, "  signed URLs use    %s\n", emu.ExternalURL())
+	}
+	fmt.Fprintf(&b, "  data dir           %s\n", emu.DataDir())
+	for _, o := range cfg.Orgs {
+		for _, k := range o.Keys {
+			fmt.Fprintf(&b, "  org %-14s key %s\n", o.ID, k.Key)
+		}
+		for _, v := range o.Volumes {
+			mode := "read-write"
+			if v.ReadOnly {
+				mode = "read-only"
+			}
+			fmt.Fprintf(&b, "  org %-14s volume %s (%s)\n", o.ID, v.Slug, mode)
+		}
+	}
+	id, secret := emu.SigningIdentity()
+	fmt.Fprintf(&b, "  signing key id     %s\n  signing secret     %s\n", id, secret)
+	fmt.Fprintf(&b, "\nTry it:\n  export BAPONI_API_KEY=%s\n", emu.APIKey())
+	fmt.Fprintf(&b, "  curl -X POST %s/v1/files/list \\\n    -H \"Authorization: Bearer $BAPONI_API_KEY\" \\\n    -H \"Content-Type: application/json\" \\\n    -d '{\"source\": \"volume\", \"id\": \"%s\"}'\n\n", emu.URL(), firstVolume(cfg))
+	fmt.Fprint(w, b.String())
+}
+
+func firstVolume(cfg emulator.Config) string {
+	for _, o := range cfg.Orgs {
+		for _, v := range o.Volumes {
+			return v.Slug
+		}
+	}
+	return emulator.DevRWVolume
+}

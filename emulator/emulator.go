@@ -1,0 +1,323 @@
+// Package emulator runs a local emulator of the Baponi Files API (and the
+// sandbox execute endpoint) in-process, like net/http/httptest or miniredis:
+//
+//	emu := emulator.RunT(t)                 // 127.0.0.1:0, dev fixture, cleaned up with t
+//	emu.Clock().Advance(16 * time.Minute)   // every signed URL issued so far has now expired
+//	emu.WriteFile(emulator.Thread("t1"), "input.json", data)
+//
+// The same server is the localbaponi binary.
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/localbaponi/localbaponi/emulator/internal/api"
+	"github.com/localbaponi/localbaponi/emulator/internal/clock"
+	"github.com/localbaponi/localbaponi/emulator/internal/face"
+	"github.com/localbaponi/localbaponi/emulator/internal/store"
+	"github.com/localbaponi/localbaponi/emulator/internal/tenancy"
+)
+
+// Version is the emulator's version, reported by /_emulator/info.
+const Version = "0.1.0"
+
+// Clock is the emulator's clock: signed-URL expiry, expires_at, modified
+// times and rate limits all read it. Advance and Set move it, also while
+// requests are in flight.
+type Clock = clock.Clock
+
+// NewClock returns a clock that follows the real time until moved.
+func NewClock() *Clock { return clock.NewReal() }
+
+// NewFrozenClock returns a clock that stands at t until moved.
+func NewFrozenClock(t time.Time) *Clock { return clock.NewFrozen(t) }
+
+// Config is the tenants' configuration: orgs, keys, volumes and the signing
+// identity. See fixtures/dev.yaml.
+type Config = tenancy.Config
+
+// DevConfig returns the built-in dev defaults.
+func DevConfig() Config { return tenancy.DevConfig() }
+
+// LoadConfig reads a YAML config file.
+func LoadConfig(path string) (Config, error) { return tenancy.LoadConfig(path) }
+
+// The dev defaults (DESIGN "Dev defaults").
+const (
+	DevAPIKey        = tenancy.DevKey
+	DevOtherAPIKey   = tenancy.DevOtherKey
+	DevOrg           = tenancy.DevOrg
+	DevOtherOrg      = tenancy.DevOtherOrg
+	DevRWVolume      = tenancy.DevRWVolume
+	DevROVolume      = tenancy.DevROVolume
+	DevSigningKeyID  = tenancy.DevSigningKeyID
+	DevSigningSecret = tenancy.DevSigningKey
+	// Bucket is the bucket (or container) name in signed URLs.
+	Bucket = face.Bucket
+)
+
+// Options configure an emulator. The zero value is a working emulator on
+// 127.0.0.1 with a free port, the dev defaults, the GCS face, a temporary
+// data directory and the real clock.
+type Options struct {
+	// Addr is the listen address; default "127.0.0.1:0".
+	Addr string
+	// ExternalURL is the base URL that signed URLs use (e.g. when a proxy or
+	// docker port mapping sits in front); default the listener's URL.
+	ExternalURL string
+	// DataDir keeps the data across restarts; default a temporary directory
+	// removed by Close.
+	DataDir string
+	// Backend is the storage face: "gcs" (default), "s3" or "azure".
+	Backend string
+	// Config replaces the dev defaults (orgs, keys, volumes, signing identity).
+	Config *Config
+	// SigningKeyID and SigningSecret override Config.Signing.
+	SigningKeyID, SigningSecret string
+	// StrictProviderLimits makes the face refuse what its provider would
+	// (S3: a single PUT over 5 GiB).
+	StrictProviderLimits bool
+	// AdminToken, if set, is required on /_emulator/ routes other than health.
+	AdminToken string
+	// Clock is the emulator's clock; default NewClock().
+	Clock *Clock
+	// Sandbox configures code execution.
+	Sandbox SandboxOptions
+	// Logger receives the emulator's logs; default discards them.
+	Logger *slog.Logger
+	// Listener, if set, is used instead of listening on Addr.
+	Listener net.Listener
+}
+
+// Emulator is a running emulator. Close it when done.
+type Emulator struct {
+	opts    Options
+	url     string
+	clock   *Clock
+	store   *store.Store
+	tenants *tenancy.Registry
+	face    face.Face
+	srv     *http.Server
+	ln      net.Listener
+	exec    *execHandle
+	log     *slog.Logger
+	keyID   string
+	secret  string
+
+	closeOnce sync.Once
+	closeErr  error
+	served    chan struct{}
+}
+
+// Start starts an emulator and returns once it is ready to serve.
+func Start(opts Options) (*Emulator, error) {
+	e := &Emulator{opts: opts, served: make(chan struct{})}
+	if err := e.start(); err != nil {
+		e.shutdown()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Emulator) start() error {
+	o := &e.opts
+	e.log = o.Logger
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	e.clock = o.Clock
+	if e.clock == nil {
+		e.clock = clock.NewReal()
+	}
+	cfg := tenancy.DevConfig()
+	if o.Config != nil {
+		cfg = *o.Config
+	}
+	if o.SigningKeyID != "" {
+		cfg.Signing.KeyID = o.SigningKeyID
+	}
+	if o.SigningSecret != "" {
+		cfg.Signing.Secret = o.SigningSecret
+	}
+	if cfg.Signing.KeyID == "" {
+		cfg.Signing.KeyID = tenancy.DevSigningKeyID
+	}
+	if cfg.Signing.Secret == "" {
+		cfg.Signing.Secret = tenancy.DevSigningKey
+	}
+	e.keyID, e.secret = cfg.Signing.KeyID, cfg.Signing.Secret
+	backend := o.Backend
+	if backend == "" {
+		backend = "gcs"
+	}
+	newFace, ok := faces[backend]
+	if !ok {
+		return fmt.Errorf("backend %q is not available; choose one of: %s", backend, strings.Join(faceNames(), ", "))
+	}
+	var err error
+	if e.tenants, err = tenancy.NewRegistry(cfg); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if e.store, err = store.Open(o.DataDir, e.clock, e.log); err != nil {
+		return fmt.Errorf("open data dir: %w", err)
+	}
+	for _, org := range cfg.Orgs {
+		for _, vc := range org.Volumes {
+			v, _ := e.tenants.Volume(org.ID, vc.Slug)
+			files := vc.Files
+			sp := store.Space{Org: v.Org, Kind: store.Volume, ID: v.Slug}
+			if exists, _ := e.store.Exists(sp); exists {
+				files = nil // a kept data dir keeps what the volume holds
+			}
+			if err := api.SeedVolume(context.Background(), e.store, v, files); err != nil {
+				return err
+			}
+		}
+	}
+
+	e.ln = o.Listener
+	if e.ln == nil {
+		addr := o.Addr
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		if e.ln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("listen on %s: %w", addr, err)
+		}
+	}
+	e.url = "http://" + e.ln.Addr().String()
+	external := strings.TrimSuffix(o.ExternalURL, "/")
+	if external == "" {
+		external = e.url
+	}
+	e.face, err = newFace(face.Config{
+		Store: e.store, Clock: e.clock, BaseURL: external,
+		KeyID: cfg.Signing.KeyID, Secret: cfg.Signing.Secret,
+		StrictProviderLimits: o.StrictProviderLimits,
+		Access:               e.access,
+		Logger:               e.log.With("face", backend),
+	})
+	if err != nil {
+		return fmt.Errorf("backend %s: %w", backend, err)
+	}
+	server := &api.Server{
+		Tenants: e.tenants, Store: e.store, Clock: e.clock, Face: e.face,
+		Log: e.log, AdminToken: o.AdminToken, Info: e.info,
+	}
+	if err := e.startExec(server); err != nil {
+		return err
+	}
+	e.srv = &http.Server{
+		Handler:           server.Handler(),
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelDebug),
+	}
+	go func() {
+		defer close(e.served)
+		if err := e.srv.Serve(e.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			e.log.Error("serve", "err", err)
+		}
+	}()
+	return nil
+}
+
+// access tells a face whether a space exists and may be written.
+func (e *Emulator) access(sp store.Space, write bool) error {
+	switch sp.Kind {
+	case store.Volume:
+		v, ok := e.tenants.Volume(sp.Org, sp.ID)
+		if !ok {
+			return face.ErrNoSpace
+		}
+		if write && v.ReadOnly {
+			return face.ErrReadOnly
+		}
+	case store.Thread:
+		if !e.tenants.HasOrg(sp.Org) {
+			return face.ErrNoSpace
+		}
+	}
+	return nil
+}
+
+func (e *Emulator) info() map[string]any {
+	m := map[string]any{"version": Version, "bucket": face.Bucket, "external_url": e.ExternalURL()}
+	e.execInfo(m)
+	return m
+}
+
+// URL returns the emulator's base URL, e.g. "http://127.0.0.1:41234".
+func (e *Emulator) URL() string { return e.url }
+
+// ExternalURL returns the base URL that signed URLs use.
+func (e *Emulator) ExternalURL() string {
+	if e.opts.ExternalURL != "" {
+		return strings.TrimSuffix(e.opts.ExternalURL, "/")
+	}
+	return e.url
+}
+
+// APIKey returns the first key of the org_local organisation (the dev key
+// sk-us-bG9jYWwtZGV2LWtleQ unless Options.Config says otherwise).
+func (e *Emulator) APIKey() string { return e.firstKey(0) }
+
+// OtherAPIKey returns the first key of the second organisation of the config
+// (org_other in the dev defaults), or "" if there is none.
+func (e *Emulator) OtherAPIKey() string { return e.firstKey(1) }
+
+func (e *Emulator) firstKey(i int) string {
+	cfg := tenancy.DevConfig()
+	if e.opts.Config != nil {
+		cfg = *e.opts.Config
+	}
+	if i < len(cfg.Orgs) && len(cfg.Orgs[i].Keys) > 0 {
+		return cfg.Orgs[i].Keys[0].Key
+	}
+	return ""
+}
+
+// SigningIdentity returns the key id and secret that signed URLs are made
+// with (the GCS HMAC access id, S3 access key id, Azure account name).
+func (e *Emulator) SigningIdentity() (keyID, secret string) { return e.keyID, e.secret }
+
+// Clock returns the emulator's clock.
+func (e *Emulator) Clock() *Clock { return e.clock }
+
+// Backend returns the name of the storage face: "gcs", "s3" or "azure".
+func (e *Emulator) Backend() string { return e.face.Name() }
+
+// DataDir returns the directory that holds the emulator's data.
+func (e *Emulator) DataDir() string { return e.store.Dir() }
+
+// Close stops the server, waits for it, and removes a temporary data directory.
+func (e *Emulator) Close() error {
+	e.closeOnce.Do(e.shutdown)
+	return e.closeErr
+}
+
+func (e *Emulator) shutdown() {
+	var errs []error
+	if e.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := e.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, e.srv.Close())
+		}
+		cancel()
+		<-e.served
+	} else if e.ln != nil {
+		errs = append(errs, e.ln.Close())
+	}
+	e.stopExec()
+	if e.store != nil {
+		errs = append(errs, e.store.Close())
+	}
+	e.closeErr = errors.Join(errs...)
+}

@@ -1,0 +1,321 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/localbaponi/localbaponi/emulator/internal/face"
+	"github.com/localbaponi/localbaponi/emulator/internal/store"
+)
+
+// MaxContentLength is the largest file the Files API accepts (SPEC U-3).
+const MaxContentLength int64 = 10 << 30 // 10737418240
+
+// DefaultContentType is the content type of an upload that names none (SPEC U-1).
+const DefaultContentType = "application/octet-stream"
+
+// timeFormat is RFC 3339 in UTC with second precision, as the seed shows.
+const timeFormat = "2006-01-02T15:04:05Z"
+
+// sourceRequest is the part every Files API body shares.
+type sourceRequest struct {
+	Source *string `json:"source"`
+	ID     *string `json:"id"`
+	Path   *string `json:"path"`
+}
+
+// access is what a request wants to do with its space.
+type access int
+
+const (
+	readAccess   access = iota // the space must exist
+	writeAccess                // a thread may be new; a volume must be writable
+	deleteAccess               // the space must exist and be writable
+)
+
+// space validates source and id (SPEC S-1, P-2) and resolves them to a
+// space of the caller's organisation (SPEC A-2, A-3), checking it exists and
+// allows the access (SPEC U-4, X-2, L-5).
+func (s *Server) space(r *http.Request, req sourceRequest, acc access) (store.Space, error) {
+	key := keyFrom(r.Context())
+	if req.Source == nil || *req.Source == "" {
+		return store.Space{}, validationf(`source is required: "thread" or "volume"`)
+	}
+	if req.ID == nil || *req.ID == "" {
+		return store.Space{}, validationf("id is required: the thread ID or volume slug")
+	}
+	id := *req.ID
+	if err := store.ValidID(id); err != nil {
+		return store.Space{}, validationf("id %q is invalid: must be 1 to %d characters of [A-Za-z0-9._-]", id, store.MaxIDBytes)
+	}
+	sp := store.Space{Org: key.Org, ID: id}
+	switch *req.Source {
+	case "thread":
+		sp.Kind = store.Thread
+		if acc == writeAccess {
+			return sp, nil // an upload creates the thread (SPEC S-4)
+		}
+		ok, err := s.Store.Exists(sp)
+		if err != nil {
+			return store.Space{}, fmt.Errorf("look up thread %q: %w", id, err)
+		}
+		if !ok {
+			return store.Space{}, notFoundf("thread %q not found", id)
+		}
+	case "volume":
+		sp.Kind = store.Volume
+		v, ok := s.Tenants.Volume(key.Org, id)
+		if !ok {
+			return store.Space{}, notFoundf("volume %q not found", id)
+		}
+		if acc != readAccess && v.ReadOnly {
+			verb := "write to"
+			if acc == deleteAccess {
+				verb = "delete from"
+			}
+			return store.Space{}, errorf(http.StatusForbidden, CodeForbidden, "volume %q is read-only: cannot %s it", id, verb)
+		}
+	default:
+		return store.Space{}, validationf(`source must be "thread" or "volume", not %q`, *req.Source)
+	}
+	return sp, nil
+}
+
+// filePath validates a required file path (SPEC P-1).
+func filePath(p *string) (string, error) {
+	if p == nil || *p == "" {
+		return "", validationf("path is required")
+	}
+	if err := store.ValidPath(*p); err != nil {
+		return "", validationf("path %q is invalid: %s", *p, strings.TrimPrefix(err.Error(), store.ErrInvalidPath.Error()+": "))
+	}
+	return *p, nil
+}
+
+// listPrefix validates the optional prefix of a listing: a path, or a path
+// with one trailing '/' (the seed's "data/").
+func listPrefix(p *string) (string, error) {
+	if p == nil || *p == "" {
+		return "", nil
+	}
+	if err := store.ValidPath(strings.TrimSuffix(*p, "/")); err != nil {
+		return "", validationf("path %q is invalid: %s", *p, strings.TrimPrefix(err.Error(), store.ErrInvalidPath.Error()+": "))
+	}
+	return *p, nil
+}
+
+// storeError maps store errors to the envelope.
+func storeError(err error, sp store.Space, p string) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return notFoundf("file %q not found in %s %q", p, sp.Kind, sp.ID)
+	case errors.Is(err, store.ErrInvalidPath):
+		return validationf("path %q: %v", p, err)
+	}
+	return err
+}
+
+type fileEntry struct {
+	Name        string `json:"name"`
+	Path        string `json:"path"`
+	Size        int64  `json:"size"`
+	Modified    string `json:"modified"`
+	IsDirectory bool   `json:"is_directory"`
+}
+
+// handleList is POST /v1/files/list (SPEC L-1..L-5).
+func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
+	var req sourceRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	sp, err := s.space(r, req, readAccess)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	prefix, err := listPrefix(req.Path)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	entries, err := s.Store.List(r.Context(), sp, prefix)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, notFoundf("%s %q not found", sp.Kind, sp.ID))
+		return
+	}
+	if err != nil {
+		writeError(w, fmt.Errorf("list %s %q: %w", sp.Kind, sp.ID, err))
+		return
+	}
+	files := make([]fileEntry, 0, len(entries))
+	for _, e := range entries {
+		files = append(files, fileEntry{
+			Name: e.Name, Path: e.Path, Size: e.Size,
+			Modified: e.Modified.UTC().Format(timeFormat), IsDirectory: e.IsDir,
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"files": files})
+}
+
+type uploadRequest struct {
+	sourceRequest
+	ContentType   *string      `json:"content_type"`
+	ContentLength *json.Number `json:"content_length"`
+}
+
+type signedResponse struct {
+	URL       string            `json:"url"`
+	Method    string            `json:"method"`
+	Headers   map[string]string `json:"headers"`
+	ExpiresAt string            `json:"expires_at"`
+}
+
+func signedJSON(sg face.Signed) signedResponse {
+	h := sg.Headers
+	if h == nil {
+		h = map[string]string{}
+	}
+	return signedResponse{URL: sg.URL, Method: sg.Method, Headers: h, ExpiresAt: sg.ExpiresAt.UTC().Format(timeFormat)}
+}
+
+// contentLength validates content_length (SPEC U-3).
+func contentLength(n *json.Number) (int64, error) {
+	if n == nil {
+		return 0, validationf("content_length is required: the exact file size in bytes (maximum %d bytes)", MaxContentLength)
+	}
+	v, err := n.Int64()
+	if err != nil {
+		if strings.ContainsAny(n.String(), ".eE") {
+			return 0, validationf("content_length must be a whole number of bytes, not %s", n)
+		}
+		if strings.HasPrefix(n.String(), "-") {
+			return 0, validationf("content_length must not be negative, got %s", n)
+		}
+		return 0, validationf("content_length exceeds maximum of %d bytes (10 GiB)", MaxContentLength)
+	}
+	switch {
+	case v < 0:
+		return 0, validationf("content_length must not be negative, got %d", v)
+	case v > MaxContentLength:
+		return 0, validationf("content_length exceeds maximum of %d bytes (10 GiB)", MaxContentLength)
+	}
+	return v, nil
+}
+
+// handleUploadURL is POST /v1/files/upload_url (SPEC U-1..U-4).
+func (s *Server) handleUploadURL(w http.ResponseWriter, r *http.Request) {
+	var req uploadRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	// Field validation first, so a bad request is a 400 whatever the space.
+	if req.Source != nil && *req.Source != "thread" && *req.Source != "volume" && *req.Source != "" {
+		writeError(w, validationf(`source must be "thread" or "volume", not %q`, *req.Source))
+		return
+	}
+	p, err := filePath(req.Path)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	n, err := contentLength(req.ContentLength)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	ct := DefaultContentType
+	if req.ContentType != nil && *req.ContentType != "" {
+		ct = *req.ContentType
+		if _, _, err := mime.ParseMediaType(ct); err != nil || strings.ContainsAny(ct, "\r\n") {
+			writeError(w, validationf("content_type %q is not a valid MIME type", ct))
+			return
+		}
+	}
+	sp, err := s.space(r, req.sourceRequest, writeAccess)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if _, err := s.Store.Stat(r.Context(), sp, p); errors.Is(err, store.ErrIsDir) {
+		writeError(w, validationf("path %q is a directory", p))
+		return
+	}
+	sg, err := s.Face.SignUpload(sp, p, ct, n)
+	if err != nil {
+		writeError(w, fmt.Errorf("sign upload URL: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, signedJSON(sg))
+}
+
+// handleDownloadURL is POST /v1/files/download_url (SPEC D-1, D-2).
+func (s *Server) handleDownloadURL(w http.ResponseWriter, r *http.Request) {
+	var req sourceRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	p, err := filePath(req.Path)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	sp, err := s.space(r, req, readAccess)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if _, err := s.Store.Stat(r.Context(), sp, p); err != nil {
+		if errors.Is(err, store.ErrIsDir) {
+			writeError(w, notFoundf("path %q in %s %q is a directory, not a file", p, sp.Kind, sp.ID))
+			return
+		}
+		writeError(w, storeError(err, sp, p))
+		return
+	}
+	sg, err := s.Face.SignDownload(sp, p)
+	if err != nil {
+		writeError(w, fmt.Errorf("sign download URL: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, signedJSON(sg))
+}
+
+// handleDelete is DELETE /v1/files (SPEC X-1..X-3).
+func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
+	var req sourceRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	p, err := filePath(req.Path)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	sp, err := s.space(r, req, deleteAccess)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.Store.Delete(r.Context(), sp, p); err != nil {
+		if errors.Is(err, store.ErrIsDir) {
+			writeError(w, validationf("path %q is a directory; deletion is not recursive, delete its files", p))
+			return
+		}
+		writeError(w, storeError(err, sp, p))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"deleted": true})
+}
+
+// rfc3339 formats t as the API does.
+func rfc3339(t time.Time) string { return t.UTC().Format(timeFormat) }
