@@ -158,10 +158,6 @@ func (e *Emulator) start() error {
 	if backend == "" {
 		backend = "gcs"
 	}
-	newFace, ok := faces[backend]
-	if !ok {
-		return fmt.Errorf("backend %q is not available; choose one of: %s", backend, strings.Join(faceNames(), ", "))
-	}
 	var err error
 	if e.tenants, err = tenancy.NewRegistry(cfg); err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -198,7 +194,7 @@ func (e *Emulator) start() error {
 	if external == "" {
 		external = e.url
 	}
-	e.face, err = newFace(face.Config{
+	e.face, err = newFace(backend, face.Config{
 		Store: e.store, Clock: e.clock, BaseURL: external,
 		KeyID: cfg.Signing.KeyID, Secret: cfg.Signing.Secret,
 		StrictProviderLimits: o.StrictProviderLimits,
@@ -206,7 +202,7 @@ func (e *Emulator) start() error {
 		Logger:               e.log.With("face", backend),
 	})
 	if err != nil {
-		return fmt.Errorf("backend %s: %w", backend, err)
+		return err
 	}
 	server := &api.Server{
 		Tenants: e.tenants, Store: e.store, Clock: e.clock, Face: e.face,

@@ -1,19 +1,26 @@
 package emulator
 
 import (
-	"sort"
+	"fmt"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/face"
+	"github.com/localbaponi/localbaponi/emulator/internal/face/azure"
+	"github.com/localbaponi/localbaponi/emulator/internal/face/gcs"
+	"github.com/localbaponi/localbaponi/emulator/internal/face/s3"
 )
 
-// faces are the storage faces this build offers, by backend name.
-var faces = map[string]func(face.Config) (face.Face, error){}
+// Backends lists the storage faces this build offers.
+var Backends = []string{"gcs", "s3", "azure"}
 
-func faceNames() []string {
-	names := make([]string, 0, len(faces))
-	for n := range faces {
-		names = append(names, n)
+// newFace builds the storage face of a backend.
+func newFace(backend string, cfg face.Config) (face.Face, error) {
+	switch backend {
+	case "gcs":
+		return gcs.New(cfg)
+	case "s3":
+		return s3.New(cfg)
+	case "azure":
+		return azure.New(cfg)
 	}
-	sort.Strings(names)
-	return names
+	return nil, fmt.Errorf("backend %q is not available; choose one of: gcs, s3, azure", backend)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"testing"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/store"
 )
@@ -76,9 +75,18 @@ func (e *Emulator) ReadFile(sp Space, path string) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
+// TB is the part of testing.TB that RunT needs; *testing.T, *testing.B and
+// Ginkgo's GinkgoT() all have it.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Cleanup(func())
+}
+
 // RunT starts an emulator for a test and closes it when the test ends. It
 // fails the test if the emulator cannot start. At most one Options may be given.
-func RunT(t testing.TB, opts ...Options) *Emulator {
+func RunT(t TB, opts ...Options) *Emulator {
 	t.Helper()
 	var o Options
 	if len(opts) > 1 {

@@ -135,12 +135,12 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	sp, err := s.space(r, req, readAccess)
+	prefix, err := listPrefix(req.Path)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	prefix, err := listPrefix(req.Path)
+	sp, err := s.space(r, req, readAccess)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -167,7 +167,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 type uploadRequest struct {
 	sourceRequest
 	ContentType   *string      `json:"content_type"`
-	ContentLength *json.Number `json:"content_length"`
+	ContentLength json.RawMessage `json:"content_length"`
 }
 
 type signedResponse struct {
@@ -186,10 +186,14 @@ func signedJSON(sg face.Signed) signedResponse {
 }
 
 // contentLength validates content_length (SPEC U-3).
-func contentLength(n *json.Number) (int64, error) {
-	if n == nil {
+func contentLength(raw json.RawMessage) (int64, error) {
+	if len(raw) == 0 || string(raw) == "null" {
 		return 0, validationf("content_length is required: the exact file size in bytes (maximum %d bytes)", MaxContentLength)
 	}
+	if c := raw[0]; c != '-' && (c < '0' || c > '9') {
+		return 0, validationf("content_length must be an integer number of bytes, not %s", raw)
+	}
+	n := json.Number(raw)
 	v, err := n.Int64()
 	if err != nil {
 		if strings.ContainsAny(n.String(), ".eE") {
