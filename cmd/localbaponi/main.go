@@ -22,11 +22,15 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-// run parses the arguments, serves until SIGINT/SIGTERM and returns the exit code.
-func run(args []string, stdout, stderr io.Writer) int {
+// run parses the arguments, serves until ctx is done (SIGINT/SIGTERM) and
+// returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "serve" {
 		args = args[1:]
 	}
@@ -92,8 +96,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	banner(stdout, emu, cfg)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	<-ctx.Done()
 	log.Info("shutting down")
 	if err := emu.Close(); err != nil {

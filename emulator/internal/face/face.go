@@ -37,7 +37,7 @@ type Face interface {
 	// SignUpload returns a URL that accepts one PUT of exactly contentLength
 	// bytes with the given Content-Type, until URLLifetime from now.
 	SignUpload(sp store.Space, path, contentType string, contentLength int64) (Signed, error)
-	// SignDownload returns a URL that GETs (or HEADs) the file until URLLifetime from now.
+	// SignDownload returns a URL that GETs the file until URLLifetime from now.
 	SignDownload(sp store.Space, path string) (Signed, error)
 }
 

@@ -1,0 +1,461 @@
+// Package signing implements the V4 query-string signing family shared by
+// Google Cloud Storage (GOOG4-HMAC-SHA256) and Amazon S3 (AWS SigV4): a URL
+// carries its algorithm, credential scope, date, lifetime, signed header
+// names and an HMAC-SHA256 signature over a canonical form of the request.
+//
+// The two providers differ only in names (parameter prefix, key prefix,
+// region, service, terminator), which a Dialect holds; the algorithm is the
+// same, so one implementation serves both faces.
+package signing
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// UnsignedPayload is the payload hash of every query-string-signed request:
+// the body is not covered by the signature (its length is, when
+// content-length is a signed header).
+const UnsignedPayload = "UNSIGNED-PAYLOAD"
+
+// DateFormat is the layout of the Date parameter (ISO 8601 basic, UTC).
+const DateFormat = "20060102T150405Z"
+
+// scopeDateFormat is the layout of the date in the credential scope.
+const scopeDateFormat = "20060102"
+
+// DefaultMaxExpires is the longest lifetime both providers accept (7 days).
+const DefaultMaxExpires = 7 * 24 * time.Hour
+
+// Dialect holds the names that distinguish one provider's V4 signing from
+// another's. Use GCS or S3 for the standard ones.
+type Dialect struct {
+	// Algorithm is the value of the Algorithm parameter and the first line
+	// of the string to sign, e.g. "GOOG4-HMAC-SHA256".
+	Algorithm string
+	// ParamPrefix starts every query parameter name, e.g. "X-Goog-" gives
+	// X-Goog-Algorithm, X-Goog-Credential, X-Goog-Date, X-Goog-Expires,
+	// X-Goog-SignedHeaders and X-Goog-Signature.
+	ParamPrefix string
+	// KeyPrefix is prepended to the secret to key the first HMAC of the
+	// signing-key derivation, e.g. "GOOG4" or "AWS4".
+	KeyPrefix string
+	// Region, Service and Terminator make up the credential scope
+	// <yyyymmdd>/<Region>/<Service>/<Terminator>.
+	Region     string
+	Service    string
+	Terminator string
+	// MaxExpires is the longest Expires value accepted by Verify; zero
+	// means DefaultMaxExpires.
+	MaxExpires time.Duration
+}
+
+// GCS returns the dialect of Google Cloud Storage V4 signed URLs with an
+// HMAC key: GOOG4-HMAC-SHA256, scope <date>/auto/storage/goog4_request.
+func GCS() Dialect {
+	return Dialect{
+		Algorithm:   "GOOG4-HMAC-SHA256",
+		ParamPrefix: "X-Goog-",
+		KeyPrefix:   "GOOG4",
+		Region:      "auto",
+		Service:     "storage",
+		Terminator:  "goog4_request",
+	}
+}
+
+// S3 returns the dialect of Amazon S3 SigV4 presigned URLs in us-east-1:
+// AWS4-HMAC-SHA256, scope <date>/us-east-1/s3/aws4_request. Change Region
+// for another region.
+func S3() Dialect {
+	return Dialect{
+		Algorithm:   "AWS4-HMAC-SHA256",
+		ParamPrefix: "X-Amz-",
+		KeyPrefix:   "AWS4",
+		Region:      "us-east-1",
+		Service:     "s3",
+		Terminator:  "aws4_request",
+	}
+}
+
+// Param returns the full name of one signing query parameter, e.g.
+// Param("Date") is "X-Goog-Date" in the GCS dialect.
+func (d Dialect) Param(name string) string { return d.ParamPrefix + name }
+
+// Scope returns the credential scope for the day of t (in UTC).
+func (d Dialect) Scope(t time.Time) string {
+	return t.UTC().Format(scopeDateFormat) + "/" + d.Region + "/" + d.Service + "/" + d.Terminator
+}
+
+func (d Dialect) maxExpires() time.Duration {
+	if d.MaxExpires > 0 {
+		return d.MaxExpires
+	}
+	return DefaultMaxExpires
+}
+
+// Credentials is a signing identity: the access key ID that appears in the
+// URL and the secret that never does.
+type Credentials struct {
+	KeyID  string
+	Secret string
+}
+
+// Request is the part of an HTTP request that a V4 signature covers.
+type Request struct {
+	Method string
+	// Host is the value of the Host header (with its port, if any).
+	Host string
+	// Path is the decoded path, e.g. "/bucket/a b.txt"; Verify and
+	// Presign encode it canonically.
+	Path string
+	// Query holds every query parameter, decoded, including the signing
+	// parameters (the signature itself is left out of the canonical form).
+	Query url.Values
+	// Header holds the request headers; a "host" signed header is taken
+	// from Host, not from here.
+	Header http.Header
+}
+
+// FromHTTP takes the signed parts of a server-side request.
+func FromHTTP(r *http.Request) Request {
+	return Request{
+		Method: r.Method,
+		Host:   r.Host,
+		Path:   r.URL.Path,
+		Query:  ParseQuery(r.URL.RawQuery),
+		Header: r.Header,
+	}
+}
+
+// ParseQuery decodes a raw query like url.ParseQuery, but keeps a literal
+// ';' as part of a value: url.ParseQuery drops any parameter containing one,
+// and a client that does not escape the ';' of SignedHeaders
+// ("content-type;host") must get a signature check, not a missing parameter.
+// A pair that does not decode is kept as it was sent.
+func ParseQuery(raw string) url.Values {
+	q := url.Values{}
+	for pair := range strings.SplitSeq(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if dk, err := url.QueryUnescape(k); err == nil {
+			k = dk
+		}
+		if dv, err := url.QueryUnescape(v); err == nil {
+			v = dv
+		}
+		q[k] = append(q[k], v)
+	}
+	return q
+}
+
+// CanonicalRequest returns the canonical request of req for the given
+// signed header names (lower-case, in order):
+// method, canonical URI, canonical query (without the signature parameter),
+// canonical headers, signed headers and the payload hash, one per line.
+func (d Dialect) CanonicalRequest(req Request, signedHeaders []string) string {
+	var b strings.Builder
+	b.WriteString(req.Method)
+	b.WriteByte('\n')
+	b.WriteString(EscapePath(req.Path))
+	b.WriteByte('\n')
+	b.WriteString(canonicalQuery(req.Query, d.Param("Signature")))
+	b.WriteByte('\n')
+	for _, name := range signedHeaders {
+		b.WriteString(name)
+		b.WriteByte(':')
+		b.WriteString(headerValue(req, name))
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	b.WriteString(strings.Join(signedHeaders, ";"))
+	b.WriteByte('\n')
+	b.WriteString(UnsignedPayload)
+	return b.String()
+}
+
+// StringToSign returns the string to sign for a canonical request made at t:
+// algorithm, timestamp, scope and the hex SHA-256 of the canonical request.
+func (d Dialect) StringToSign(t time.Time, canonicalRequest string) string {
+	sum := sha256.Sum256([]byte(canonicalRequest))
+	return d.Algorithm + "\n" + t.UTC().Format(DateFormat) + "\n" + d.Scope(t) + "\n" + hex.EncodeToString(sum[:])
+}
+
+// SigningKey derives the key for the day of t: HMAC chained over the date,
+// region, service and terminator, starting from KeyPrefix+secret.
+func (d Dialect) SigningKey(secret string, t time.Time) []byte {
+	k := hmacSHA256([]byte(d.KeyPrefix+secret), t.UTC().Format(scopeDateFormat))
+	k = hmacSHA256(k, d.Region)
+	k = hmacSHA256(k, d.Service)
+	return hmacSHA256(k, d.Terminator)
+}
+
+// Signature returns the hex signature of stringToSign for the day of t.
+func (d Dialect) Signature(secret string, t time.Time, stringToSign string) string {
+	return hex.EncodeToString(hmacSHA256(d.SigningKey(secret, t), stringToSign))
+}
+
+func hmacSHA256(key []byte, data string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(data))
+	return m.Sum(nil)
+}
+
+// PresignInput describes the request a presigned URL will allow.
+type PresignInput struct {
+	Method string
+	// URL gives the scheme, host and (decoded) path; any query parameters it
+	// already has are signed too.
+	URL *url.URL
+	// Header holds the headers, other than Host, that the client will send
+	// and that the signature covers (e.g. Content-Type, Content-Length).
+	Header http.Header
+	// Time is the signing time; the URL is valid from it for Expires.
+	Time    time.Time
+	Expires time.Duration
+}
+
+// Presign returns a URL that allows the described request until
+// in.Time+in.Expires. Its query is in canonical order, the signature last.
+func (d Dialect) Presign(c Credentials, in PresignInput) (string, error) {
+	if in.URL == nil || in.URL.Host == "" {
+		return "", errors.New("signing: presign: URL with a host is required")
+	}
+	if in.Method == "" {
+		return "", errors.New("signing: presign: method is required")
+	}
+	secs := int64(in.Expires / time.Second)
+	if secs < 1 || in.Expires > d.maxExpires() {
+		return "", fmt.Errorf("signing: presign: expires %v is outside 1s..%v", in.Expires, d.maxExpires())
+	}
+	names := []string{"host"}
+	for name := range in.Header {
+		if n := strings.ToLower(name); n != "host" {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	q := in.URL.Query()
+	q.Set(d.Param("Algorithm"), d.Algorithm)
+	q.Set(d.Param("Credential"), c.KeyID+"/"+d.Scope(in.Time))
+	q.Set(d.Param("Date"), in.Time.UTC().Format(DateFormat))
+	q.Set(d.Param("Expires"), strconv.FormatInt(secs, 10))
+	q.Set(d.Param("SignedHeaders"), strings.Join(names, ";"))
+	req := Request{Method: in.Method, Host: in.URL.Host, Path: in.URL.Path, Query: q, Header: in.Header}
+	sts := d.StringToSign(in.Time, d.CanonicalRequest(req, names))
+	sig := d.Signature(c.Secret, in.Time, sts)
+	path := EscapePath(in.URL.Path)
+	return in.URL.Scheme + "://" + in.URL.Host + path + "?" + canonicalQuery(q, "") +
+		"&" + escape(d.Param("Signature"), true) + "=" + sig, nil
+}
+
+// Params are the signing parameters of a verified request.
+type Params struct {
+	KeyID         string
+	Date          time.Time
+	Expires       time.Duration
+	SignedHeaders []string
+}
+
+// ExpiresAt is the last instant the request is valid.
+func (p Params) ExpiresAt() time.Time { return p.Date.Add(p.Expires) }
+
+// Verify checks req's query-string signature against c at time now. It
+// returns the request's signing parameters, or an *Error (which wraps one
+// of the Err* sentinels) saying which check failed. Checks run in this
+// order: parameters present, well formed, credential, time window,
+// signature — so a tampered expired URL reports the expiry, as providers do.
+func (d Dialect) Verify(req Request, c Credentials, now time.Time) (Params, error) {
+	var p Params
+	get := func(name string) (string, error) {
+		full := d.Param(name)
+		v, ok := req.Query[full]
+		if !ok || len(v) == 0 || v[0] == "" {
+			return "", &Error{Kind: ErrMissingParam, Param: full, Detail: "missing query parameter " + full}
+		}
+		if len(v) > 1 {
+			return "", &Error{Kind: ErrMalformed, Param: full, Detail: "query parameter " + full + " appears more than once"}
+		}
+		return v[0], nil
+	}
+	// Look up every parameter first, so a URL missing several names the
+	// first missing one in a fixed order.
+	vals := map[string]string{}
+	for _, name := range []string{"Algorithm", "Credential", "Date", "Expires", "SignedHeaders", "Signature"} {
+		v, err := get(name)
+		if err != nil {
+			return p, err
+		}
+		vals[name] = v
+	}
+	if vals["Algorithm"] != d.Algorithm {
+		return p, &Error{Kind: ErrMalformed, Param: d.Param("Algorithm"),
+			Detail: fmt.Sprintf("%s must be %s, got %q", d.Param("Algorithm"), d.Algorithm, vals["Algorithm"])}
+	}
+	date, err := time.Parse(DateFormat, vals["Date"])
+	if err != nil {
+		return p, &Error{Kind: ErrMalformed, Param: d.Param("Date"),
+			Detail: fmt.Sprintf("%s %q is not of the form YYYYMMDDTHHMMSSZ", d.Param("Date"), vals["Date"])}
+	}
+	p.Date = date
+	secs, err := strconv.ParseInt(vals["Expires"], 10, 64)
+	maxSecs := int64(d.maxExpires() / time.Second)
+	if err != nil || secs < 1 || secs > maxSecs {
+		return p, &Error{Kind: ErrMalformed, Param: d.Param("Expires"),
+			Detail: fmt.Sprintf("%s %q must be an integer from 1 to %d seconds", d.Param("Expires"), vals["Expires"], maxSecs)}
+	}
+	p.Expires = time.Duration(secs) * time.Second
+	p.SignedHeaders = strings.Split(vals["SignedHeaders"], ";")
+	hasHost := false
+	for _, h := range p.SignedHeaders {
+		if h == "" || h != strings.ToLower(h) {
+			return p, &Error{Kind: ErrMalformed, Param: d.Param("SignedHeaders"),
+				Detail: fmt.Sprintf("%s %q must be lower-case header names separated by ';'", d.Param("SignedHeaders"), vals["SignedHeaders"])}
+		}
+		hasHost = hasHost || h == "host"
+	}
+	if !hasHost {
+		return p, &Error{Kind: ErrMalformed, Param: d.Param("SignedHeaders"),
+			Detail: d.Param("SignedHeaders") + " must include host"}
+	}
+	cred := vals["Credential"]
+	keyID, scope, ok := strings.Cut(cred, "/")
+	if !ok {
+		return p, &Error{Kind: ErrMalformed, Param: d.Param("Credential"),
+			Detail: fmt.Sprintf("%s %q is not <key id>/<scope>", d.Param("Credential"), cred)}
+	}
+	p.KeyID = keyID
+	if keyID != c.KeyID {
+		return p, &Error{Kind: ErrCredential, Param: d.Param("Credential"),
+			Detail: fmt.Sprintf("unknown access key id %q", keyID)}
+	}
+	if want := d.Scope(date); scope != want {
+		return p, &Error{Kind: ErrCredential, Param: d.Param("Credential"),
+			Detail: fmt.Sprintf("credential scope %q does not match %q", scope, want)}
+	}
+	if now.Before(date) {
+		return p, &Error{Kind: ErrNotYetValid, Param: d.Param("Date"),
+			Detail: fmt.Sprintf("request is not valid until %s", date.Format(time.RFC3339))}
+	}
+	if now.After(p.ExpiresAt()) {
+		return p, &Error{Kind: ErrExpired, Param: d.Param("Expires"),
+			Detail: fmt.Sprintf("request expired at %s", p.ExpiresAt().Format(time.RFC3339))}
+	}
+	canon := d.CanonicalRequest(req, p.SignedHeaders)
+	sts := d.StringToSign(date, canon)
+	want := d.Signature(c.Secret, date, sts)
+	if !hmac.Equal([]byte(strings.ToLower(vals["Signature"])), []byte(want)) {
+		return p, &Error{Kind: ErrSignature, Param: d.Param("Signature"),
+			Detail: "the request signature does not match", StringToSign: sts, CanonicalRequest: canon}
+	}
+	return p, nil
+}
+
+// The checks Verify can fail, wrapped by *Error: errors.Is(err, ErrExpired).
+var (
+	ErrMissingParam = errors.New("missing signing parameter")
+	ErrMalformed    = errors.New("malformed signing parameter")
+	ErrCredential   = errors.New("wrong credential")
+	ErrNotYetValid  = errors.New("request not yet valid")
+	ErrExpired      = errors.New("request expired")
+	ErrSignature    = errors.New("signature mismatch")
+)
+
+// Error is a failed verification: which check (Kind, one of the Err*
+// sentinels), the parameter concerned and a human-readable detail.
+type Error struct {
+	Kind   error
+	Param  string
+	Detail string
+	// For ErrSignature: what the verifier signed, which providers echo back
+	// to help a client find its mistake.
+	StringToSign     string
+	CanonicalRequest string
+}
+
+// Error returns the kind and the detail.
+func (e *Error) Error() string { return "signing: " + e.Kind.Error() + ": " + e.Detail }
+
+// Unwrap returns the kind, so errors.Is works with the sentinels.
+func (e *Error) Unwrap() error { return e.Kind }
+
+// headerValue is the canonical value of a signed header: all values of the
+// header joined with ',', each trimmed with inner runs of spaces collapsed.
+func headerValue(req Request, name string) string {
+	if name == "host" {
+		return strings.TrimSpace(req.Host)
+	}
+	vals := req.Header.Values(name)
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i] = strings.Join(strings.Fields(v), " ")
+	}
+	return strings.Join(out, ",")
+}
+
+// canonicalQuery encodes every parameter but skip, sorted by encoded name
+// then value, as name=value joined with '&'.
+func canonicalQuery(q url.Values, skip string) string {
+	type kv struct{ k, v string }
+	var pairs []kv
+	for k, vs := range q {
+		if k == skip {
+			continue
+		}
+		ek := escape(k, true)
+		for _, v := range vs {
+			pairs = append(pairs, kv{ek, escape(v, true)})
+		}
+	}
+	sort.Slice(pairs, func(i, j int) bool {
+		if pairs[i].k != pairs[j].k {
+			return pairs[i].k < pairs[j].k
+		}
+		return pairs[i].v < pairs[j].v
+	})
+	parts := make([]string, len(pairs))
+	for i, p := range pairs {
+		parts[i] = p.k + "=" + p.v
+	}
+	return strings.Join(parts, "&")
+}
+
+// EscapePath percent-encodes a decoded path as both providers' canonical
+// URI does: every byte but the RFC 3986 unreserved characters and '/' is
+// written %XX (upper-case hex). An empty path is "/".
+func EscapePath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return escape(p, false)
+}
+
+// EscapeQuery percent-encodes a query name or value canonically ('/' too).
+func EscapeQuery(s string) string { return escape(s, true) }
+
+func escape(s string, slash bool) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || (c == '/' && !slash) {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&15])
+	}
+	return b.String()
+}
