@@ -76,12 +76,16 @@ var (
 // MaxPathBytes is the longest path accepted (SPEC P-1).
 const MaxPathBytes = 1024
 
+// MaxSegmentBytes is the longest segment of a path: the store keeps files on
+// a real filesystem, whose names are at most 255 bytes (an EMU limit).
+const MaxSegmentBytes = 255
+
 // MaxIDBytes is the longest thread ID or volume slug accepted (SPEC P-2).
 const MaxIDBytes = 128
 
 // ValidPath checks a Files API path (SPEC P-1): relative, '/'-separated,
-// UTF-8, 1–1024 bytes, no '.', '..' or empty segments, no backslash, NUL or
-// control characters. The error wraps ErrInvalidPath and says what is wrong.
+// UTF-8, 1–1024 bytes, segments of at most 255 bytes, no '.', '..' or empty
+// segments, no backslash, NUL or control characters. The error wraps ErrInvalidPath and says what is wrong.
 func ValidPath(p string) error {
 	switch {
 	case p == "":
@@ -106,6 +110,9 @@ func ValidPath(p string) error {
 			return fmt.Errorf("%w: path must not contain empty segments (\"//\" or a trailing '/')", ErrInvalidPath)
 		case ".", "..":
 			return fmt.Errorf("%w: path must not contain %q segments", ErrInvalidPath, seg)
+		}
+		if len(seg) > MaxSegmentBytes {
+			return fmt.Errorf("%w: a path segment is %d bytes, the maximum is %d bytes", ErrInvalidPath, len(seg), MaxSegmentBytes)
 		}
 	}
 	return nil

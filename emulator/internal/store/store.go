@@ -1,75 +1,290 @@
 // Package store keeps the bytes of threads and volumes on the local
 // filesystem, one real directory per space, in the seed's bucket layout.
+//
+// On-disk layout under the store's directory:
+//
+//	orgs/<org>/threads/<id>/<path>   thread files (bind-mounted at /home/baponi)
+//	orgs/<org>/volumes/<slug>/<path> volume files (bind-mounted at /volumes/<slug>)
+//	.meta/<space key>/<hash>.<inode>.json  sidecars: content type per upload
+//	.tmp/                            uploads in flight (same filesystem, so rename works)
+//
+// Nothing of the store's own lives inside a space directory, because
+// sandboxed code can see and change everything there.
+//
+// Every access goes through os.Root: the store's own directory is one root,
+// and every per-space operation opens a root at the space's directory, so a
+// symlink planted by sandboxed code cannot lead a read, write, list or delete
+// outside that space (neither out of the data directory nor into a sibling).
+//
+// Modes: files are created 0o644 and directories 0o755 (before umask). The
+// store does not chown or chmod anything; a sandbox that writes as another
+// uid must arrange its own access (for example by owning the space directory
+// or relaxing its mode itself).
 package store
 
 import (
-	"context"
 	"errors"
-	"io"
+	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/clock"
 )
 
-var errTODO = errors.New("store: not implemented yet")
+// FileMode is the mode (before umask) of files the store creates.
+const FileMode os.FileMode = 0o644
 
-// Store is the local store. Safe for concurrent use.
+// DirMode is the mode (before umask) of directories the store creates.
+const DirMode os.FileMode = 0o755
+
+// Names of the store's private directories at the top of its root. They
+// start with a dot, so they cannot clash with "orgs".
+const (
+	tmpDirName  = ".tmp"
+	metaDirName = ".meta"
+	orgsDirName = "orgs"
+)
+
+// copyBufSize is the fixed buffer an upload is streamed through: memory use
+// does not grow with the size of the upload.
+const copyBufSize = 1 << 20
+
+// staleTmpAge is how old a leftover temp file of a previous run must be
+// before Open removes it; younger ones may belong to another live process.
+const staleTmpAge = time.Hour
+
+// Store is the local store. Safe for concurrent use: no lock is held while
+// an upload's body is received, so a stalled upload never delays other
+// operations.
 type Store struct {
-	dir string
-	clk *clock.Clock
-	log *slog.Logger
+	dir  string
+	clk  *clock.Clock
+	log  *slog.Logger
+	temp bool // dir was made by Open and is removed by Close
+
+	root    *os.Root // the store's directory
+	tmpRoot *os.Root // root.OpenRoot(".tmp"): where uploads are written
+	tmpDir  *os.File // an open fd of .tmp, the source side of renameat
+
+	bufs sync.Pool // *[]byte of copyBufSize
+
+	// treeMu keeps Delete's pruning of empty directories from removing a
+	// directory that a Put has just made for its rename: Puts share it for
+	// the mkdir+rename step only (never while receiving a body), pruning
+	// holds it alone. Both sides are a few metadata syscalls.
+	treeMu sync.RWMutex
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Open opens (creating it if needed) a store rooted at dir. With dir == "",
-// it uses a new temporary directory that Close removes.
+// it uses a new temporary directory that Close removes. A nil clk means the
+// real clock; a nil log discards logs.
 func Open(dir string, clk *clock.Clock, log *slog.Logger) (*Store, error) {
-	return &Store{dir: dir, clk: clk, log: log}, nil
+	if clk == nil {
+		clk = clock.NewReal()
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{clk: clk, log: log}
+	s.bufs.New = func() any {
+		b := make([]byte, copyBufSize)
+		return &b
+	}
+	if dir == "" {
+		d, err := os.MkdirTemp("", "localbaponi-store-*")
+		if err != nil {
+			return nil, fmt.Errorf("store: open: make temporary directory: %w", err)
+		}
+		dir, s.temp = d, true
+	} else if err := os.MkdirAll(dir, DirMode); err != nil {
+		return nil, fmt.Errorf("store: open: create %s: %w", dir, err)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		s.removeTemp(dir)
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	s.dir = abs
+	if err := s.openRoots(); err != nil {
+		s.closeRoots()
+		s.removeTemp(abs)
+		return nil, err
+	}
+	s.cleanStaleTmp()
+	return s, nil
 }
 
-// Dir returns the store's root directory on the host.
+func (s *Store) removeTemp(dir string) {
+	if s.temp {
+		_ = os.RemoveAll(dir)
+	}
+}
+
+func (s *Store) openRoots() error {
+	var err error
+	if s.root, err = os.OpenRoot(s.dir); err != nil {
+		return fmt.Errorf("store: open: %w", err)
+	}
+	for _, d := range []string{tmpDirName, metaDirName, orgsDirName} {
+		if err := s.root.MkdirAll(d, DirMode); err != nil {
+			return fmt.Errorf("store: open: create %s: %w", d, err)
+		}
+	}
+	if s.tmpRoot, err = s.root.OpenRoot(tmpDirName); err != nil {
+		return fmt.Errorf("store: open: %w", err)
+	}
+	if s.tmpDir, err = openDirIn(s.root, tmpDirName); err != nil {
+		return fmt.Errorf("store: open: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) closeRoots() error {
+	var errs []error
+	if s.tmpDir != nil {
+		errs = append(errs, s.tmpDir.Close())
+	}
+	if s.tmpRoot != nil {
+		errs = append(errs, s.tmpRoot.Close())
+	}
+	if s.root != nil {
+		errs = append(errs, s.root.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// cleanStaleTmp removes temp files that a crashed earlier run left behind in
+// a kept data directory.
+func (s *Store) cleanStaleTmp() {
+	names, err := readNames(s.tmpDir)
+	if err != nil {
+		s.log.Warn("store: list temp files", "err", err)
+		return
+	}
+	for _, name := range names {
+		fi, err := s.tmpRoot.Lstat(name)
+		if err != nil || time.Since(fi.ModTime()) < staleTmpAge {
+			continue
+		}
+		if err := s.tmpRoot.RemoveAll(name); err != nil {
+			s.log.Warn("store: remove stale temp file", "name", name, "err", err)
+		}
+	}
+}
+
+// Dir returns the store's root directory on the host (absolute).
 func (s *Store) Dir() string { return s.dir }
 
 // Close releases the store; a temporary store's directory is removed.
-func (s *Store) Close() error { return nil }
+// Calling it again returns the first result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		err := s.closeRoots()
+		if s.temp {
+			if rerr := os.RemoveAll(s.dir); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("store: remove %s: %w", s.dir, rerr))
+			}
+		}
+		s.closeErr = err
+	})
+	return s.closeErr
+}
 
-// SpaceDir returns the host directory of a space (for bind mounts).
-func (s *Store) SpaceDir(sp Space) string { return "" }
+// SpaceDir returns the host directory of a space (for bind mounts). It does
+// not create it; see Create.
+func (s *Store) SpaceDir(sp Space) string {
+	return filepath.Join(s.dir, filepath.FromSlash(sp.Key()))
+}
+
+// validSpace checks every part of a space, so Key never names a directory
+// outside orgs/<org>/{threads|volumes}/.
+func validSpace(sp Space) error {
+	if sp.Kind != Thread && sp.Kind != Volume {
+		return fmt.Errorf("%w: kind %q is neither %q nor %q", ErrInvalidPath, sp.Kind, Thread, Volume)
+	}
+	if err := ValidID(sp.Org); err != nil {
+		return fmt.Errorf("org: %w", err)
+	}
+	if err := ValidID(sp.ID); err != nil {
+		return fmt.Errorf("%s id: %w", sp.Kind, err)
+	}
+	return nil
+}
 
 // Exists reports whether a space exists.
-func (s *Store) Exists(sp Space) (bool, error) { return false, errTODO }
-
-// Create makes a space's directory if it does not exist.
-func (s *Store) Create(sp Space) error { return errTODO }
-
-// List lists a space recursively, keeping entries whose path has the prefix.
-func (s *Store) List(ctx context.Context, sp Space, prefix string) ([]Entry, error) {
-	return nil, errTODO
+func (s *Store) Exists(sp Space) (bool, error) {
+	if err := validSpace(sp); err != nil {
+		return false, fmt.Errorf("store: exists: %w", err)
+	}
+	fi, err := s.root.Lstat(sp.Key())
+	switch {
+	case err == nil:
+		return fi.IsDir(), nil
+	case isNotFound(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("store: exists %s: %w", sp.Key(), err)
+	}
 }
 
-// Stat describes a file.
-func (s *Store) Stat(ctx context.Context, sp Space, p string) (Object, error) {
-	return Object{}, errTODO
+// Create makes a space's directory (mode DirMode) if it does not exist.
+func (s *Store) Create(sp Space) error {
+	if err := validSpace(sp); err != nil {
+		return fmt.Errorf("store: create: %w", err)
+	}
+	if err := s.root.MkdirAll(sp.Key(), DirMode); err != nil {
+		return fmt.Errorf("store: create %s: %w", sp.Key(), err)
+	}
+	return nil
 }
 
-// Reader reads one stored file.
-type Reader struct {
-	io.ReadSeekCloser
-	Object
+// openSpace opens a root at the space's directory; ErrNotFound if it does
+// not exist. The caller closes it.
+func (s *Store) openSpace(sp Space) (*os.Root, error) {
+	if err := validSpace(sp); err != nil {
+		return nil, err
+	}
+	r, err := s.root.OpenRoot(sp.Key())
+	if err != nil {
+		if isNotFound(err) {
+			return nil, fmt.Errorf("%w: %s %q does not exist", ErrNotFound, sp.Kind, sp.ID)
+		}
+		return nil, err
+	}
+	return r, nil
 }
 
-// Open opens a file for reading.
-func (s *Store) Open(ctx context.Context, sp Space, p string) (*Reader, error) {
-	return nil, errTODO
+// join joins a directory path inside a space with a name; "" is the space root.
+func join(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
 }
 
-// Put streams exactly size bytes from body into the file at p.
-func (s *Store) Put(ctx context.Context, sp Space, p, contentType string, size int64, body io.Reader) (Object, error) {
-	return Object{}, errTODO
+// parentOf returns the directory part of p ("" for a top-level name) and its
+// last segment.
+func parentOf(p string) (dir, base string) {
+	i := strings.LastIndexByte(p, '/')
+	if i < 0 {
+		return "", p
+	}
+	return p[:i], p[i+1:]
 }
 
-// Delete removes a file.
-func (s *Store) Delete(ctx context.Context, sp Space, p string) error { return errTODO }
-
-// TouchSince stamps with the emulator clock every entry changed since the real time since.
-func (s *Store) TouchSince(sp Space, since time.Time) error { return errTODO }
+// statInfo is what the store needs from a stat result.
+type statInfo struct {
+	mode  fs.FileMode
+	size  int64
+	mtime time.Time
+	ctime time.Time // status change: set by the kernel, never by utimes
+	ino   uint64
+}

@@ -1,0 +1,373 @@
+// Writing: Put (stream to a temp file, then rename into the space) and Delete.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// commitAttempts bounds how often Put retries when the parent directory it
+// has just made vanishes before the rename (sandboxed code removing it; the
+// store's own Delete is kept out by Store.treeMu).
+const commitAttempts = 4
+
+// Put streams exactly size bytes from body into the file at p, creating the
+// space and parent directories as needed, and records contentType for it
+// ("" means: guess from the extension when read). The file's mtime is the
+// emulator clock's now. A body shorter or longer than size gives
+// ErrSizeMismatch; that, a read error or a cancelled ctx leaves nothing
+// behind and any earlier file at p untouched. A completed Put replaces an
+// earlier file atomically.
+func (s *Store) Put(ctx context.Context, sp Space, p, contentType string, size int64, body io.Reader) (Object, error) {
+	fail := func(err error) (Object, error) {
+		return Object{}, fmt.Errorf("store: put %s: %w", sp.ObjectKey(p), err)
+	}
+	if err := validSpace(sp); err != nil {
+		return fail(err)
+	}
+	if err := ValidPath(p); err != nil {
+		return fail(err)
+	}
+	if size < 0 {
+		return fail(fmt.Errorf("%w: declared length %d is negative", ErrSizeMismatch, size))
+	}
+	// Refuse a path that cannot be written before receiving up to 10 GiB.
+	if err := s.precheck(sp, p); err != nil {
+		return fail(err)
+	}
+	tmp, si, err := s.receive(ctx, size, body)
+	if err != nil {
+		return fail(err)
+	}
+	obj, err := s.commit(sp, p, contentType, tmp, si)
+	if err != nil {
+		if rerr := s.tmpRoot.Remove(tmp); rerr != nil && !isNotFound(rerr) {
+			s.log.Warn("store: remove temp file", "name", tmp, "err", rerr)
+		}
+		return fail(err)
+	}
+	return obj, nil
+}
+
+// precheck refuses early a path whose parent is a file, that leads outside
+// the space, or that names a directory. A missing space passes: the upload
+// creates it (SPEC S-4).
+func (s *Store) precheck(sp Space, p string) error {
+	r, err := s.openSpace(sp)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	defer r.Close()
+	if dir, _ := parentOf(p); dir != "" {
+		fi, err := r.Stat(dir)
+		switch {
+		case err == nil && !fi.IsDir():
+			return fmt.Errorf("%w: %q is a file, so %q cannot be created under it", ErrInvalidPath, dir, p)
+		case err != nil && !errors.Is(err, os.ErrNotExist):
+			return parentError(r, p, err)
+		}
+	}
+	if fi, err := r.Lstat(p); err == nil && fi.IsDir() {
+		return fmt.Errorf("%w: %q is a directory and cannot be replaced by a file", ErrIsDir, p)
+	}
+	return nil
+}
+
+// parentError explains why the parent directory of p could not be made or
+// opened: a file in the way, or a symlink leading out of the space.
+func parentError(r *os.Root, p string, err error) error {
+	if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EEXIST) {
+		if f := fileAncestor(r, p); f != "" {
+			return fmt.Errorf("%w: %q is a file, so %q cannot be created under it", ErrInvalidPath, f, p)
+		}
+		return fmt.Errorf("%w: a parent of %q is not a directory: %w", ErrInvalidPath, p, err)
+	}
+	if isNotFound(err) && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w: a parent of %q leads outside the space: %w", ErrInvalidPath, p, err)
+	}
+	return err
+}
+
+// fileAncestor returns the first proper prefix of p that exists and is
+// neither a directory nor a symlink, or "".
+func fileAncestor(r *os.Root, p string) string {
+	for i := 0; i < len(p); i++ {
+		if p[i] != '/' {
+			continue
+		}
+		fi, err := r.Lstat(p[:i])
+		if err != nil {
+			return ""
+		}
+		if !fi.IsDir() && fi.Mode()&os.ModeSymlink == 0 {
+			return p[:i]
+		}
+	}
+	return ""
+}
+
+// receive streams body into a new temp file through a fixed-size buffer,
+// reading at most size+1 bytes so an overlong body is noticed without reading
+// it all. On success the file is closed, stamped with the emulator clock and
+// described by si; on failure it is removed.
+func (s *Store) receive(ctx context.Context, size int64, body io.Reader) (_ string, _ statInfo, err error) {
+	name := "put-" + rand.Text()
+	f, err := s.tmpRoot.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, FileMode)
+	if err != nil {
+		return "", statInfo{}, fmt.Errorf("create temp file: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			if rerr := s.tmpRoot.Remove(name); rerr != nil && !isNotFound(rerr) {
+				s.log.Warn("store: remove temp file", "name", name, "err", rerr)
+			}
+		}
+	}()
+
+	bp := s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(bp)
+	buf := *bp
+	limit := size + 1
+	if size == math.MaxInt64 {
+		limit = size
+	}
+	src := io.LimitReader(body, limit)
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", statInfo{}, fmt.Errorf("upload interrupted after %d of %d bytes: %w", n, size, err)
+		}
+		m, rerr := src.Read(buf)
+		if m > 0 {
+			if _, werr := f.Write(buf[:m]); werr != nil {
+				return "", statInfo{}, fmt.Errorf("write temp file: %w", werr)
+			}
+			n += int64(m)
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return "", statInfo{}, fmt.Errorf("read body after %d of %d bytes: %w", n, size, rerr)
+		}
+	}
+	switch {
+	case n > size:
+		return "", statInfo{}, fmt.Errorf("%w: got more than %d bytes", ErrSizeMismatch, size)
+	case n < size:
+		return "", statInfo{}, fmt.Errorf("%w: got %d bytes, want %d", ErrSizeMismatch, n, size)
+	}
+	if err := f.Close(); err != nil {
+		return "", statInfo{}, fmt.Errorf("close temp file: %w", err)
+	}
+	// The emulator clock, not the real one, is the file's modified time.
+	now := s.clk.Now()
+	if err := s.tmpRoot.Chtimes(name, now, now); err != nil {
+		return "", statInfo{}, fmt.Errorf("set modified time: %w", err)
+	}
+	fi, err := s.tmpRoot.Lstat(name)
+	if err != nil {
+		return "", statInfo{}, fmt.Errorf("stat temp file: %w", err)
+	}
+	return name, infoFromFileInfo(fi), nil
+}
+
+// commit moves the finished temp file tmp into place at p.
+//
+// os.Root offers no rename between two roots, and renaming by path from the
+// store root would re-resolve every component of the space path at the
+// moment of the rename, where a symlink planted by sandboxed code could
+// redirect it. So the destination's parent directory is resolved once, inside
+// the space root (MkdirAll, then open it as a directory fd: os.Root refuses
+// any step that leaves the space), and the rename is renameat(2) from the
+// .tmp directory fd to that parent fd with single-segment names: no path
+// component is resolved again, and renameat never follows a symlink at the
+// destination (it replaces the link itself).
+func (s *Store) commit(sp Space, p, contentType, tmp string, si statInfo) (Object, error) {
+	if err := s.Create(sp); err != nil {
+		return Object{}, err
+	}
+	r, err := s.openSpace(sp)
+	if err != nil {
+		return Object{}, err
+	}
+	defer r.Close()
+	dir, base := parentOf(p)
+
+	// The sidecar is written first, under the temp file's inode (which the
+	// rename keeps), so the new file is never visible without its type; the
+	// sidecar of a file it replaces is keyed by that file's inode and stays
+	// valid if the rename fails.
+	wroteMeta := false
+	if contentType != "" {
+		if err := s.writeSidecar(sp, p, contentType, si); err != nil {
+			s.log.Warn("store: write sidecar", "space", sp.Key(), "path", p, "err", err)
+		} else {
+			wroteMeta = true
+		}
+	}
+	var old statInfo
+	for attempt := 1; attempt <= commitAttempts; attempt++ {
+		s.treeMu.RLock()
+		old, si, err = s.renameInto(r, dir, base, p, tmp, si)
+		s.treeMu.RUnlock()
+		if err == nil || !errors.Is(err, errRaced) {
+			break
+		}
+	}
+	if err != nil {
+		if wroteMeta {
+			s.removeSidecar(sp, p, si.ino)
+		}
+		return Object{}, err
+	}
+	if old.ino != 0 && old.ino != si.ino {
+		s.removeSidecar(sp, p, old.ino)
+	}
+	return s.object(sp, p, si), nil
+}
+
+// errRaced marks a failure caused by the parent directory that Put had just
+// made vanishing before the rename (mkdirat saw EEXIST, then it was gone; or
+// it was gone before renameat): sandboxed code removed it. Put tries again.
+var errRaced = errors.New("parent directory removed concurrently")
+
+// raceOr classifies an error from making or opening p's parent: a race with
+// a pruning Delete (retried) when nothing is in the way, else parentError.
+func raceOr(r *os.Root, p string, err error) error {
+	if (errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.EEXIST)) && fileAncestor(r, p) == "" {
+		return fmt.Errorf("%w: %w", errRaced, err)
+	}
+	return parentError(r, p, err)
+}
+
+// renameInto makes dir inside r and renames tmp (described by si) to
+// dir/base there. It returns what was at p before (zero if no regular file)
+// for sidecar cleanup, and si as it is after the rename (which changes the
+// ctime that the ETag includes).
+func (s *Store) renameInto(r *os.Root, dir, base, p, tmp string, si statInfo) (old, _ statInfo, err error) {
+	if dir != "" {
+		if err := r.MkdirAll(dir, DirMode); err != nil {
+			return statInfo{}, si, raceOr(r, p, err)
+		}
+	}
+	pd, err := openDirIn(r, dir)
+	if err != nil {
+		return statInfo{}, si, raceOr(r, p, err)
+	}
+	defer pd.Close()
+	if cur, err := lstatAt(pd, base); err == nil && cur.mode.IsRegular() {
+		old = cur
+	}
+	err = withFd(s.tmpDir, func(from int) error {
+		return withFd(pd, func(to int) error {
+			return unix.Renameat(from, tmp, to, base)
+		})
+	})
+	switch {
+	case err == nil:
+		if after, serr := lstatAt(pd, base); serr == nil && after.ino == si.ino {
+			si = after
+		}
+		return old, si, nil
+	case errors.Is(err, syscall.ENOENT):
+		return statInfo{}, si, fmt.Errorf("%w: rename into place: %w", errRaced, err)
+	case errors.Is(err, syscall.EISDIR), errors.Is(err, syscall.ENOTEMPTY), errors.Is(err, syscall.EEXIST):
+		return statInfo{}, si, fmt.Errorf("%w: %q is a directory and cannot be replaced by a file", ErrIsDir, p)
+	default:
+		return statInfo{}, si, fmt.Errorf("rename into place: %w", err)
+	}
+}
+
+// Delete removes a regular file and its sidecar, then every parent directory
+// that became empty, up to (not including) the space root: as in an object
+// store, "data/" vanishes with its last file. A directory gives ErrIsDir
+// (deletion is not recursive); anything else that is not a regular file
+// gives ErrNotFound.
+func (s *Store) Delete(ctx context.Context, sp Space, p string) error {
+	fail := func(err error) error { return fmt.Errorf("store: delete %s: %w", sp.ObjectKey(p), err) }
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	if err := ValidPath(p); err != nil {
+		return fail(err)
+	}
+	r, err := s.openSpace(sp)
+	if err != nil {
+		return fail(err)
+	}
+	defer r.Close()
+	dir, base := parentOf(p)
+	pd, err := openDirIn(r, dir)
+	if err != nil {
+		if isNotFound(err) {
+			return fail(fmt.Errorf("%w: %q: %w", ErrNotFound, p, err))
+		}
+		return fail(err)
+	}
+	si, err := lstatAt(pd, base)
+	if err == nil {
+		switch {
+		case si.mode.IsDir():
+			err = fmt.Errorf("%w: %q (deletion is not recursive)", ErrIsDir, p)
+		case !si.mode.IsRegular():
+			err = fmt.Errorf("%w: %q is not a regular file", ErrNotFound, p)
+		default:
+			// unlinkat without AT_REMOVEDIR never removes a directory,
+			// even one swapped in since the lstat.
+			err = withFd(pd, func(fd int) error { return unix.Unlinkat(fd, base, 0) })
+			if errors.Is(err, syscall.EISDIR) {
+				err = fmt.Errorf("%w: %q (deletion is not recursive)", ErrIsDir, p)
+			}
+		}
+	}
+	pd.Close()
+	if err != nil {
+		if isNotFound(err) {
+			return fail(fmt.Errorf("%w: %q: %w", ErrNotFound, p, err))
+		}
+		return fail(err)
+	}
+	s.removeSidecar(sp, p, si.ino)
+	s.pruneEmptyParents(r, dir)
+	return nil
+}
+
+// pruneEmptyParents removes dir and its ancestors while they are empty real
+// directories (never a symlink), stopping at the space root.
+func (s *Store) pruneEmptyParents(r *os.Root, dir string) {
+	s.treeMu.Lock()
+	defer s.treeMu.Unlock()
+	for dir != "" {
+		parent, base := parentOf(dir)
+		pd, err := openDirIn(r, parent)
+		if err != nil {
+			return
+		}
+		si, err := lstatAt(pd, base)
+		if err == nil && si.mode.IsDir() {
+			// AT_REMOVEDIR fails with ENOTEMPTY on a non-empty directory
+			// and with ENOTDIR on a symlink: both end the walk.
+			err = withFd(pd, func(fd int) error { return unix.Unlinkat(fd, base, unix.AT_REMOVEDIR) })
+		} else if err == nil {
+			err = errors.New("not a directory")
+		}
+		pd.Close()
+		if err != nil {
+			return
+		}
+		dir = parent
+	}
+}
