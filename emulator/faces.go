@@ -10,7 +10,7 @@ import (
 )
 
 // Backends lists the storage faces this build offers.
-var Backends = []string{"gcs", "s3", "azure"}
+func Backends() []string { return []string{"gcs", "s3", "azure"} }
 
 // newFace builds the storage face of a backend.
 func newFace(backend string, cfg face.Config) (face.Face, error) {

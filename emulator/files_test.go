@@ -30,7 +30,7 @@ var providers = map[string]provider{
 }
 
 var _ = Describe("Files API", func() {
-	for _, backend := range emulator.Backends {
+	for _, backend := range emulator.Backends() {
 		filesAPISpecs(backend, providers[backend])
 	}
 })
