@@ -1,6 +1,12 @@
 package emulator
 
-import "github.com/localbaponi/localbaponi/emulator/internal/api"
+import (
+	"fmt"
+
+	"github.com/localbaponi/localbaponi/emulator/internal/api"
+	"github.com/localbaponi/localbaponi/emulator/internal/execution"
+	"github.com/localbaponi/localbaponi/emulator/internal/sandbox"
+)
 
 // SandboxOptions configure code execution (/v1/sandbox/execute).
 type SandboxOptions struct {
@@ -11,11 +17,45 @@ type SandboxOptions struct {
 	Python, Node, Bash string
 }
 
-// execHandle holds the execution service (wired by the execute work).
-type execHandle struct{}
+// execHandle holds the sandbox runner and the execution service.
+type execHandle struct {
+	runner *sandbox.Runner
+	svc    *execution.Service
+}
 
-func (e *Emulator) startExec(s *api.Server) error { return nil }
+func (e *Emulator) startExec(s *api.Server) error {
+	o := e.opts.Sandbox
+	r, err := sandbox.NewRunner(sandbox.Options{
+		Isolation: o.Isolation, Python: o.Python, Node: o.Node, Bash: o.Bash,
+		Logger: e.log.With("component", "sandbox"),
+	})
+	if err != nil {
+		return fmt.Errorf("emulator: %w", err)
+	}
+	svc := execution.New(execution.Config{Runner: r, Store: e.store, Clock: e.clock, Logger: e.log.With("component", "execution")})
+	e.exec = &execHandle{runner: r, svc: svc}
+	s.Exec = svc
+	return nil
+}
 
-func (e *Emulator) stopExec() {}
+func (e *Emulator) stopExec() {
+	if e.exec == nil {
+		return
+	}
+	_ = e.exec.svc.Close()
+	if err := e.exec.runner.Close(); err != nil {
+		e.log.Warn("sandbox close", "err", err)
+	}
+	e.exec = nil
+}
 
-func (e *Emulator) execInfo(m map[string]any) {}
+func (e *Emulator) execInfo(m map[string]any) {
+	if e.exec == nil {
+		return
+	}
+	iso := map[string]any{"mode": e.exec.runner.Mode()}
+	if reason := e.exec.runner.Reason(); reason != "" {
+		iso["reason"] = reason
+	}
+	m["isolation"] = iso
+}

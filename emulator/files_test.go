@@ -156,7 +156,7 @@ func filesAPIBody(backend string, pv provider) func() {
 				Entry("backslash", "/v1/files/upload_url", map[string]any{"source": "thread", "id": "t", "path": `a\b`, "content_length": 1}, "path"),
 				Entry("control character", "/v1/files/upload_url", map[string]any{"source": "thread", "id": "t", "path": "a\x01b", "content_length": 1}, "path"),
 				Entry("path over 1024 bytes", "/v1/files/upload_url", map[string]any{"source": "thread", "id": "t", "path": strings.Repeat("abc/", 256) + "a", "content_length": 1}, "1024"),
-			Entry("path segment over 255 bytes", "/v1/files/upload_url", map[string]any{"source": "thread", "id": "t", "path": strings.Repeat("a", 256), "content_length": 1}, "255"),
+				Entry("path segment over 255 bytes", "/v1/files/upload_url", map[string]any{"source": "thread", "id": "t", "path": strings.Repeat("a", 256), "content_length": 1}, "255"),
 				Entry("list prefix with dot-dot", "/v1/files/list", map[string]any{"source": "thread", "id": "t", "path": "../"}, "path"),
 				Entry("missing content_length", "/v1/files/upload_url", map[string]any{"source": "thread", "id": "t", "path": "a"}, "content_length"),
 				Entry("negative content_length", "/v1/files/upload_url", map[string]any{"source": "thread", "id": "t", "path": "a", "content_length": -1}, "content_length"),

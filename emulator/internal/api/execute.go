@@ -1,16 +1,232 @@
 package api
 
-import "github.com/gorilla/mux"
+// The execute endpoint (SPEC R-1..R-8): POST /v1/sandbox/execute and the
+// execution records, GET /v1/executions/{trace_id}[/output].
 
-// NOTE for the execute work (issue 3): this file is yours. Replace the
-// placeholder Executor with the execution service type (e.g.
-// `type Executor = *execution.Service`, set by emulator.Start as Server.Exec)
-// and register POST /v1/sandbox/execute, GET /v1/executions/{trace_id} and
-// GET /v1/executions/{trace_id}/output in executeRoutes, using methods(),
-// keyFrom(), decodeJSON(), writeJSON() and writeError() from this package.
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
 
-// Executor runs code; a placeholder until the execution service lands.
-type Executor interface{}
+	"github.com/gorilla/mux"
+
+	"github.com/localbaponi/localbaponi/emulator/internal/execution"
+	"github.com/localbaponi/localbaponi/emulator/internal/store"
+)
+
+// Executor is the execution service behind the execute routes.
+type Executor = *execution.Service
+
+// Limits of an execute request (SPEC R-2, R-5).
+const (
+	MaxCodeBytes   = 1 << 20
+	DefaultTimeout = 30 * time.Second
+)
+
+// reservedEnv are the variables the sandbox sets itself (SPEC R-7); names
+// starting with BAPONI_ are reserved too.
+var reservedEnv = map[string]bool{"PATH": true, "HOME": true, "USER": true, "SHELL": true, "PWD": true}
+
+// ndjson is the media type of streamed executions (SPEC R-8).
+const ndjson = "application/x-ndjson"
 
 // executeRoutes registers the execute routes on the authenticated /v1 router.
-func (s *Server) executeRoutes(v1 *mux.Router) {}
+func (s *Server) executeRoutes(v1 *mux.Router) {
+	methods(v1, "/sandbox/execute", map[string]http.HandlerFunc{http.MethodPost: s.handleExecute})
+	methods(v1, "/executions/{trace_id}", map[string]http.HandlerFunc{http.MethodGet: s.handleExecution})
+	methods(v1, "/executions/{trace_id}/output", map[string]http.HandlerFunc{http.MethodGet: s.handleExecutionOutput})
+}
+
+type executeRequest struct {
+	Code       *string           `json:"code"`
+	Language   *string           `json:"language"`
+	ThreadID   *string           `json:"thread_id"`
+	Timeout    json.RawMessage   `json:"timeout"`
+	EnvVars    map[string]string `json:"env_vars"`
+	WebhookURL *string           `json:"webhook_url"`
+}
+
+// executeRequestFrom validates the body into a request of the caller's
+// organisation, except for the delivery mode.
+func (s *Server) executeRequestFrom(r *http.Request, body executeRequest) (execution.Request, error) {
+	key := keyFrom(r.Context())
+	req := execution.Request{Org: key.Org, Language: "python", Timeout: DefaultTimeout, MemoryLimit: key.MemoryLimit}
+	if body.Code == nil || len(*body.Code) == 0 || len(*body.Code) > MaxCodeBytes {
+		return req, validationf("code must be between 1 byte and 1 MB (1 to %d bytes)", MaxCodeBytes)
+	}
+	req.Code = []byte(*body.Code)
+	if body.Language != nil {
+		switch *body.Language {
+		case "python", "node", "bash":
+			req.Language = *body.Language
+		default:
+			return req, validationf("language must be one of python, node, bash; got %q", *body.Language)
+		}
+	}
+	if body.ThreadID != nil {
+		if err := store.ValidID(*body.ThreadID); err != nil {
+			return req, validationf("thread_id %q is invalid: must be 1 to %d characters of [A-Za-z0-9._-]", *body.ThreadID, store.MaxIDBytes)
+		}
+		req.ThreadID = *body.ThreadID
+	}
+	maxSecs := int64(key.MaxTimeout / time.Second)
+	if raw := string(body.Timeout); raw != "" && raw != "null" {
+		if !strings.ContainsAny(raw[:1], "-0123456789") {
+			return req, validationf("timeout must be a number of seconds, not %s", raw)
+		}
+		secs, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || secs < 1 || secs > maxSecs {
+			return req, validationf("timeout must be a whole number of seconds between 1 and %d; got %s", maxSecs, raw)
+		}
+		req.Timeout = time.Duration(secs) * time.Second
+	}
+	if req.Timeout > key.MaxTimeout {
+		req.Timeout = key.MaxTimeout
+	}
+	var reserved []string
+	for name, v := range body.EnvVars {
+		switch {
+		case reservedEnv[name] || strings.HasPrefix(name, "BAPONI_"):
+			reserved = append(reserved, name)
+		case name == "" || strings.ContainsAny(name, "=\x00"):
+			return req, validationf("env_vars: %q is not a valid variable name", name)
+		case strings.ContainsRune(v, 0):
+			return req, validationf("env_vars: the value of %s must not contain NUL", name)
+		}
+	}
+	if len(reserved) > 0 {
+		sort.Strings(reserved)
+		return req, validationf("env_vars: reserved names are not allowed: %s (reserved: PATH, HOME, USER, SHELL, PWD and names starting with BAPONI_)",
+			strings.Join(reserved, ", "))
+	}
+	req.Env = body.EnvVars
+	if body.WebhookURL != nil {
+		u, err := url.Parse(*body.WebhookURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return req, validationf("webhook_url must be an absolute http or https URL; got %q", *body.WebhookURL)
+		}
+		req.WebhookURL = *body.WebhookURL
+	}
+	for _, v := range s.Tenants.Volumes(key.Org) {
+		req.Volumes = append(req.Volumes, execution.Volume{Slug: v.Slug, ReadOnly: v.ReadOnly})
+	}
+	return req, nil
+}
+
+// handleExecute is POST /v1/sandbox/execute.
+func (s *Server) handleExecute(w http.ResponseWriter, r *http.Request) {
+	if s.Exec == nil {
+		writeError(w, notFoundf("code execution is not enabled in this emulator"))
+		return
+	}
+	var body executeRequest
+	if err := decodeJSON(w, r, &body); err != nil {
+		writeError(w, err)
+		return
+	}
+	req, err := s.executeRequestFrom(r, body)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	switch {
+	case headerHasToken(r.Header.Values("Prefer"), "respond-async"):
+		req.Mode = execution.ModeAsync
+	case headerHasToken(r.Header.Values("Accept"), ndjson):
+		req.Mode = execution.ModeStream
+	default:
+		req.Mode = execution.ModeSync
+	}
+	e, err := s.Exec.Start(r.Context(), req)
+	if errors.Is(err, execution.ErrBusy) {
+		writeError(w, errorf(http.StatusConflict, CodeConflict,
+			"thread %q is busy: an execution is already running on it", req.ThreadID))
+		return
+	}
+	if err != nil {
+		writeError(w, fmt.Errorf("start execution: %w", err))
+		return
+	}
+	switch req.Mode {
+	case execution.ModeAsync:
+		writeJSON(w, http.StatusAccepted, map[string]string{"trace_id": e.TraceID()})
+	case execution.ModeStream:
+		s.streamEvents(w, r, e)
+	default:
+		select {
+		case <-e.Done():
+			writeJSON(w, http.StatusOK, e.Response())
+		case <-r.Context().Done():
+			// The client left; the execution is cancelled with its context.
+		}
+	}
+}
+
+// streamEvents writes the execution's events as NDJSON, replaying what was
+// emitted and following it live until the result.
+func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, e *execution.Execution) {
+	w.Header().Set("Content-Type", ndjson)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	_ = e.Follow(r.Context(), func(ev []byte) error {
+		if _, err := w.Write(append(ev, '\n')); err != nil {
+			return err
+		}
+		if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return err
+		}
+		return nil
+	})
+}
+
+// execution finds the execution of the path for the caller's organisation
+// (SPEC R-8: other organisations' executions are not found).
+func (s *Server) execution(w http.ResponseWriter, r *http.Request) (*execution.Execution, bool) {
+	id := mux.Vars(r)["trace_id"]
+	if s.Exec == nil {
+		writeError(w, notFoundf("execution %q not found", id))
+		return nil, false
+	}
+	e, ok := s.Exec.Get(keyFrom(r.Context()).Org, id)
+	if !ok {
+		writeError(w, notFoundf("execution %q not found", id))
+		return nil, false
+	}
+	return e, true
+}
+
+// handleExecution is GET /v1/executions/{trace_id}.
+func (s *Server) handleExecution(w http.ResponseWriter, r *http.Request) {
+	if e, ok := s.execution(w, r); ok {
+		writeJSON(w, http.StatusOK, e.Record())
+	}
+}
+
+// handleExecutionOutput is GET /v1/executions/{trace_id}/output.
+func (s *Server) handleExecutionOutput(w http.ResponseWriter, r *http.Request) {
+	if e, ok := s.execution(w, r); ok {
+		s.streamEvents(w, r, e)
+	}
+}
+
+// headerHasToken reports whether a comma-separated header (Prefer, Accept)
+// holds token, ignoring parameters and case.
+func headerHasToken(values []string, token string) bool {
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			part, _, _ = strings.Cut(part, ";")
+			if strings.EqualFold(strings.TrimSpace(part), token) {
+				return true
+			}
+		}
+	}
+	return false
+}

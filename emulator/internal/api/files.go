@@ -166,7 +166,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 
 type uploadRequest struct {
 	sourceRequest
-	ContentType   *string      `json:"content_type"`
+	ContentType   *string         `json:"content_type"`
 	ContentLength json.RawMessage `json:"content_length"`
 }
 

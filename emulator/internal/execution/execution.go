@@ -1,0 +1,509 @@
+// Package execution is the execute service: it runs code in the sandbox on
+// behalf of an organisation, one execution at a time per thread, keeps a
+// bounded record of recent executions, streams their output as events that
+// can be replayed and followed, and delivers results to webhooks.
+package execution
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/localbaponi/localbaponi/emulator/internal/clock"
+	"github.com/localbaponi/localbaponi/emulator/internal/sandbox"
+	"github.com/localbaponi/localbaponi/emulator/internal/store"
+)
+
+// Errors of the service; the API maps them to its envelope.
+var (
+	// ErrBusy: another execution is running on the thread (SPEC R-4, 409).
+	ErrBusy = errors.New("an execution is already running on this thread")
+	// ErrClosed: the service is shutting down.
+	ErrClosed = errors.New("the execution service is closed")
+)
+
+// Delivery modes (SPEC R-8), as recorded in delivery_mode.
+const (
+	ModeSync   = "sync"
+	ModeStream = "stream"
+	ModeAsync  = "async"
+)
+
+// StatusRunning is the status of an execution that has not finished.
+const StatusRunning = "running"
+
+// DefaultMaxRecords is how many executions are remembered by default.
+const DefaultMaxRecords = 1000
+
+// timeFormat is RFC 3339 in UTC with millisecond precision.
+const timeFormat = "2006-01-02T15:04:05.000Z"
+
+// Volume is one volume of the organisation, mounted at /volumes/<Slug>.
+type Volume struct {
+	Slug     string
+	ReadOnly bool
+}
+
+// Request is one validated execution request.
+type Request struct {
+	Org      string
+	ThreadID string // "" for an empty home discarded afterwards
+	Language string
+	Code     []byte
+	Timeout  time.Duration
+	// MemoryLimit in bytes (the key's limit).
+	MemoryLimit int64
+	Env         map[string]string
+	Volumes     []Volume
+	// Mode is ModeSync, ModeStream or ModeAsync.
+	Mode string
+	// WebhookURL, if set, receives the result as a JSON POST.
+	WebhookURL string
+}
+
+// Response is the result of an execution as the execute endpoint returns it
+// inline (SPEC R-1), as the last stream event carries it, and as a webhook
+// receives it.
+type Response struct {
+	Success    bool    `json:"success"`
+	Stdout     string  `json:"stdout"`
+	Stderr     string  `json:"stderr"`
+	ExitCode   int     `json:"exit_code"`
+	Error      *string `json:"error"`
+	Status     string  `json:"status"`
+	DurationMS int64   `json:"duration_ms"`
+	TraceID    string  `json:"trace_id"`
+}
+
+// Record is an execution as GET /v1/executions/{trace_id} returns it (SPEC R-8).
+type Record struct {
+	TraceID      string  `json:"trace_id"`
+	Status       string  `json:"status"`
+	ExitCode     *int    `json:"exit_code"`
+	Stdout       string  `json:"stdout"`
+	Stderr       string  `json:"stderr"`
+	Error        *string `json:"error"`
+	DurationMS   *int64  `json:"duration_ms"`
+	DeliveryMode string  `json:"delivery_mode"`
+	CreatedAt    string  `json:"created_at"`
+	CompletedAt  *string `json:"completed_at"`
+}
+
+// webhookBody is what a webhook receives: the record and success.
+type webhookBody struct {
+	Record
+	Success bool `json:"success"`
+}
+
+// Config builds a Service.
+type Config struct {
+	Runner *sandbox.Runner
+	Store  *store.Store
+	Clock  *clock.Clock
+	Logger *slog.Logger
+	// MaxRecords bounds the executions remembered (default 1000); the
+	// oldest finished ones are forgotten first.
+	MaxRecords int
+	// HTTPClient posts webhooks (default: a client with a 10 s timeout
+	// that ignores proxy settings, so loopback URLs work).
+	HTTPClient *http.Client
+	// WebhookAttempts bounds deliveries of one result (default 4), with
+	// exponential backoff from WebhookBackoff (default 250 ms).
+	WebhookAttempts int
+	WebhookBackoff  time.Duration
+}
+
+// Service runs executions. Safe for concurrent use.
+type Service struct {
+	cfg    Config
+	log    *slog.Logger
+	base   context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	closed  bool
+	busy    map[store.Space]bool
+	records map[string]*Execution
+	order   []string // trace IDs, oldest first
+}
+
+// New makes a service.
+func New(cfg Config) *Service {
+	if cfg.MaxRecords <= 0 {
+		cfg.MaxRecords = DefaultMaxRecords
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	}
+	if cfg.WebhookAttempts <= 0 {
+		cfg.WebhookAttempts = 4
+	}
+	if cfg.WebhookBackoff <= 0 {
+		cfg.WebhookBackoff = 250 * time.Millisecond
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	base, cancel := context.WithCancel(context.Background())
+	return &Service{cfg: cfg, log: log, base: base, cancel: cancel,
+		busy: map[store.Space]bool{}, records: map[string]*Execution{}}
+}
+
+// Close cancels running executions and waits for them and for pending
+// webhook deliveries.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+// Start begins an execution and returns at once. With ModeSync or
+// ModeStream, cancelling ctx (the client went away) cancels the execution;
+// a ModeAsync execution runs until it ends. ErrBusy if the thread is busy.
+func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
+	spec := sandbox.Spec{
+		Language: req.Language, Code: req.Code, Env: req.Env,
+		Timeout: req.Timeout, MemoryLimit: req.MemoryLimit,
+	}
+	var thread store.Space
+	if req.ThreadID != "" {
+		thread = store.Space{Org: req.Org, Kind: store.Thread, ID: req.ThreadID}
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if thread.ID != "" {
+		if s.busy[thread] {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("thread %q: %w", req.ThreadID, ErrBusy)
+		}
+		s.busy[thread] = true
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	release := func() {
+		if thread.ID != "" {
+			s.mu.Lock()
+			delete(s.busy, thread)
+			s.mu.Unlock()
+		}
+		s.wg.Done()
+	}
+
+	if thread.ID != "" {
+		// An execution creates its thread (SPEC S-4).
+		if err := s.cfg.Store.Create(thread); err != nil {
+			release()
+			return nil, fmt.Errorf("execution: %w", err)
+		}
+		spec.HomeDir = s.cfg.Store.SpaceDir(thread)
+	}
+	for _, v := range req.Volumes {
+		sp := store.Space{Org: req.Org, Kind: store.Volume, ID: v.Slug}
+		if err := s.cfg.Store.Create(sp); err != nil {
+			release()
+			return nil, fmt.Errorf("execution: volume %q: %w", v.Slug, err)
+		}
+		spec.Volumes = append(spec.Volumes, sandbox.Mount{HostDir: s.cfg.Store.SpaceDir(sp), Slug: v.Slug, ReadOnly: v.ReadOnly})
+	}
+
+	id, err := newTraceID()
+	if err != nil {
+		release()
+		return nil, err
+	}
+	e := &Execution{
+		org:     req.Org,
+		changed: make(chan struct{}),
+		done:    make(chan struct{}),
+		rec: Record{TraceID: id, Status: StatusRunning, Stdout: "", Stderr: "",
+			DeliveryMode: req.Mode, CreatedAt: s.cfg.Clock.Now().Format(timeFormat)},
+	}
+	e.emit(map[string]any{"event": "status", "trace_id": id, "status": StatusRunning})
+	outW, errW := &streamWriter{e: e, kind: "stdout"}, &streamWriter{e: e, kind: "stderr"}
+	spec.Stdout, spec.Stderr = outW, errW
+	s.remember(e)
+
+	runCtx, cancel := context.WithCancel(s.base)
+	stop := func() bool { return true }
+	if req.Mode != ModeAsync {
+		stop = context.AfterFunc(ctx, cancel)
+	}
+	go func() {
+		defer release()
+		defer cancel()
+		defer stop()
+		started := time.Now()
+		res, err := s.cfg.Runner.Run(runCtx, spec)
+		if err != nil {
+			s.log.Error("execution: sandbox failure", "trace_id", id, "err", err)
+			res = sandbox.Result{ExitCode: -1, Status: sandbox.StatusFailed, Error: "internal error: " + err.Error(),
+				Duration: time.Since(started)}
+		}
+		if thread.ID != "" {
+			// Files the code wrote get modified times from the emulator clock.
+			if err := s.cfg.Store.TouchSince(thread, started); err != nil {
+				s.log.Warn("execution: stamping files written by code", "trace_id", id, "err", err)
+			}
+		}
+		outW.flush()
+		errW.flush()
+		e.finish(res, s.cfg.Clock.Now())
+		if req.WebhookURL != "" {
+			s.deliver(req.WebhookURL, e)
+		}
+	}()
+	return e, nil
+}
+
+// Get returns an execution of the organisation; executions of other
+// organisations are not found.
+func (s *Service) Get(org, traceID string) (*Execution, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.records[traceID]
+	if !ok || e.org != org {
+		return nil, false
+	}
+	return e, true
+}
+
+// remember keeps e, forgetting the oldest finished executions beyond the bound.
+func (s *Service) remember(e *Execution) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.records[e.rec.TraceID] = e
+	s.order = append(s.order, e.rec.TraceID)
+	for i := 0; len(s.records) > s.cfg.MaxRecords && i < len(s.order); {
+		old := s.records[s.order[i]]
+		select {
+		case <-old.done:
+			delete(s.records, s.order[i])
+			s.order = append(s.order[:i], s.order[i+1:]...)
+		default:
+			i++ // still running: kept
+		}
+	}
+}
+
+// deliver posts the result to the webhook, retrying a few times with
+// exponential backoff on errors and non-2xx answers.
+func (s *Service) deliver(url string, e *Execution) {
+	body, err := json.Marshal(webhookBody{Record: e.Record(), Success: e.Response().Success})
+	if err != nil {
+		s.log.Error("execution: webhook body", "err", err)
+		return
+	}
+	wait := s.cfg.WebhookBackoff
+	for attempt := 1; ; attempt++ {
+		err := s.post(url, body)
+		if err == nil {
+			s.log.Debug("execution: webhook delivered", "trace_id", e.TraceID(), "url", url, "attempt", attempt)
+			return
+		}
+		if attempt >= s.cfg.WebhookAttempts {
+			s.log.Warn("execution: webhook not delivered", "trace_id", e.TraceID(), "url", url, "attempts", attempt, "err", err)
+			return
+		}
+		select {
+		case <-time.After(wait):
+		case <-s.base.Done():
+			return
+		}
+		wait *= 2
+	}
+}
+
+func (s *Service) post(url string, body []byte) error {
+	req, err := http.NewRequestWithContext(s.base, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("webhook answered %s", resp.Status)
+	}
+	return nil
+}
+
+func newTraceID() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("execution: trace id: %w", err)
+	}
+	return "exec_" + hex.EncodeToString(b[:]), nil
+}
+
+// Execution is one execution: its record and its event stream.
+type Execution struct {
+	org string
+
+	mu      sync.Mutex
+	rec     Record
+	resp    Response
+	events  [][]byte      // JSON lines, without the newline
+	changed chan struct{} // closed and replaced when events grow
+	done    chan struct{} // closed when the execution has finished
+}
+
+// TraceID identifies the execution.
+func (e *Execution) TraceID() string { return e.rec.TraceID }
+
+// Done is closed when the execution has finished.
+func (e *Execution) Done() <-chan struct{} { return e.done }
+
+// Response is the result; complete once Done is closed.
+func (e *Execution) Response() Response {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.resp
+}
+
+// Record is the execution's record as it stands.
+func (e *Execution) Record() Record {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.rec
+}
+
+// Follow calls fn with every event of the execution, as one JSON object
+// without a newline: first those already emitted, then new ones as they
+// come, until the result event or ctx is done.
+func (e *Execution) Follow(ctx context.Context, fn func(event []byte) error) error {
+	next := 0
+	for {
+		e.mu.Lock()
+		batch := e.events[next:]
+		next = len(e.events)
+		changed := e.changed
+		finished := isClosed(e.done)
+		e.mu.Unlock()
+		for _, ev := range batch {
+			if err := fn(ev); err != nil {
+				return err
+			}
+		}
+		if finished && len(batch) == 0 {
+			return nil
+		}
+		if finished {
+			continue // pick up anything appended with the result
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// emit appends an event and wakes followers.
+func (e *Execution) emit(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return // only maps of strings and numbers are emitted
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.appendLocked(b)
+}
+
+func (e *Execution) appendLocked(b []byte) {
+	e.events = append(e.events, b)
+	close(e.changed)
+	e.changed = make(chan struct{})
+}
+
+// finish records the result, emits the result event and closes Done.
+func (e *Execution) finish(res sandbox.Result, now time.Time) {
+	var errMsg *string
+	if res.Error != "" {
+		errMsg = &res.Error
+	}
+	ms := res.Duration.Milliseconds()
+	code := res.ExitCode
+	completed := now.Format(timeFormat)
+	resp := Response{
+		Success: res.Status == sandbox.StatusSuccess && code == 0, Stdout: string(res.Stdout), Stderr: string(res.Stderr),
+		ExitCode: code, Error: errMsg, Status: res.Status, DurationMS: ms, TraceID: e.rec.TraceID,
+	}
+	ev, _ := json.Marshal(struct {
+		Event string `json:"event"`
+		Response
+	}{"result", resp})
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.resp = resp
+	e.rec.Status, e.rec.ExitCode, e.rec.Error = res.Status, &code, errMsg
+	e.rec.Stdout, e.rec.Stderr = resp.Stdout, resp.Stderr
+	e.rec.DurationMS, e.rec.CompletedAt = &ms, &completed
+	e.appendLocked(ev)
+	close(e.done)
+}
+
+// streamWriter turns the sandbox's live output into stdout/stderr events.
+// It holds back an incomplete UTF-8 sequence at the end of a chunk so that
+// a character split between two reads is not mangled by JSON encoding.
+type streamWriter struct {
+	e       *Execution
+	kind    string
+	pending []byte
+}
+
+func (w *streamWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	b := append(w.pending, p...)
+	cut := len(b)
+	// Look back at most 3 bytes for the start of an unfinished rune.
+	for i := len(b) - 1; i >= 0 && i >= len(b)-3; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				cut = i
+			}
+			break
+		}
+	}
+	w.pending = append([]byte(nil), b[cut:]...)
+	if cut > 0 {
+		w.e.emit(map[string]string{"event": w.kind, "data": string(b[:cut])})
+	}
+	return n, nil
+}
+
+// flush emits what was held back (output that ended mid-character).
+func (w *streamWriter) flush() {
+	if len(w.pending) > 0 {
+		w.e.emit(map[string]string{"event": w.kind, "data": string(w.pending)})
+		w.pending = nil
+	}
+}

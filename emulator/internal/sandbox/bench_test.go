@@ -1,0 +1,74 @@
+package sandbox
+
+import (
+	"context"
+	"os/exec"
+	"slices"
+	"testing"
+	"time"
+)
+
+// BenchmarkStartup measures what the sandbox adds to starting an
+// interpreter: each iteration runs the same trivial program bare (the real
+// interpreter binary, clean environment, output captured) and in the
+// sandbox, and the medians of both and their difference are reported.
+//
+//	go test -run '^$' -bench Startup -benchtime 30x ./emulator/internal/sandbox/
+func BenchmarkStartup(b *testing.B) {
+	r, err := NewRunner(Options{Isolation: IsolationNamespaces})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	for _, c := range []struct{ lang, code string }{
+		{"python", "print(1)"},
+		{"node", "1"},
+		{"bash", "true"},
+	} {
+		b.Run(c.lang, func(b *testing.B) {
+			ctx := context.Background()
+			it, err := r.interpreter(ctx, c.lang, "")
+			if err != nil || it == nil {
+				b.Fatalf("no %s interpreter: %v", c.lang, err)
+			}
+			spec := Spec{Language: c.lang, Code: []byte(c.code), Timeout: 30 * time.Second}
+			bare := func() time.Duration {
+				cmd := exec.Command(it.path, argv(c.lang, it.path, spec.Code, "")[1:]...)
+				cmd.Env = baseEnv(b.TempDir(), it, nil)
+				start := time.Now()
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("bare %s: %v: %s", c.lang, err, out)
+				}
+				return time.Since(start)
+			}
+			boxed := func() time.Duration {
+				res, err := r.Run(ctx, spec)
+				if err != nil || res.Status != StatusSuccess {
+					b.Fatalf("sandboxed %s: %v %+v", c.lang, err, res)
+				}
+				return res.Duration
+			}
+			bare()
+			boxed() // warm the page cache and resolve the interpreter
+			var bs, ss []time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				bs = append(bs, bare())
+				ss = append(ss, boxed())
+			}
+			b.StopTimer()
+			mb, ms := median(bs), median(ss)
+			b.ReportMetric(ms2(mb), "bare-ms")
+			b.ReportMetric(ms2(ms), "sandbox-ms")
+			b.ReportMetric(ms2(ms-mb), "added-ms")
+		})
+	}
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func ms2(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,225 @@
+//go:build linux
+
+package sandbox
+
+// Memory and process limits through cgroup v1 controllers, nested under the
+// emulator's own cgroup so that whatever limits the emulator itself still
+// applies. cgroup v2 is not used yet: it needs a delegated subtree, and
+// without it the runner falls back to rlimits.
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// cgroups holds the runner's parent cgroup directories, one per controller.
+type cgroups struct {
+	memory string // "" when the memory controller is not usable
+	pids   string
+}
+
+// cgroup is one run's cgroup.
+type cgroup struct {
+	memDir, pidsDir string
+	memory, pids    bool
+}
+
+// newCgroups creates the runner's parent cgroups; nil when none is writable.
+func newCgroups(log *slog.Logger) *cgroups {
+	var suffix [4]byte
+	_, _ = rand.Read(suffix[:])
+	name := fmt.Sprintf("localbaponi-%d-%s", os.Getpid(), hex.EncodeToString(suffix[:]))
+	own := ownCgroups()
+	c := &cgroups{}
+	for _, ctrl := range []string{"memory", "pids"} {
+		p, ok := own[ctrl]
+		if !ok {
+			continue
+		}
+		base := filepath.Join("/sys/fs/cgroup", ctrl, p)
+		removeStale(base)
+		dir := filepath.Join(base, name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			log.Debug("sandbox: cgroup not writable", "controller", ctrl, "dir", dir, "err", err)
+			continue
+		}
+		if ctrl == "memory" {
+			c.memory = dir
+		} else {
+			c.pids = dir
+		}
+	}
+	if c.memory == "" && c.pids == "" {
+		return nil
+	}
+	return c
+}
+
+// removeStale removes the cgroups of emulators that died without closing
+// their runner (a test binary killed by its timeout): they are named after
+// the process, and hold no process once it is gone.
+func removeStale(base string) {
+	dirs, _ := filepath.Glob(filepath.Join(base, "localbaponi-*"))
+	for _, d := range dirs {
+		pid, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(d), "localbaponi-"), "-")
+		if _, err := strconv.Atoi(pid); err != nil {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + pid); err == nil {
+			continue // alive
+		}
+		runs, _ := filepath.Glob(filepath.Join(d, "run-*"))
+		for _, r := range runs {
+			_ = os.Remove(r)
+		}
+		_ = os.Remove(d)
+	}
+}
+
+// ownCgroups reads the emulator's cgroup v1 paths from /proc/self/cgroup.
+func ownCgroups() map[string]string {
+	out := map[string]string{}
+	f, err := os.Open("/proc/self/cgroup")
+	if err != nil {
+		return out
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		parts := strings.SplitN(sc.Text(), ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		for _, ctrl := range strings.Split(parts[1], ",") {
+			if ctrl == "memory" || ctrl == "pids" {
+				if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", ctrl, "cgroup.procs")); err == nil {
+					out[ctrl] = parts[2]
+				}
+			}
+		}
+	}
+	return out
+}
+
+// create makes one run's cgroups; the memory limit is set later (setMemory),
+// when the run is known.
+func (c *cgroups) create(seq uint64, pidsLimit int64) (*cgroup, error) {
+	g := &cgroup{}
+	name := "run-" + strconv.FormatUint(seq, 10)
+	if c.memory != "" {
+		g.memDir = filepath.Join(c.memory, name)
+		if err := os.Mkdir(g.memDir, 0o755); err != nil {
+			return nil, fmt.Errorf("create memory cgroup: %w", err)
+		}
+		g.memory = true
+	}
+	if c.pids != "" {
+		g.pidsDir = filepath.Join(c.pids, name)
+		if err := os.Mkdir(g.pidsDir, 0o755); err != nil {
+			g.remove()
+			return nil, fmt.Errorf("create pids cgroup: %w", err)
+		}
+		if err := write(g.pidsDir, "pids.max", pidsLimit); err != nil {
+			g.remove()
+			return nil, err
+		}
+		g.pids = true
+	}
+	return g, nil
+}
+
+// setMemory sets the run's memory limit.
+func (g *cgroup) setMemory(limit int64) error {
+	if err := write(g.memDir, "memory.limit_in_bytes", limit); err != nil {
+		return err
+	}
+	// Without swap accounting this file is absent; the limit then covers
+	// RAM only.
+	_ = write(g.memDir, "memory.memsw.limit_in_bytes", limit)
+	return nil
+}
+
+func write(dir, file string, v int64) error {
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(strconv.FormatInt(v, 10)), 0o644); err != nil {
+		return fmt.Errorf("cgroup %s: %w", file, err)
+	}
+	return nil
+}
+
+// join moves pid into the run's cgroups; the child waits for its config,
+// which is sent only after this, so the code never runs outside them.
+func (g *cgroup) join(pid int) error {
+	for _, d := range []string{g.memDir, g.pidsDir} {
+		if d == "" {
+			continue
+		}
+		if err := write(d, "cgroup.procs", int64(pid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// oomKilled reports whether the kernel's OOM killer acted in the run's cgroup.
+func (g *cgroup) oomKilled() bool {
+	if g.memDir == "" {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join(g.memDir, "memory.oom_control"))
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "oom_kill "); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n > 0
+		}
+	}
+	return false
+}
+
+// remove deletes the run's cgroups. The kernel refuses while the last
+// processes are still being torn down, so it retries briefly.
+func (g *cgroup) remove() {
+	for _, d := range []string{g.memDir, g.pidsDir} {
+		if d == "" {
+			continue
+		}
+		for i := 0; i < 50; i++ {
+			if err := os.Remove(d); err == nil || errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+}
+
+func (c *cgroups) close() error {
+	var errs []error
+	for _, d := range []string{c.memory, c.pids} {
+		if d == "" {
+			continue
+		}
+		var err error
+		for i := 0; i < 50; i++ {
+			if err = os.Remove(d); err == nil || errors.Is(err, os.ErrNotExist) {
+				err = nil
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

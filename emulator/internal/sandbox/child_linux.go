@@ -1,0 +1,289 @@
+//go:build linux
+
+package sandbox
+
+// The child side of the namespace runner: the re-executed binary, already in
+// its new namespaces with the capabilities of its user namespace, builds the
+// sandbox, becomes uid 1000 without any capability and execs the
+// interpreter. It runs in a package init, before main or the test runner, so
+// any binary importing this package can be re-executed as a sandbox.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// childEnv marks the re-executed binary as a sandbox child.
+const childEnv = "LOCALBAPONI_SANDBOX_CHILD"
+
+// Descriptors of the child: the config pipe and the error pipe.
+const (
+	configFD = 3
+	errorFD  = 4
+)
+
+// exitSetupFailed is the child's exit code when it could not build the
+// sandbox; the reason is on the error pipe.
+const exitSetupFailed = 125
+
+// op is one step of building the sandbox's root, in order.
+type op struct {
+	Kind   string // bind, symlink, file, tmpfs, proc, dir
+	Source string `json:",omitempty"` // bind: host path
+	Target string // absolute path inside the sandbox
+	Link   string `json:",omitempty"` // symlink target
+	Data   []byte `json:",omitempty"` // file content
+	Mode   uint32 `json:",omitempty"` // file or tmpfs mode
+	RW     bool   `json:",omitempty"` // bind: writable (else read-only)
+	Dev    bool   `json:",omitempty"` // bind: a device node (no nodev)
+	Opts   string `json:",omitempty"` // tmpfs options
+}
+
+// childConfig is everything the child needs, sent over the config pipe.
+type childConfig struct {
+	Root      string // empty host directory to mount the new root on
+	Ops       []op
+	Argv      []string
+	Env       []string
+	Dir       string
+	NProc     uint64 // RLIMIT_NPROC; 0: unchanged
+	AddrSpace uint64 // RLIMIT_AS; 0: unchanged
+	Probe     bool   // build the sandbox, then exit 0 instead of exec
+	// SetIDs makes the child switch to uid/gid 1000 and drop supplementary
+	// groups after building the sandbox (it started as root of its user
+	// namespace, mapped to the host's root, to reach root-only paths).
+	SetIDs bool
+}
+
+func init() {
+	if os.Getenv(childEnv) != "1" {
+		return
+	}
+	runChild()
+}
+
+// runChild never returns: it execs the interpreter or exits.
+func runChild() {
+	errPipe := os.NewFile(errorFD, "sandbox-errors")
+	unix.CloseOnExec(errorFD) // EOF on exec tells the parent the code started
+	fail := func(format string, args ...any) {
+		fmt.Fprintf(errPipe, format, args...)
+		os.Exit(exitSetupFailed)
+	}
+	var cfg childConfig
+	if err := json.NewDecoder(os.NewFile(configFD, "sandbox-config")).Decode(&cfg); err != nil {
+		fail("read sandbox config: %v", err)
+	}
+	if err := buildRoot(&cfg); err != nil {
+		fail("%v", err)
+	}
+	if err := loopbackUp(); err != nil {
+		fail("bring up loopback: %v", err)
+	}
+	if err := unix.Sethostname([]byte("baponi")); err != nil {
+		fail("set hostname: %v", err)
+	}
+	if cfg.Probe {
+		os.Exit(0)
+	}
+	if cfg.NProc > 0 {
+		// Counted per user namespace: bounds this run's processes and threads
+		// (a fork bomb) even without a pids cgroup.
+		if err := unix.Setrlimit(unix.RLIMIT_NPROC, &unix.Rlimit{Cur: cfg.NProc, Max: cfg.NProc}); err != nil {
+			fail("limit processes: %v", err)
+		}
+	}
+	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}); err != nil {
+		fail("disable core dumps: %v", err)
+	}
+	if cfg.SetIDs {
+		// Leaving uid 0 clears every capability; from here on, nothing
+		// the child does is root on the host.
+		if err := syscall.Setgroups([]int{}); err != nil {
+			fail("drop groups: %v", err)
+		}
+		if err := syscall.Setresgid(sandboxGID, sandboxGID, sandboxGID); err != nil {
+			fail("set gid: %v", err)
+		}
+		if err := syscall.Setresuid(sandboxUID, sandboxUID, sandboxUID); err != nil {
+			fail("set uid: %v", err)
+		}
+	}
+	// Give up every capability: ambient ones would survive exec. Together
+	// with uid 1000 (not root in this namespace) the code starts with none,
+	// and no_new_privs keeps setuid files from giving any back.
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		fail("drop ambient capabilities: %v", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		fail("set no_new_privs: %v", err)
+	}
+	if err := unix.Chdir(cfg.Dir); err != nil {
+		fail("chdir %s: %v", cfg.Dir, err)
+	}
+	if cfg.AddrSpace > 0 {
+		// Last, just before exec: the Go runtime cannot live under a small
+		// address-space limit.
+		if err := unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: cfg.AddrSpace, Max: cfg.AddrSpace}); err != nil {
+			fail("limit memory: %v", err)
+		}
+	}
+	err := unix.Exec(cfg.Argv[0], cfg.Argv, cfg.Env)
+	fail("start %s: %v", cfg.Argv[0], err)
+}
+
+// buildRoot mounts a tmpfs on cfg.Root, fills it per cfg.Ops and makes it
+// the root of this mount namespace.
+func buildRoot(cfg *childConfig) error {
+	// Nothing done here may propagate back to the host.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	root := cfg.Root
+	if err := unix.Mount("tmpfs", root, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755,size=16m"); err != nil {
+		return fmt.Errorf("mount root tmpfs on %s: %w", root, err)
+	}
+	for _, o := range cfg.Ops {
+		if err := apply(root, o); err != nil {
+			return fmt.Errorf("%s %s: %w", o.Kind, o.Target, err)
+		}
+	}
+	if err := unix.Chdir(root); err != nil {
+		return fmt.Errorf("chdir to new root: %w", err)
+	}
+	// pivot_root(".", ".") stacks the old root on the new one; detaching it
+	// leaves only the new root (no put_old directory needed).
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach old root: %w", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir /: %w", err)
+	}
+	if err := unix.Mount("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		return fmt.Errorf("make root read-only: %w", err)
+	}
+	return nil
+}
+
+func apply(root string, o op) error {
+	t := filepath.Join(root, o.Target)
+	switch o.Kind {
+	case "dir":
+		return os.MkdirAll(t, 0o755)
+	case "symlink":
+		if err := os.MkdirAll(filepath.Dir(t), 0o755); err != nil {
+			return err
+		}
+		return os.Symlink(o.Link, t)
+	case "file":
+		if err := os.MkdirAll(filepath.Dir(t), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(t, o.Data, os.FileMode(o.Mode))
+	case "tmpfs":
+		if err := os.MkdirAll(t, 0o755); err != nil {
+			return err
+		}
+		return unix.Mount("tmpfs", t, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, o.Opts)
+	case "proc":
+		if err := os.MkdirAll(t, 0o755); err != nil {
+			return err
+		}
+		return unix.Mount("proc", t, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+	case "bind":
+		return bind(o.Source, t, o.RW, o.Dev)
+	}
+	return fmt.Errorf("unknown op %q", o.Kind)
+}
+
+// bind mounts the host file or directory src at t, nosuid, read-only unless
+// rw, and nodev unless dev.
+func bind(src, t string, rw, dev bool) error {
+	var st unix.Stat_t
+	if err := unix.Stat(src, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		if err := os.MkdirAll(t, 0o755); err != nil {
+			return err
+		}
+	} else {
+		if err := os.MkdirAll(filepath.Dir(t), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(t, nil, 0o644); err != nil {
+			return err
+		}
+	}
+	if err := unix.Mount(src, t, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind: %w", err)
+	}
+	// A remount must keep the flags the kernel locked on the source mount
+	// (atime, nosuid, nodev, noexec, ro), or it is refused in a user namespace.
+	var sfs unix.Statfs_t
+	if err := unix.Statfs(t, &sfs); err != nil {
+		return err
+	}
+	flags := uintptr(unix.MS_BIND | unix.MS_REMOUNT | unix.MS_NOSUID)
+	if !dev {
+		flags |= unix.MS_NODEV
+	}
+	for _, f := range [][2]int64{
+		{unix.ST_RDONLY, unix.MS_RDONLY}, {unix.ST_NOEXEC, unix.MS_NOEXEC}, {unix.ST_NODEV, unix.MS_NODEV},
+		{unix.ST_NOATIME, unix.MS_NOATIME}, {unix.ST_NODIRATIME, unix.MS_NODIRATIME},
+		{unix.ST_RELATIME, unix.MS_RELATIME},
+	} {
+		if sfs.Flags&f[0] != 0 {
+			flags |= uintptr(f[1])
+		}
+	}
+	if !rw {
+		flags |= unix.MS_RDONLY
+	}
+	if err := unix.Mount("", t, "", flags, ""); err != nil {
+		return fmt.Errorf("remount (%s): %w", mountFlagNames(flags), err)
+	}
+	return nil
+}
+
+func mountFlagNames(f uintptr) string {
+	var n []string
+	for _, x := range []struct {
+		f    uintptr
+		name string
+	}{{unix.MS_RDONLY, "ro"}, {unix.MS_NOSUID, "nosuid"}, {unix.MS_NODEV, "nodev"}, {unix.MS_NOEXEC, "noexec"},
+		{unix.MS_NOATIME, "noatime"}, {unix.MS_RELATIME, "relatime"}} {
+		if f&x.f != 0 {
+			n = append(n, x.name)
+		}
+	}
+	return strings.Join(n, ",")
+}
+
+// loopbackUp brings up lo in the new network namespace: the only interface
+// there, so code can talk to itself but not to anything else.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+}

@@ -1,0 +1,546 @@
+//go:build linux
+
+package sandbox
+
+// The parent side of the namespace runner: it plans the sandbox, starts the
+// re-executed child in its namespaces, puts it in a cgroup, feeds it the
+// plan and collects what the code prints.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// sandboxUID and sandboxGID are the ids code runs as inside the sandbox.
+const sandboxUID, sandboxGID = 1000, 1000
+
+// nsRunner is the namespace runner of one Runner.
+type nsRunner struct {
+	r       *Runner
+	root    string // empty host directory: the mount point of each sandbox's root
+	ops     []op   // the sandbox skeleton
+	hostUID int    // host ids the sandbox user maps to
+	hostGID int
+	asRoot  bool
+	cg      *cgroups // nil: no writable cgroup; rlimits instead
+	seq     atomic.Uint64
+
+	warm      chan *proc // at most one child spawned ahead
+	mu        sync.Mutex
+	closed    bool
+	refilling bool
+	refills   sync.WaitGroup
+}
+
+// etcFiles are the host's /etc entries the interpreters need (dynamic
+// linker, certificates, time zone); nothing else of /etc is visible.
+var etcFiles = []string{
+	"ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "ssl", "ca-certificates",
+	"ca-certificates.conf", "pki", "localtime", "timezone", "mime.types", "os-release",
+	"protocols", "services", "nsswitch.conf",
+}
+
+// devFiles are bound from the host's /dev.
+var devFiles = []string{"null", "zero", "full", "random", "urandom", "tty"}
+
+func newNSRunner(r *Runner) (*nsRunner, error) {
+	if _, err := os.Stat("/proc/self/exe"); err != nil {
+		return nil, fmt.Errorf("cannot re-execute the emulator: %w", err)
+	}
+	n := &nsRunner{r: r, asRoot: os.Geteuid() == 0, warm: make(chan *proc, 1)}
+	if n.asRoot {
+		n.hostUID, n.hostGID = r.opts.HostUID, r.opts.HostGID
+	} else {
+		n.hostUID, n.hostGID = os.Geteuid(), os.Getegid()
+	}
+	root, err := os.MkdirTemp("", "localbaponi-sandbox-")
+	if err != nil {
+		return nil, fmt.Errorf("sandbox root: %w", err)
+	}
+	n.root = root
+	// The child, already uid 1000 of its namespace, must reach the mount point.
+	if err := os.Chmod(root, 0o755); err != nil {
+		_ = n.close()
+		return nil, fmt.Errorf("sandbox root: %w", err)
+	}
+	if err := n.plan(); err != nil {
+		_ = n.close()
+		return nil, err
+	}
+	n.cg = newCgroups(r.log)
+	if err := n.probe(); err != nil {
+		_ = n.close()
+		return nil, err
+	}
+	n.refill()
+	return n, nil
+}
+
+// plan builds the skeleton shared by every run: system directories and a
+// minimal /etc read-only, /dev, /proc and /tmp.
+func (n *nsRunner) plan() error {
+	// Host paths that are symlinks (/bin → usr/bin) stay symlinks.
+	addPath := func(host, target string) error {
+		fi, err := os.Lstat(host)
+		if err != nil {
+			return nil // absent on this system
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			link, err := os.Readlink(host)
+			if err != nil {
+				return err
+			}
+			n.ops = append(n.ops, op{Kind: "symlink", Target: target, Link: link})
+			return nil
+		}
+		n.ops = append(n.ops, op{Kind: "bind", Source: host, Target: target})
+		return nil
+	}
+	for _, d := range systemDirs {
+		if err := addPath(d, d); err != nil {
+			return err
+		}
+	}
+	for _, e := range etcFiles {
+		if err := addPath("/etc/"+e, "/etc/"+e); err != nil {
+			return err
+		}
+	}
+	files := map[string]string{
+		"/etc/passwd":      "root:x:0:0:root:/root:/usr/sbin/nologin\nbaponi:x:1000:1000:baponi:/home/baponi:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+		"/etc/group":       "root:x:0:\nbaponi:x:1000:\nnogroup:x:65534:\n",
+		"/etc/hosts":       "127.0.0.1\tlocalhost baponi\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+		"/etc/hostname":    "baponi\n",
+		"/etc/resolv.conf": "# no network in the sandbox\n",
+	}
+	for _, name := range []string{"/etc/passwd", "/etc/group", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"} {
+		n.ops = append(n.ops, op{Kind: "file", Target: name, Data: []byte(files[name]), Mode: 0o644})
+	}
+	n.ops = append(n.ops, op{Kind: "tmpfs", Target: "/dev", Opts: "mode=0755,size=64k"})
+	for _, d := range devFiles {
+		if _, err := os.Stat("/dev/" + d); err == nil {
+			n.ops = append(n.ops, op{Kind: "bind", Source: "/dev/" + d, Target: "/dev/" + d, RW: true, Dev: true})
+		}
+	}
+	for link, to := range map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0",
+		"stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"} {
+		n.ops = append(n.ops, op{Kind: "symlink", Target: "/dev/" + link, Link: to})
+	}
+	n.ops = append(n.ops,
+		op{Kind: "tmpfs", Target: "/dev/shm", Opts: "mode=1777,size=64m"},
+		op{Kind: "proc", Target: "/proc"},
+		op{Kind: "dir", Target: "/run/baponi"},
+	)
+	return nil
+}
+
+// probe builds a complete sandbox once, without running anything in it.
+func (n *nsRunner) probe() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p, err := n.spawn()
+	if err != nil {
+		return err
+	}
+	res, err := n.start(ctx, p, Spec{Language: "bash", Code: []byte("true"), Timeout: 20 * time.Second,
+		MemoryLimit: DefaultMemoryLimit, OutputCap: 4096}, &interp{path: "/bin/true"}, true)
+	if err != nil {
+		return err
+	}
+	if res.Status != StatusSuccess {
+		msg := res.Error
+		if msg == "" {
+			msg = fmt.Sprintf("exit code %d: %s", res.ExitCode, strings.TrimSpace(string(res.Stderr)))
+		}
+		return fmt.Errorf("namespace probe failed: %s", msg)
+	}
+	return nil
+}
+
+func (n *nsRunner) close() error {
+	n.mu.Lock()
+	n.closed = true
+	n.mu.Unlock()
+	n.refills.Wait()
+	select {
+	case p := <-n.warm:
+		p.discard()
+	default:
+	}
+	var errs []error
+	if n.cg != nil {
+		errs = append(errs, n.cg.close())
+	}
+	if n.root != "" {
+		errs = append(errs, os.Remove(n.root))
+	}
+	return errors.Join(errs...)
+}
+
+// proc is a started child, in its namespaces and cgroup, waiting for the
+// config of the run it will become.
+type proc struct {
+	cmd                       *exec.Cmd
+	cfgW, errR, outR, errOutR *os.File
+	cg                        *cgroup
+	joinErr                   error
+}
+
+// discard kills a child that will not be used and releases what it holds.
+func (p *proc) discard() {
+	_ = p.cmd.Process.Kill()
+	p.cfgW.Close()
+	_ = p.cmd.Wait()
+	p.errR.Close()
+	p.outR.Close()
+	p.errOutR.Close()
+	if p.cg != nil {
+		p.cg.remove()
+	}
+}
+
+// spawn starts a child. Moving a process into a cgroup v1 costs 10-20 ms
+// here (the kernel waits for an RCU grace period), and the Go runtime of the
+// child takes a few ms to start: both happen before a run is asked for,
+// because the runner keeps one child spawned ahead (see take).
+func (n *nsRunner) spawn() (*proc, error) {
+	p := &proc{}
+	if n.cg != nil {
+		var err error
+		if p.cg, err = n.cg.create(n.seq.Add(1), int64(n.r.opts.PidsLimit)); err != nil {
+			n.r.log.Warn("sandbox: cgroup unavailable for this run; using rlimits", "err", err)
+			p.cg = nil
+		}
+	}
+	var child []*os.File
+	closeAll := func(fs ...*os.File) {
+		for _, f := range fs {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}
+	fail := func(err error) (*proc, error) {
+		closeAll(child...)
+		closeAll(p.cfgW, p.errR, p.outR, p.errOutR)
+		if p.cg != nil {
+			p.cg.remove()
+		}
+		return nil, fmt.Errorf("sandbox: start: %w", err)
+	}
+	var ends [4][2]*os.File
+	for i := range ends {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return fail(err)
+		}
+		ends[i] = [2]*os.File{r, w}
+	}
+	// config: child reads; errors: child writes; stdout, stderr: child writes.
+	p.cfgW, p.errR, p.outR, p.errOutR = ends[0][1], ends[1][0], ends[2][0], ends[3][0]
+	child = []*os.File{ends[0][0], ends[1][1], ends[2][1], ends[3][1]}
+	p.cmd = &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{"baponi-sandbox"},
+		Env:         []string{childEnv + "=1"},
+		Dir:         "/",
+		Stdout:      ends[2][1],
+		Stderr:      ends[3][1],
+		ExtraFiles:  []*os.File{ends[0][0], ends[1][1]}, // fds 3 and 4
+		SysProcAttr: n.sysProcAttr(),
+	}
+	if err := p.cmd.Start(); err != nil {
+		return fail(err)
+	}
+	closeAll(child...)
+	if p.cg != nil {
+		p.joinErr = p.cg.join(p.cmd.Process.Pid)
+	}
+	return p, nil
+}
+
+// take returns a spawned child: the one kept ahead if there is one (and
+// starts the next), or a new one.
+func (n *nsRunner) take() (*proc, error) {
+	defer n.refill()
+	select {
+	case p := <-n.warm:
+		if p.alive() {
+			return p, nil
+		}
+		p.discard() // killed while it waited (e.g. its parent thread exited: Pdeathsig)
+	default:
+	}
+	return n.spawn()
+}
+
+// alive reports whether a spawned child is still waiting, without reaping it.
+func (p *proc) alive() bool {
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_PID, p.cmd.Process.Pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	return err == nil && info.Signo == 0 // no state change to report
+}
+
+// refill spawns the next child in the background, unless one is already
+// being spawned or the runner is closed.
+func (n *nsRunner) refill() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed || n.refilling {
+		return
+	}
+	n.refilling = true
+	n.refills.Add(1)
+	go func() {
+		defer n.refills.Done()
+		p, err := n.spawn()
+		if err != nil {
+			n.r.log.Warn("sandbox: spawning the next sandbox", "err", err)
+		}
+		n.mu.Lock()
+		n.refilling = false
+		kept := err != nil
+		if err == nil && !n.closed {
+			select {
+			case n.warm <- p:
+				kept = true
+			default:
+			}
+		}
+		n.mu.Unlock()
+		if !kept {
+			p.discard() // before Done: close waits for it
+		}
+	}()
+}
+
+func (n *nsRunner) run(ctx context.Context, spec Spec, it *interp) (Result, error) {
+	began := time.Now()
+	p, err := n.take()
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := n.start(ctx, p, spec, it, false)
+	res.Duration = time.Since(began)
+	return res, err
+}
+
+// start turns a spawned child into one run (or, with probe, builds the
+// sandbox and has the child exit).
+func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, probe bool) (res Result, err error) {
+	began := time.Now()
+	used := false
+	defer func() {
+		if !used {
+			p.discard()
+		}
+	}()
+	ops := append([]op(nil), n.ops...)
+	addBind := func(host, target string, rw bool) error {
+		if fi, err := os.Stat(host); err != nil || !fi.IsDir() {
+			return fmt.Errorf("sandbox: %s is not a directory (%v)", host, err)
+		}
+		ops = append(ops, op{Kind: "bind", Source: host, Target: target, RW: rw})
+		return nil
+	}
+	for _, b := range it.binds {
+		if err := addBind(b, b, false); err != nil {
+			return Result{}, err
+		}
+	}
+	const home = "/home/baponi"
+	tmpSize := strconv.FormatInt(spec.MemoryLimit, 10)
+	if spec.HomeDir != "" {
+		if n.asRoot {
+			if err := chownTree(spec.HomeDir, n.hostUID, n.hostGID); err != nil {
+				return Result{}, err
+			}
+		}
+		if err := addBind(spec.HomeDir, home, true); err != nil {
+			return Result{}, err
+		}
+	} else {
+		ops = append(ops, op{Kind: "tmpfs", Target: home,
+			Opts: fmt.Sprintf("mode=0755,uid=%d,gid=%d,size=%s", sandboxUID, sandboxGID, tmpSize)})
+	}
+	for _, v := range spec.Volumes {
+		if !v.ReadOnly && n.asRoot {
+			if err := chownTree(v.HostDir, n.hostUID, n.hostGID); err != nil {
+				return Result{}, err
+			}
+		}
+		if err := addBind(v.HostDir, "/volumes/"+v.Slug, !v.ReadOnly); err != nil {
+			return Result{}, err
+		}
+	}
+	ops = append(ops, op{Kind: "tmpfs", Target: "/tmp", Opts: "mode=1777,size=" + tmpSize})
+	file := ""
+	if len(spec.Code) > inlineCodeMax {
+		file = "/run/baponi/" + scriptName(spec.Language)
+		ops = append(ops, op{Kind: "file", Target: file, Data: spec.Code, Mode: 0o644})
+	}
+	cfg := childConfig{
+		Root:   n.root,
+		Ops:    ops,
+		Argv:   argv(spec.Language, it.path, spec.Code, file),
+		Env:    baseEnv(home, it, spec.Env),
+		Dir:    home,
+		Probe:  probe,
+		SetIDs: n.asRoot,
+	}
+	if probe {
+		cfg.Argv = []string{it.path}
+	}
+	cg := p.cg
+	if cg != nil && cg.memory {
+		if err := cg.setMemory(spec.MemoryLimit); err != nil {
+			return Result{}, err
+		}
+	}
+	if cg == nil || !cg.pids {
+		cfg.NProc = uint64(n.r.opts.PidsLimit)
+	}
+	if cg == nil || !cg.memory {
+		cfg.AddrSpace = addressSpaceLimit(spec.Language, spec.MemoryLimit)
+	}
+
+	used = true
+	if cg != nil {
+		defer cg.remove()
+	}
+	out, errOut := newCapture(spec.OutputCap, spec.Stdout), newCapture(spec.OutputCap, spec.Stderr)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); defer p.outR.Close(); out.drain(p.outR) }()
+	go func() { defer wg.Done(); defer p.errOutR.Close(); errOut.drain(p.errOutR) }()
+	defer p.errR.Close()
+
+	var timedOut, cancelled atomic.Bool
+	kill := func() { _ = p.cmd.Process.Kill() } // pid 1 of the namespace: its death ends every process in it
+	timer := time.AfterFunc(spec.Timeout, func() { timedOut.Store(true); kill() })
+	defer timer.Stop()
+	stop := context.AfterFunc(ctx, func() { cancelled.Store(true); kill() })
+	defer stop()
+
+	setupErr := ""
+	if p.joinErr != nil {
+		kill()
+		setupErr = p.joinErr.Error()
+	} else if err := json.NewEncoder(p.cfgW).Encode(&cfg); err != nil {
+		setupErr = "send sandbox config: " + err.Error()
+	}
+	p.cfgW.Close()
+	// EOF when the child execs (the pipe is close-on-exec) or exits.
+	if msg, _ := io.ReadAll(p.errR); len(msg) > 0 && setupErr == "" {
+		setupErr = string(msg)
+	}
+	werr := p.cmd.Wait()
+	wg.Wait()
+	timer.Stop()
+	res = Result{Duration: time.Since(began)}
+	res.Stdout, res.Truncated = out.bytes()
+	var t2 bool
+	res.Stderr, t2 = errOut.bytes()
+	res.Truncated = res.Truncated || t2
+	oom := cg != nil && cg.oomKilled()
+	var ee *exec.ExitError
+	if werr != nil && !errors.As(werr, &ee) {
+		return Result{}, fmt.Errorf("sandbox: wait: %w", werr)
+	}
+	ws, _ := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	switch {
+	case timedOut.Load():
+		res.Status, res.ExitCode = StatusTimeout, ExitTimeout
+		res.Error = fmt.Sprintf("Execution timed out after %s", spec.Timeout)
+	case oom:
+		res.Status, res.ExitCode = StatusOOM, ExitKilled
+		res.Error = fmt.Sprintf("Memory limit exceeded (%d MiB)", spec.MemoryLimit>>20)
+	case cancelled.Load():
+		res.Status, res.ExitCode = StatusCancelled, ExitKilled
+		res.Error = "Execution cancelled"
+	case setupErr != "":
+		res.Status, res.ExitCode = StatusFailed, -1
+		res.Error = "sandbox: " + setupErr
+	case ws.Signaled():
+		res.Status, res.ExitCode = StatusFailed, 128+int(ws.Signal())
+		res.Error = fmt.Sprintf("Process killed by signal %d (%s)", int(ws.Signal()), ws.Signal())
+	case ws.ExitStatus() == 0:
+		res.Status = StatusSuccess
+	default:
+		res.Status, res.ExitCode = StatusFailed, ws.ExitStatus()
+	}
+	return res, nil
+}
+
+// sysProcAttr puts the child in its namespaces.
+//
+// As root: uid/gid 1000 inside maps to an unprivileged host id (65534), so
+// whatever code writes belongs to nobody on the host; uid 0 inside maps to
+// the host's root only so that the child can reach the interpreter and data
+// directories below root-only paths (/root/.pyenv) while it builds the
+// sandbox. It switches to 1000 before exec, which clears its capabilities.
+//
+// Unprivileged: the kernel allows mapping only the emulator's own ids, so
+// 1000 inside is the emulator's user on the host; the child starts as 1000
+// with the two capabilities it needs as ambient capabilities, and clears
+// them before exec.
+func (n *nsRunner) sysProcAttr() *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID |
+			syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS,
+		Pdeathsig: syscall.SIGKILL,
+	}
+	if n.asRoot {
+		a.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: sandboxUID, HostID: n.hostUID, Size: 1}}
+		a.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: sandboxGID, HostID: n.hostGID, Size: 1}}
+		a.GidMappingsEnableSetgroups = true
+		return a
+	}
+	a.UidMappings = []syscall.SysProcIDMap{{ContainerID: sandboxUID, HostID: n.hostUID, Size: 1}}
+	a.GidMappings = []syscall.SysProcIDMap{{ContainerID: sandboxGID, HostID: n.hostGID, Size: 1}}
+	a.Credential = &syscall.Credential{Uid: sandboxUID, Gid: sandboxGID, NoSetGroups: true}
+	a.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN}
+	return a
+}
+
+// chownTree gives dir and everything below it to uid:gid, so that code
+// running as the sandbox user can change what the Files API stored there.
+// Symlinks are changed themselves, never followed.
+func chownTree(dir string, uid, gid int) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return err
+		}
+		if int(st.Uid) == uid && int(st.Gid) == gid {
+			return nil
+		}
+		return unix.Lchown(p, uid, gid)
+	})
+	if err != nil {
+		return fmt.Errorf("sandbox: give %s to the sandbox user: %w", dir, err)
+	}
+	return nil
+}
+
+// memoryCgroup reports whether runs get a memory cgroup (so that running
+// out of memory shows as status oom, not as the interpreter's own error).
+func (n *nsRunner) memoryCgroup() bool { return n != nil && n.cg != nil && n.cg.memory != "" }

@@ -1,0 +1,24 @@
+//go:build !linux
+
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"runtime"
+)
+
+// nsRunner does not exist off Linux: there are no namespaces to enter.
+type nsRunner struct{}
+
+func newNSRunner(*Runner) (*nsRunner, error) {
+	return nil, errors.New("namespaces need Linux; this is " + runtime.GOOS)
+}
+
+func (*nsRunner) run(context.Context, Spec, *interp) (Result, error) {
+	return Result{}, errors.New("sandbox: namespaces need Linux")
+}
+
+func (*nsRunner) close() error { return nil }
+
+func (*nsRunner) memoryCgroup() bool { return false }

@@ -1,0 +1,129 @@
+//go:build unix
+
+package sandbox
+
+// The fallback runner: a plain subprocess in its own process group, with
+// HOME and the working directory set to the thread directory. It limits
+// time and output, but it does not isolate anything; the runner says so.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, error) {
+	began := time.Now()
+	home := spec.HomeDir
+	if home == "" {
+		tmp, err := os.MkdirTemp("", "localbaponi-home-")
+		if err != nil {
+			return Result{}, fmt.Errorf("sandbox: temporary home: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		home = tmp
+	}
+	file := ""
+	if len(spec.Code) > inlineCodeMax {
+		dir, err := os.MkdirTemp("", "localbaponi-code-")
+		if err != nil {
+			return Result{}, fmt.Errorf("sandbox: code file: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		file = filepath.Join(dir, scriptName(spec.Language))
+		if err := os.WriteFile(file, spec.Code, 0o644); err != nil {
+			return Result{}, fmt.Errorf("sandbox: code file: %w", err)
+		}
+	}
+	args := argv(spec.Language, it.path, spec.Code, file)
+	out, errOut := newCapture(spec.OutputCap, spec.Stdout), newCapture(spec.OutputCap, spec.Stderr)
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return Result{}, fmt.Errorf("sandbox: pipe: %w", err)
+	}
+	errOutR, errOutW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return Result{}, fmt.Errorf("sandbox: pipe: %w", err)
+	}
+	cmd := &exec.Cmd{
+		Path:        it.path,
+		Args:        args,
+		Env:         baseEnv(home, it, spec.Env),
+		Dir:         home,
+		Stdout:      outW,
+		Stderr:      errOutW,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+	}
+	err = cmd.Start()
+	outW.Close()
+	errOutW.Close()
+	if err != nil {
+		outR.Close()
+		errOutR.Close()
+		return Result{ExitCode: -1, Status: StatusFailed, Error: "start interpreter: " + err.Error(),
+			Stdout: []byte{}, Stderr: []byte{}, Duration: time.Since(began)}, nil
+	}
+	limitPlain(cmd.Process.Pid, spec, r)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); out.drain(outR) }()
+	go func() { defer wg.Done(); errOut.drain(errOutR) }()
+	pgid := cmd.Process.Pid
+	killGroup := func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) }
+	var timedOut, cancelled atomic.Bool
+	timer := time.AfterFunc(spec.Timeout, func() { timedOut.Store(true); killGroup() })
+	defer timer.Stop()
+	stop := context.AfterFunc(ctx, func() { cancelled.Store(true); killGroup() })
+	defer stop()
+	werr := cmd.Wait()
+	timer.Stop()
+	// What the code left running in its group goes with it, as in the
+	// sandbox; a process that left the group (setsid) may keep the pipes
+	// open, so stop reading after a grace period.
+	killGroup()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		r.log.Warn("sandbox: a process of the code outlived it (fallback mode cannot contain it)")
+	}
+	outR.Close()
+	errOutR.Close()
+	<-done
+	res := Result{Duration: time.Since(began)}
+	res.Stdout, res.Truncated = out.bytes()
+	var t2 bool
+	res.Stderr, t2 = errOut.bytes()
+	res.Truncated = res.Truncated || t2
+	var ee *exec.ExitError
+	if werr != nil && !errors.As(werr, &ee) {
+		return Result{}, fmt.Errorf("sandbox: wait: %w", werr)
+	}
+	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	switch {
+	case timedOut.Load():
+		res.Status, res.ExitCode = StatusTimeout, ExitTimeout
+		res.Error = fmt.Sprintf("Execution timed out after %s", spec.Timeout)
+	case cancelled.Load():
+		res.Status, res.ExitCode = StatusCancelled, ExitKilled
+		res.Error = "Execution cancelled"
+	case ws.Signaled():
+		res.Status, res.ExitCode = StatusFailed, 128+int(ws.Signal())
+		res.Error = fmt.Sprintf("Process killed by signal %d (%s)", int(ws.Signal()), ws.Signal())
+	case ws.ExitStatus() == 0:
+		res.Status = StatusSuccess
+	default:
+		res.Status, res.ExitCode = StatusFailed, ws.ExitStatus()
+	}
+	return res, nil
+}
