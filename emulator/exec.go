@@ -32,6 +32,9 @@ func (e *Emulator) startExec(s *api.Server) error {
 	if err != nil {
 		return fmt.Errorf("emulator: %w", err)
 	}
+	if uid, gid, ok := r.FileOwner(); ok {
+		e.store.SetFileOwner(uid, gid)
+	}
 	svc := execution.New(execution.Config{Runner: r, Store: e.store, Clock: e.clock, Logger: e.log.With("component", "execution")})
 	e.exec = &execHandle{runner: r, svc: svc}
 	s.Exec = svc

@@ -206,7 +206,9 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 		s.wg.Done()
 	}
 
+	var written []store.Space // the spaces the code can write to
 	if thread.ID != "" {
+		written = append(written, thread)
 		// An execution creates its thread (SPEC S-4).
 		if err := s.cfg.Store.Create(thread); err != nil {
 			release()
@@ -219,6 +221,9 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 		if err := s.cfg.Store.Create(sp); err != nil {
 			release()
 			return nil, fmt.Errorf("execution: volume %q: %w", v.Slug, err)
+		}
+		if !v.ReadOnly {
+			written = append(written, sp)
 		}
 		spec.Volumes = append(spec.Volumes, sandbox.Mount{HostDir: s.cfg.Store.SpaceDir(sp), Slug: v.Slug, ReadOnly: v.ReadOnly})
 	}
@@ -256,10 +261,15 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 			res = sandbox.Result{ExitCode: -1, Status: sandbox.StatusFailed, Error: "internal error: " + err.Error(),
 				Duration: time.Since(started)}
 		}
-		if thread.ID != "" {
-			// Files the code wrote get modified times from the emulator clock.
-			if err := s.cfg.Store.TouchSince(thread, started); err != nil {
-				s.log.Warn("execution: stamping files written by code", "trace_id", id, "err", err)
+		// Files the code wrote, in its thread and in writable volumes, get
+		// modified times from the emulator clock.
+		since := started
+		if !res.Started.IsZero() {
+			since = res.Started
+		}
+		for _, sp := range written {
+			if err := s.cfg.Store.TouchSince(sp, since); err != nil {
+				s.log.Warn("execution: stamping files written by code", "trace_id", id, "space", sp.Key(), "err", err)
 			}
 		}
 		outW.flush()

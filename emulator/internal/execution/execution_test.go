@@ -38,6 +38,9 @@ func newFixture(t *testing.T, cfg Config) fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	if uid, gid, ok := r.FileOwner(); ok {
+		st.SetFileOwner(uid, gid)
+	}
 	cfg.Runner, cfg.Store, cfg.Clock = r, st, clk
 	svc := New(cfg)
 	t.Cleanup(func() { svc.Close() })
@@ -76,12 +79,22 @@ func TestR3_ThreadFilesPersistAndGetEmulatorTimes(t *testing.T) {
 	}
 	var found bool
 	for _, e := range ents {
-		if e.Path == "out.txt" {
+		switch e.Path {
+		case "out.txt":
 			found = true
 			if !e.Modified.Equal(f.clk.Now()) {
 				t.Fatalf("out.txt modified %s, want the emulator's %s", e.Modified, f.clk.Now())
 			}
+		case "input.json":
+			// Untouched by the code: it keeps its upload time (the
+			// sandbox's preparation must not count as a change).
+			if want := f.clk.Now().Add(-time.Hour); !e.Modified.Equal(want) {
+				t.Fatalf("input.json modified %s, want its upload time %s", e.Modified, want)
+			}
 		}
+	}
+	if obj, err := f.st.Stat(context.Background(), sp, "input.json"); err != nil || obj.ContentType != "application/json" {
+		t.Fatalf("input.json after a run: %+v, %v; want its content type kept", obj, err)
 	}
 	if !found {
 		t.Fatalf("out.txt not listed: %+v", ents)

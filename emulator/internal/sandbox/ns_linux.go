@@ -437,6 +437,9 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 	stop := context.AfterFunc(ctx, func() { cancelled.Store(true); kill() })
 	defer stop()
 
+	// The home was chowned above, which changes ctimes: files that code
+	// changes are those changed after this instant.
+	codeStarted := time.Now()
 	setupErr := ""
 	if p.joinErr != nil {
 		kill()
@@ -452,7 +455,7 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 	werr := p.cmd.Wait()
 	wg.Wait()
 	timer.Stop()
-	res = Result{Duration: time.Since(began)}
+	res = Result{Duration: time.Since(began), Started: codeStarted}
 	res.Stdout, res.Truncated = out.bytes()
 	var t2 bool
 	res.Stderr, t2 = errOut.bytes()
@@ -544,3 +547,7 @@ func chownTree(dir string, uid, gid int) error {
 // memoryCgroup reports whether runs get a memory cgroup (so that running
 // out of memory shows as status oom, not as the interpreter's own error).
 func (n *nsRunner) memoryCgroup() bool { return n != nil && n.cg != nil && n.cg.memory != "" }
+
+// chowns reports whether run gives homes and writable volumes to the
+// sandbox user (as root, the sandbox user is an unprivileged host uid).
+func (n *nsRunner) chowns() bool { return n.asRoot }

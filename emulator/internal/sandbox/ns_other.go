@@ -22,3 +22,5 @@ func (*nsRunner) run(context.Context, Spec, *interp) (Result, error) {
 func (*nsRunner) close() error { return nil }
 
 func (*nsRunner) memoryCgroup() bool { return false }
+
+func (*nsRunner) chowns() bool { return false }

@@ -100,7 +100,7 @@ func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, er
 	outR.Close()
 	errOutR.Close()
 	<-done
-	res := Result{Duration: time.Since(began)}
+	res := Result{Duration: time.Since(began), Started: began}
 	res.Stdout, res.Truncated = out.bytes()
 	var t2 bool
 	res.Stderr, t2 = errOut.bytes()

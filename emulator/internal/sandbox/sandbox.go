@@ -118,6 +118,10 @@ type Result struct {
 	Stderr    []byte
 	Truncated bool
 	Duration  time.Duration
+	// Started is the real time at which the code was handed to the
+	// interpreter, after the sandbox was prepared; files changed after it
+	// were changed by the code. Zero if the code never started.
+	Started time.Time
 }
 
 // Options configures a Runner. The zero value means auto isolation and
@@ -200,6 +204,18 @@ func (r *Runner) Mode() string { return r.mode }
 
 // Reason says why the runner is not isolating ("" when it is).
 func (r *Runner) Reason() string { return r.reason }
+
+// FileOwner returns the host uid and gid that files in a thread must belong
+// to for sandboxed code to change them, when the runner chowns homes to it
+// (namespaces, run as root); ok is false otherwise. A store that creates
+// files with this owner spares the runner a chown, whose ctime change would
+// look like a change made by the code.
+func (r *Runner) FileOwner() (uid, gid int, ok bool) {
+	if r.ns == nil || !r.ns.chowns() {
+		return 0, 0, false
+	}
+	return r.opts.HostUID, r.opts.HostGID, true
+}
 
 // Close releases the runner's directories, file descriptors and cgroups.
 func (r *Runner) Close() error {

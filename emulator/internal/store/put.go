@@ -127,6 +127,13 @@ func (s *Store) receive(ctx context.Context, size int64, body io.Reader) (_ stri
 	if err != nil {
 		return "", statInfo{}, fmt.Errorf("create temp file: %w", err)
 	}
+	if o := s.owner.Load(); o != nil {
+		if err := f.Chown(o.uid, o.gid); err != nil {
+			f.Close()
+			_ = s.tmpRoot.Remove(name)
+			return "", statInfo{}, fmt.Errorf("give temp file to %d:%d: %w", o.uid, o.gid, err)
+		}
+	}
 	defer func() {
 		if err != nil {
 			f.Close()

@@ -31,6 +31,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/clock"
@@ -73,6 +74,8 @@ type Store struct {
 
 	bufs sync.Pool // *[]byte of copyBufSize
 
+	owner atomic.Pointer[fileOwner] // set: uploaded files are given to it
+
 	// treeMu keeps Delete's pruning of empty directories from removing a
 	// directory that a Put has just made for its rename: Puts share it for
 	// the mkdir+rename step only (never while receiving a body), pruning
@@ -82,6 +85,14 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 }
+
+// fileOwner is a host uid and gid.
+type fileOwner struct{ uid, gid int }
+
+// SetFileOwner makes every file a Put writes from now on belong to uid:gid
+// (the sandbox user, so that code can change uploaded files without the
+// sandbox chowning them first). Needs the privilege to chown.
+func (s *Store) SetFileOwner(uid, gid int) { s.owner.Store(&fileOwner{uid, gid}) }
 
 // Open opens (creating it if needed) a store rooted at dir. With dir == "",
 // it uses a new temporary directory that Close removes. A nil clk means the

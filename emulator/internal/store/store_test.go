@@ -1055,3 +1055,30 @@ func BenchmarkPut(b *testing.B) {
 		}
 	})
 }
+
+func TestSetFileOwnerGivesUploadsToTheSandboxUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to chown")
+	}
+	s, _ := newStore(t)
+	sp := Space{Org: "o", Kind: Thread, ID: "owned"}
+	if _, err := s.Put(context.Background(), sp, "before", "", 1, strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	}
+	s.SetFileOwner(65534, 65534)
+	if _, err := s.Put(context.Background(), sp, "after", "text/plain", 1, strings.NewReader("y")); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]uint32{"before": 0, "after": 65534} {
+		fi, err := os.Lstat(filepath.Join(s.SpaceDir(sp), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); st.Uid != want || st.Gid != want {
+			t.Errorf("%s owned by %d:%d, want %d:%d", name, st.Uid, st.Gid, want, want)
+		}
+	}
+	if obj, err := s.Stat(context.Background(), sp, "after"); err != nil || obj.ContentType != "text/plain" {
+		t.Fatalf("Stat(after) = %+v, %v", obj, err)
+	}
+}
