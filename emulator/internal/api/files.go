@@ -260,21 +260,31 @@ func (s *Server) handleUploadURL(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, signedJSON(sg))
 }
 
-// handleDownloadURL is POST /v1/files/download_url (SPEC D-1, D-2).
-func (s *Server) handleDownloadURL(w http.ResponseWriter, r *http.Request) {
+// fileTarget decodes a {source, id, path} body naming one file and
+// resolves it for the access; on failure it has written the error.
+func (s *Server) fileTarget(w http.ResponseWriter, r *http.Request, acc access) (store.Space, string, bool) {
 	var req sourceRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		writeError(w, err)
-		return
+		return store.Space{}, "", false
 	}
 	p, err := filePath(req.Path)
 	if err != nil {
 		writeError(w, err)
-		return
+		return store.Space{}, "", false
 	}
-	sp, err := s.space(r, req, readAccess)
+	sp, err := s.space(r, req, acc)
 	if err != nil {
 		writeError(w, err)
+		return store.Space{}, "", false
+	}
+	return sp, p, true
+}
+
+// handleDownloadURL is POST /v1/files/download_url (SPEC D-1, D-2).
+func (s *Server) handleDownloadURL(w http.ResponseWriter, r *http.Request) {
+	sp, p, ok := s.fileTarget(w, r, readAccess)
+	if !ok {
 		return
 	}
 	if _, err := s.Store.Stat(r.Context(), sp, p); err != nil {
@@ -295,19 +305,8 @@ func (s *Server) handleDownloadURL(w http.ResponseWriter, r *http.Request) {
 
 // handleDelete is DELETE /v1/files (SPEC X-1..X-3).
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
-	var req sourceRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	p, err := filePath(req.Path)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	sp, err := s.space(r, req, deleteAccess)
-	if err != nil {
-		writeError(w, err)
+	sp, p, ok := s.fileTarget(w, r, deleteAccess)
+	if !ok {
 		return
 	}
 	if err := s.Store.Delete(r.Context(), sp, p); err != nil {
