@@ -1,0 +1,55 @@
+package conformance
+
+import (
+	"net/http"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive // the Ginkgo DSL reads best unqualified
+)
+
+// Authentication (SPEC A-1): every /v1 request needs a Bearer key.
+var _ = Describe("auth", Label("auth"), func() {
+	fixed := func(h string) func(*Check) string { return func(*Check) string { return h } }
+	bad := []struct {
+		name   string
+		header func(c *Check) string // "" sends no Authorization header
+	}{
+		{"without an Authorization header", fixed("")},
+		{"with the Basic scheme", fixed("Basic Y29uZm9ybWFuY2U6c2VjcmV0")},
+		{"with an unknown key", fixed("Bearer sk-us-Y29uZm9ybWFuY2Utbm90LWEta2V5")},
+		{"with a key of the wrong shape", fixed("Bearer not-a-baponi-key")},
+		{"with an empty Bearer token", fixed("Bearer ")},
+	}
+	for _, b := range bad {
+		check("A-1", DOC, "every endpoint answers 401 unauthorized "+b.name, nil, func(c *Check) {
+			header := b.header(c)
+			sp := c.UnknownThread()
+			eps := append([]endpoint{}, filesEndpoints...)
+			if c.rs.pre.Execute {
+				eps = append(eps, endpoint{"execute", http.MethodPost, "/v1/sandbox/execute", func(space) map[string]any {
+					return map[string]any{"code": "print(1)"}
+				}})
+			}
+			for _, ep := range eps {
+				q := c.rs.cl.api(ep.method, ep.path, nil, ep.body(sp))
+				if header != "" {
+					q.Header.Set("Authorization", header)
+				}
+				r := c.send(q)
+				c.Error(r, http.StatusUnauthorized, "unauthorized")
+			}
+		})
+	}
+
+	check("A-1", DOC, "authentication comes before validation: no key and an invalid body → 401", nil, func(c *Check) {
+		r := c.API(http.MethodPost, "/v1/files/upload_url", nil, `{"source": "bucket", "content_length": -1}`)
+		c.Error(r, http.StatusUnauthorized, "unauthorized")
+	})
+
+	check("A-1", DOC, "a valid key is accepted by every endpoint", nil, func(c *Check) {
+		sp := c.Thread("auth-ok")
+		c.Status(c.UploadURLResp(sp, "a.txt", "text/plain", 1), http.StatusOK)
+		c.Status(c.ListResp(c.UnknownThread(), nil), http.StatusNotFound)
+		c.Status(c.DownloadURLResp(c.UnknownThread(), "a.txt"), http.StatusNotFound)
+		c.Status(c.DeleteResp(c.UnknownThread(), "a.txt"), http.StatusNotFound)
+	})
+})

@@ -1,0 +1,236 @@
+package conformance
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive // the Ginkgo DSL reads best unqualified
+)
+
+// listFixture is a thread laid out like the seed's example, plus the
+// entries that make prefix and ordering rules bite.
+type listFixture struct {
+	sp      space
+	files   map[string]int64 // path → size
+	dirs    []string
+	started time.Time // target time before the first upload
+}
+
+// The fixture's files, in upload order. With clock control the clock moves
+// between groups so that directory times can be told apart.
+var listFixtureFiles = [][]struct {
+	path string
+	size int
+}{
+	{{"data/output.csv", 2048}, {"Zed.txt", 3}, {"data.csv", 11}, {"empty.txt", 0}},
+	{{"data/sub/deep.txt", 17}},
+	{{"model.pkl", 1500}},
+}
+
+func (c *Check) listFixture() *listFixture {
+	return c.Fixture("list", func(c *Check) any {
+		f := &listFixture{sp: c.SharedThread("list"), files: map[string]int64{}, dirs: []string{"data", "data/sub"}}
+		f.started = c.ServerNow()
+		for i, group := range listFixtureFiles {
+			if i > 0 && c.rs.pre.ClockControl {
+				c.Advance(2 * time.Minute)
+			}
+			for _, fl := range group {
+				c.Upload(f.sp, fl.path, "application/octet-stream", patterned(fl.size))
+				f.files[fl.path] = int64(fl.size)
+			}
+		}
+		return f
+	}).(*listFixture)
+}
+
+// all returns every path of the fixture, directories included, sorted.
+func (f *listFixture) all() []string {
+	var out []string
+	for p := range f.files {
+		out = append(out, p)
+	}
+	out = append(out, f.dirs...)
+	sort.Strings(out)
+	return out
+}
+
+func (f *listFixture) withPrefix(prefix string) []string {
+	var out []string
+	for _, p := range f.all() {
+		if strings.HasPrefix(p, prefix) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// patterned is n bytes that are not all the same (so a shifted or
+// corrupted copy is noticed).
+func patterned(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('a' + (i*7+i/26)%26)
+	}
+	return b
+}
+
+func sortedCopy(xs []string) []string {
+	out := slices.Clone(xs)
+	sort.Strings(out)
+	return out
+}
+
+// List semantics (SPEC L-1 … L-5).
+var _ = Describe("list", Label("list"), func() {
+	check("L-1", DOC, "entries carry name, path, size, modified and is_directory with JSON types", nil, func(c *Check) {
+		f := c.listFixture()
+		r := c.ListResp(f.sp, nil)
+		c.OK(r)
+		checkEntryShapes(c, r)
+		if c.rs.cfg.ROVolume != "" {
+			r = c.ListResp(space{"volume", c.rs.cfg.ROVolume}, nil)
+			c.OK(r)
+			checkEntryShapes(c, r)
+		}
+	})
+
+	check("L-1", DOC, "path is the full path from the root, name its last segment, size in bytes (0 for directories)", nil, func(c *Check) {
+		f := c.listFixture()
+		es, r := c.List(f.sp, nil)
+		for _, e := range es {
+			want := e.Path[strings.LastIndex(e.Path, "/")+1:]
+			c.True(e.Name == want, r, fmt.Sprintf("name %q for path %q", want, e.Path), fmt.Sprintf("name %q", e.Name), "entry %q: name is not the last segment of the path", e.Path)
+			if e.IsDirectory {
+				c.True(e.Size == 0, r, "size 0 for a directory", fmt.Sprint(e.Size), "directory %q has size %d", e.Path, e.Size)
+				continue
+			}
+			size, known := f.files[e.Path]
+			c.True(known, r, fmt.Sprint(f.all()), e.Path, "listing has an unexpected file %q", e.Path)
+			c.True(e.Size == size, r, fmt.Sprintf("%s: %d bytes", e.Path, size), fmt.Sprintf("%d bytes", e.Size), "wrong size for %q", e.Path)
+		}
+	})
+
+	check("L-1", DOC, "modified is an RFC 3339 UTC time of the upload", nil, func(c *Check) {
+		f := c.listFixture()
+		es, r := c.List(f.sp, nil)
+		now := c.ServerNow()
+		tol := c.timeTolerance()
+		for _, e := range es {
+			t, err := parseUTC(e.Modified)
+			c.True(err == nil, r, "RFC 3339 UTC", e.Modified, "entry %q: %v", e.Path, err)
+			c.True(!t.Before(f.started.Add(-tol)) && !t.After(now.Add(tol)), r,
+				fmt.Sprintf("between %s and %s", f.started.Format(time.RFC3339), now.Format(time.RFC3339)), e.Modified,
+				"entry %q: modified %s is not the time of its upload", e.Path, e.Modified)
+		}
+	})
+
+	check("L-2", DOC, "without path the listing is recursive and includes directory entries", nil, func(c *Check) {
+		f := c.listFixture()
+		es, r := c.List(f.sp, nil)
+		got, want := sortedCopy(paths(es)), f.all()
+		c.True(slices.Equal(got, want), r, fmt.Sprint(want), fmt.Sprint(got), "the listing is not the thread's full tree")
+		for _, e := range es {
+			c.True(e.IsDirectory == slices.Contains(f.dirs, e.Path), r, fmt.Sprintf("is_directory %v", !e.IsDirectory), fmt.Sprintf("is_directory %v", e.IsDirectory), "entry %q: wrong is_directory", e.Path)
+		}
+	})
+
+	for _, prefix := range []string{"data/", "data/sub/"} {
+		check("L-3", DOC, fmt.Sprintf("path %q returns only entries under it, with full paths", prefix), nil, func(c *Check) {
+			f := c.listFixture()
+			es, r := c.List(f.sp, &prefix)
+			got, want := sortedCopy(paths(es)), f.withPrefix(prefix)
+			c.True(slices.Equal(got, want), r, fmt.Sprint(want), fmt.Sprint(got), "path %q: wrong entries (paths must stay full paths from the root)", prefix)
+		})
+	}
+
+	check("L-3", EMU, `path "data" (no trailing slash) is a string prefix: data, data.csv and data/...`, nil, func(c *Check) {
+		f := c.listFixture()
+		prefix := "data"
+		es, r := c.List(f.sp, &prefix)
+		got, want := sortedCopy(paths(es)), f.withPrefix(prefix)
+		c.True(slices.Equal(got, want), r, fmt.Sprint(want), fmt.Sprint(got), "path %q: wrong entries", prefix)
+	})
+
+	check("L-4", EMU, "entries are sorted by path in byte order", nil, func(c *Check) {
+		f := c.listFixture()
+		es, r := c.List(f.sp, nil)
+		got := paths(es)
+		c.True(slices.IsSorted(got), r, fmt.Sprint(sortedCopy(got)), fmt.Sprint(got), "entries are not sorted by path")
+	})
+
+	check("L-4", EMU, "a directory's modified is the newest of its contents", nil, func(c *Check) {
+		f := c.listFixture()
+		es, r := c.List(f.sp, nil)
+		times := map[string]time.Time{}
+		for _, e := range es {
+			t, err := parseUTC(e.Modified)
+			c.True(err == nil, r, "RFC 3339 UTC", e.Modified, "entry %q: %v", e.Path, err)
+			times[e.Path] = t
+		}
+		for _, d := range f.dirs {
+			var newest time.Time
+			for p, t := range times {
+				if strings.HasPrefix(p, d+"/") && t.After(newest) {
+					newest = t
+				}
+			}
+			got, ok := times[d]
+			c.True(ok, r, "directory "+d+" listed", fmt.Sprint(paths(es)), "directory %q missing", d)
+			c.True(got.Equal(newest), r, newest.Format(time.RFC3339Nano), got.Format(time.RFC3339Nano), "directory %q: modified is not the newest of its contents", d)
+		}
+	})
+
+	check("L-4", EMU, `a prefix that matches nothing gives {"files": []}, not null`, nil, func(c *Check) {
+		f := c.listFixture()
+		prefix := "no-such-prefix/"
+		r := c.ListResp(f.sp, &prefix)
+		c.OK(r)
+		var raw map[string]json.RawMessage
+		_ = json.Unmarshal(r.Body, &raw)
+		got := strings.Join(strings.Fields(string(raw["files"])), "")
+		c.True(got == "[]", r, `"files": []`, `"files": `+string(raw["files"]), "an empty listing must be an empty array")
+	})
+
+	check("L-5", DOC, "an unknown thread → 404 not_found", nil, func(c *Check) {
+		r := c.ListResp(c.UnknownThread(), nil)
+		c.Error(r, http.StatusNotFound, "not_found")
+	})
+
+	check("L-5", DOC, "an unknown volume → 404 not_found", nil, func(c *Check) {
+		r := c.ListResp(space{"volume", c.rs.prefix + "-no-such-volume"}, nil)
+		c.Error(r, http.StatusNotFound, "not_found")
+	})
+})
+
+// checkEntryShapes requires every entry to have the five L-1 fields with
+// their JSON types.
+func checkEntryShapes(c *Check, r *Response) {
+	var lr struct {
+		Files []map[string]any `json:"files"`
+	}
+	if err := json.Unmarshal(r.Body, &lr); err != nil || lr.Files == nil {
+		c.Fail(r, `{"files": [...]}`, r.Summary(), "list answer has no files array")
+	}
+	for i, e := range lr.Files {
+		raw, _ := json.Marshal(e)
+		need := func(field, kind string, ok bool) {
+			c.True(ok, r, fmt.Sprintf("entry field %q (%s)", field, kind), string(raw), "entry %d: field %q missing or not a %s", i, field, kind)
+		}
+		_, ok := e["name"].(string)
+		need("name", "string", ok)
+		_, ok = e["path"].(string)
+		need("path", "string", ok)
+		size, ok := e["size"].(float64)
+		need("size", "integer", ok && size == float64(int64(size)) && size >= 0)
+		_, ok = e["modified"].(string)
+		need("modified", "string", ok)
+		_, ok = e["is_directory"].(bool)
+		need("is_directory", "boolean", ok)
+	}
+}
