@@ -197,12 +197,21 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 	}
 	s.wg.Add(1)
 	s.mu.Unlock()
+	// unlock frees the thread; it runs before the result is published, so
+	// a client that starts its next execution as soon as it has the result
+	// never finds the thread still busy.
+	var unlockOnce sync.Once
+	unlock := func() {
+		unlockOnce.Do(func() {
+			if thread.ID != "" {
+				s.mu.Lock()
+				delete(s.busy, thread)
+				s.mu.Unlock()
+			}
+		})
+	}
 	release := func() {
-		if thread.ID != "" {
-			s.mu.Lock()
-			delete(s.busy, thread)
-			s.mu.Unlock()
-		}
+		unlock()
 		s.wg.Done()
 	}
 
@@ -274,6 +283,7 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 		}
 		outW.flush()
 		errW.flush()
+		unlock()
 		e.finish(res, s.cfg.Clock.Now())
 		if req.WebhookURL != "" {
 			s.deliver(req.WebhookURL, e)

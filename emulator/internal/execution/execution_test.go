@@ -316,3 +316,18 @@ func TestVolumesAreMounted(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A client that starts its next execution on a thread as soon as it has the
+// result of the previous one must never find the thread busy (SPEC R-4 is
+// for overlapping executions only).
+func TestR4_ThreadIsFreeOnceTheResultIsOut(t *testing.T) {
+	f := newFixture(t, Config{})
+	for i := 0; i < 15; i++ {
+		e, err := f.svc.Start(context.Background(), Request{Org: "org_local", ThreadID: "seq", Language: "bash",
+			Mode: ModeSync, Timeout: 20 * time.Second, Code: []byte("true")})
+		if err != nil {
+			t.Fatalf("execution %d: %v", i, err)
+		}
+		<-e.Done()
+	}
+}
