@@ -19,7 +19,7 @@
 // MB/s is 10^6 bytes per second of the PUT (or GET) request alone, from
 // sending the request to reading the last byte of the response; the
 // upload_url/download_url calls are not part of it. peak-RSS-MiB is the
-// server process's VmHWM (or its rusage maxrss, whichever is larger).
+// server process's VmHWM (its rusage maxrss only where /proc has none).
 package bench
 
 import (
@@ -289,6 +289,9 @@ func measure(ctx context.Context, tb testing.TB, engine string, size int64, n in
 	}
 	r := result{engine: engine, bytes: size}
 	for range n {
+		// Write back what earlier engines and iterations left dirty, so
+		// that no run pays for another's page cache.
+		syscall.Sync()
 		put, get, err := transfer(ctx, srv, size)
 		if err != nil {
 			srv.stop()
@@ -505,8 +508,11 @@ func (s *server) stop() (float64, error) {
 	hwm, hwmErr := vmHWM(s.cmd.Process.Pid)
 	s.terminate()
 	peak := hwm
-	if ru, ok := s.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		peak = max(peak, int64(ru.Maxrss)<<10) // Linux reports KiB
+	// rusage is only the fallback: Linux keeps a process's maxrss across
+	// execve, so for a child forked from this (growing) benchmark process it
+	// reports the benchmark's own size, not the server's.
+	if ru, ok := s.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && peak == 0 {
+		peak = int64(ru.Maxrss) << 10 // Linux reports KiB
 	}
 	if peak == 0 {
 		return 0, fmt.Errorf("%s: no peak RSS: %v", s.engine, hwmErr)

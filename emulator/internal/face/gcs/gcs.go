@@ -321,7 +321,9 @@ func (f *Face) get(w *recorder, r *http.Request, sp store.Space, path, key strin
 	// ServeContent does Range, conditional requests, Content-Length,
 	// Last-Modified and HEAD; its own error bodies (416) are rewritten in
 	// GCS's format by rangeErrors.
-	http.ServeContent(&rangeErrors{recorder: w, face: f, r: r}, r, "", rd.Modified, rd)
+	// The store's own reader (a plain file) goes in, so that the copy to
+	// the connection can use sendfile.
+	http.ServeContent(&rangeErrors{recorder: w, face: f, r: r}, r, "", rd.Modified, rd.ReadSeekCloser)
 }
 
 // rangeErrors turns the plain-text 416 of http.ServeContent into GCS's
@@ -345,6 +347,13 @@ func (e *rangeErrors) WriteHeader(status int) {
 		return
 	}
 	e.recorder.WriteHeader(status)
+}
+
+func (e *rangeErrors) ReadFrom(src io.Reader) (int64, error) {
+	if e.swallow {
+		return io.Copy(io.Discard, src)
+	}
+	return e.recorder.ReadFrom(src)
 }
 
 func (e *rangeErrors) Write(p []byte) (int, error) {
@@ -420,6 +429,14 @@ func (w *recorder) WriteHeader(status int) {
 func (w *recorder) Write(p []byte) (int, error) {
 	n, err := w.ResponseWriter.Write(p)
 	w.bytes += int64(n)
+	return n, err
+}
+
+// ReadFrom keeps the connection's ReadFrom (sendfile) reachable through the
+// recorder.
+func (w *recorder) ReadFrom(src io.Reader) (int64, error) {
+	n, err := io.Copy(w.ResponseWriter, src)
+	w.bytes += n
 	return n, err
 }
 
