@@ -151,7 +151,7 @@ func infoFromFileInfo(fi fs.FileInfo) statInfo {
 	si := statInfo{mode: fi.Mode(), size: fi.Size(), mtime: fi.ModTime().UTC()}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		si.ino = st.Ino
-		si.ctime = time.Unix(st.Ctim.Unix()).UTC()
+		si.ctime = ctimeOf(st)
 	}
 	return si
 }
