@@ -81,10 +81,7 @@ func (f *Face) SignUpload(sp store.Space, path, contentType string, contentLengt
 	if contentType == "" {
 		contentType = defaultContentType
 	}
-	h := http.Header{}
-	h.Set("Content-Type", contentType)
-	h.Set("Content-Length", strconv.FormatInt(contentLength, 10))
-	s, err := f.sign(http.MethodPut, sp, path, h)
+	s, err := f.sign(http.MethodPut, sp, path, face.UploadHeaders(contentType, contentLength))
 	if err != nil {
 		return face.Signed{}, fmt.Errorf("gcs face: sign upload: %w", err)
 	}
@@ -103,29 +100,9 @@ func (f *Face) SignDownload(sp store.Space, path string) (face.Signed, error) {
 	return s, nil
 }
 
-// sign presigns method on the object of path in sp, at the clock's time.
+// sign presigns method on the object at path in sp.
 func (f *Face) sign(method string, sp store.Space, path string, h http.Header) (face.Signed, error) {
-	key := sp.ObjectKey(path)
-	// Signing only what ServeHTTP will parse back to the same space and
-	// path keeps a bad ID (say "a/b") from reaching another space's files.
-	gotSp, gotPath, err := store.ParseObjectKey(key)
-	if err != nil {
-		return face.Signed{}, err
-	}
-	if gotSp != sp || gotPath != path {
-		return face.Signed{}, fmt.Errorf("%w: %s %q of org %q is not a valid space", store.ErrInvalidPath, sp.Kind, sp.ID, sp.Org)
-	}
-	// The date parameter has whole seconds: expiry is counted from it.
-	now := f.cfg.Clock.Now().Truncate(time.Second)
-	u := *f.base
-	u.Path = "/" + face.Bucket + "/" + key
-	raw, err := f.dialect.Presign(f.creds, signing.PresignInput{
-		Method: method, URL: &u, Header: h, Time: now, Expires: face.URLLifetime,
-	})
-	if err != nil {
-		return face.Signed{}, err
-	}
-	return face.Signed{URL: raw, Method: method, Headers: map[string]string{}, ExpiresAt: now.Add(face.URLLifetime)}, nil
+	return face.V4Signer{Dialect: f.dialect, Creds: f.creds, Base: f.base, Now: f.cfg.Clock.Now}.Presign(method, sp, path, h)
 }
 
 // ServeHTTP serves one data-plane request: verify the signature, ask

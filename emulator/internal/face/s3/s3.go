@@ -105,10 +105,7 @@ func (f *Face) SignUpload(sp store.Space, path, contentType string, contentLengt
 	if contentType == "" {
 		contentType = defaultContentType
 	}
-	h := http.Header{}
-	h.Set("Content-Type", contentType)
-	h.Set("Content-Length", strconv.FormatInt(contentLength, 10))
-	s, err := f.presign(http.MethodPut, sp, path, h)
+	s, err := f.presign(http.MethodPut, sp, path, face.UploadHeaders(contentType, contentLength))
 	if err != nil {
 		return face.Signed{}, fmt.Errorf("s3 face: sign upload: %w", err)
 	}
@@ -127,42 +124,9 @@ func (f *Face) SignDownload(sp store.Space, path string) (face.Signed, error) {
 	return s, nil
 }
 
+// presign presigns method on the object at path in sp.
 func (f *Face) presign(method string, sp store.Space, path string, h http.Header) (face.Signed, error) {
-	if err := validTarget(sp, path); err != nil {
-		return face.Signed{}, err
-	}
-	key := sp.ObjectKey(path)
-	// X-Amz-Date has whole seconds: sign at a whole second so that
-	// ExpiresAt is exactly when verification starts refusing.
-	now := f.cfg.Clock.Now().Truncate(time.Second)
-	u := *f.base
-	u.Path = "/" + face.Bucket + "/" + key
-	signed, err := f.dialect.Presign(f.creds, signing.PresignInput{
-		Method:  method,
-		URL:     &u,
-		Header:  h,
-		Time:    now,
-		Expires: face.URLLifetime,
-	})
-	if err != nil {
-		return face.Signed{}, err
-	}
-	return face.Signed{URL: signed, Method: method, ExpiresAt: now.Add(face.URLLifetime)}, nil
-}
-
-// validTarget checks the space and path one by one: a key that merely
-// parses back could still name another space ("a/b" as an ID).
-func validTarget(sp store.Space, path string) error {
-	if sp.Kind != store.Thread && sp.Kind != store.Volume {
-		return fmt.Errorf("%w: space kind %q is neither thread nor volume", store.ErrInvalidPath, sp.Kind)
-	}
-	if err := store.ValidID(sp.Org); err != nil {
-		return fmt.Errorf("organisation: %w", err)
-	}
-	if err := store.ValidID(sp.ID); err != nil {
-		return fmt.Errorf("%s id: %w", sp.Kind, err)
-	}
-	return store.ValidPath(path)
+	return face.V4Signer{Dialect: f.dialect, Creds: f.creds, Base: f.base, Now: f.cfg.Clock.Now}.Presign(method, sp, path, h)
 }
 
 // authParams are the query parameters of a presigned request; a request
