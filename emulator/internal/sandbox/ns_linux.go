@@ -87,7 +87,9 @@ func newNSRunner(r *Runner) (*nsRunner, error) {
 		_ = n.close()
 		return nil, err
 	}
-	n.refill()
+	// No child is spawned ahead yet: an emulator that never executes code
+	// (most of those a test starts) should not keep one. The first run
+	// spawns its own and starts keeping one ahead.
 	return n, nil
 }
 
