@@ -18,6 +18,7 @@ import (
 
 	"github.com/localbaponi/localbaponi/emulator/internal/clock"
 	"github.com/localbaponi/localbaponi/emulator/internal/face"
+	"github.com/localbaponi/localbaponi/emulator/internal/face/facetest"
 	"github.com/localbaponi/localbaponi/emulator/internal/store"
 )
 
@@ -90,27 +91,7 @@ func (e *env) signDownload(path string) face.Signed {
 // do sends one request and returns the response with its body read.
 func do(t *testing.T, method, u string, hdr map[string]string, body []byte) (*http.Response, []byte) {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequest(method, u, rd)
-	if err != nil {
-		t.Fatalf("NewRequest: %v", err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, u, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("read body: %v", err)
-	}
-	return resp, b
+	return facetest.Do(t, method, u, hdr, body)
 }
 
 // put uploads data through a signed upload URL with exactly its headers.
@@ -412,23 +393,6 @@ func TestParseRange(t *testing.T) {
 	}
 }
 
-// setQuery returns u with query parameter k set to v ("" deletes it).
-func setQuery(t *testing.T, u, k, v string) string {
-	t.Helper()
-	p, err := url.Parse(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := p.Query()
-	if v == "" {
-		q.Del(k)
-	} else {
-		q.Set(k, v)
-	}
-	p.RawQuery = q.Encode()
-	return p.String()
-}
-
 func TestRefusals_U5(t *testing.T) {
 	e := newEnv(t, nil)
 	data := []byte("hello")
@@ -446,7 +410,7 @@ func TestRefusals_U5(t *testing.T) {
 		} else {
 			sig[0] = 'A'
 		}
-		return setQuery(t, u, "sig", string(sig))
+		return facetest.SetQuery(t, u, "sig", string(sig))
 	}
 	otherPath := strings.Replace(down, "exists.txt", "other.txt", 1)
 
@@ -461,19 +425,19 @@ func TestRefusals_U5(t *testing.T) {
 		detail string
 	}{
 		{"tampered signature", "GET", flipSig(down), nil, nil, 403, "AuthenticationFailed", "Signature did not match"},
-		{"signature not base64", "GET", setQuery(t, down, "sig", "%%%"), nil, nil, 403, "AuthenticationFailed", "Signature did not match"},
-		{"extended expiry", "GET", setQuery(t, down, "se", "2030-01-01T00:00:00Z"), nil, nil, 403, "AuthenticationFailed", "Signature did not match"},
-		{"widened permission", "PUT", setQuery(t, down, "sp", "rw"), upHdr, data, 403, "AuthenticationFailed", "Signature did not match"},
+		{"signature not base64", "GET", facetest.SetQuery(t, down, "sig", "%%%"), nil, nil, 403, "AuthenticationFailed", "Signature did not match"},
+		{"extended expiry", "GET", facetest.SetQuery(t, down, "se", "2030-01-01T00:00:00Z"), nil, nil, 403, "AuthenticationFailed", "Signature did not match"},
+		{"widened permission", "PUT", facetest.SetQuery(t, down, "sp", "rw"), upHdr, data, 403, "AuthenticationFailed", "Signature did not match"},
 		{"changed blob", "GET", otherPath, nil, nil, 403, "AuthenticationFailed", "String to sign used was r\n"},
 		{"changed account", "GET", strings.Replace(down, "/"+testAccount+"/", "/otheraccount/", 1), nil, nil, 403, "AuthenticationFailed", "account in the URL"},
-		{"changed version", "GET", setQuery(t, down, "sv", "2021-06-08"), nil, nil, 403, "AuthenticationFailed", "Signature did not match"},
-		{"old version", "GET", setQuery(t, down, "sv", "2017-07-29"), nil, nil, 403, "AuthenticationFailed", "older than 2018-11-09"},
-		{"missing sig", "GET", setQuery(t, down, "sig", ""), nil, nil, 403, "AuthenticationFailed", "sig is mandatory"},
-		{"missing se", "GET", setQuery(t, down, "se", ""), nil, nil, 403, "AuthenticationFailed", "se is mandatory"},
-		{"missing sp", "GET", setQuery(t, down, "sp", ""), nil, nil, 403, "AuthenticationFailed", "sp is mandatory"},
-		{"malformed se", "GET", setQuery(t, down, "se", "tomorrow"), nil, nil, 403, "AuthenticationFailed", "se=\"tomorrow\""},
-		{"stored policy", "GET", setQuery(t, down, "si", "policy1"), nil, nil, 403, "AuthenticationFailed", "stored access policy"},
-		{"directory SAS", "GET", setQuery(t, down, "sr", "d"), nil, nil, 403, "AuthenticationFailed", "sr=d"},
+		{"changed version", "GET", facetest.SetQuery(t, down, "sv", "2021-06-08"), nil, nil, 403, "AuthenticationFailed", "Signature did not match"},
+		{"old version", "GET", facetest.SetQuery(t, down, "sv", "2017-07-29"), nil, nil, 403, "AuthenticationFailed", "older than 2018-11-09"},
+		{"missing sig", "GET", facetest.SetQuery(t, down, "sig", ""), nil, nil, 403, "AuthenticationFailed", "sig is mandatory"},
+		{"missing se", "GET", facetest.SetQuery(t, down, "se", ""), nil, nil, 403, "AuthenticationFailed", "se is mandatory"},
+		{"missing sp", "GET", facetest.SetQuery(t, down, "sp", ""), nil, nil, 403, "AuthenticationFailed", "sp is mandatory"},
+		{"malformed se", "GET", facetest.SetQuery(t, down, "se", "tomorrow"), nil, nil, 403, "AuthenticationFailed", "se=\"tomorrow\""},
+		{"stored policy", "GET", facetest.SetQuery(t, down, "si", "policy1"), nil, nil, 403, "AuthenticationFailed", "stored access policy"},
+		{"directory SAS", "GET", facetest.SetQuery(t, down, "sr", "d"), nil, nil, 403, "AuthenticationFailed", "sr=d"},
 		{"anonymous", "GET", strings.SplitN(down, "?", 2)[0], nil, nil, 404, "ResourceNotFound", ""},
 		{"shared key header", "GET", strings.SplitN(down, "?", 2)[0], map[string]string{"Authorization": "SharedKey a:b"}, nil, 403, "AuthenticationFailed", "SAS only"},
 		{"PUT with read SAS", "PUT", down, upHdr, data, 403, "AuthorizationPermissionMismatch", ""},

@@ -22,6 +22,7 @@ import (
 
 	"github.com/localbaponi/localbaponi/emulator/internal/clock"
 	"github.com/localbaponi/localbaponi/emulator/internal/face"
+	"github.com/localbaponi/localbaponi/emulator/internal/face/facetest"
 	"github.com/localbaponi/localbaponi/emulator/internal/store"
 )
 
@@ -105,35 +106,10 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-// do sends a request and returns the response with its body read.
-func do(t *testing.T, req *http.Request) (*http.Response, []byte) {
-	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
-}
-
+// newRequest builds a request with the body before the headers, as the
+// refusal table reads best.
 func newRequest(t *testing.T, method, u string, body []byte, headers map[string]string) *http.Request {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequest(method, u, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	return req
+	return facetest.NewRequest(t, method, u, headers, body)
 }
 
 func (e *env) upload(t *testing.T, sp store.Space, path, ct string, data []byte) {
@@ -142,7 +118,7 @@ func (e *env) upload(t *testing.T, sp store.Space, path, ct string, data []byte)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, body := do(t, newRequest(t, s.Method, s.URL, data, s.Headers))
+	resp, body := facetest.Do(t, s.Method, s.URL, s.Headers, data)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("PUT %s: %d %s", path, resp.StatusCode, body)
 	}
@@ -288,7 +264,7 @@ func TestD3RoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, body := do(t, newRequest(t, s.Method, s.URL, nil, s.Headers))
+	resp, body := facetest.Do(t, s.Method, s.URL, s.Headers, nil)
 	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, data) {
 		t.Fatalf("GET: %d %q, want 200 %q", resp.StatusCode, body, data)
 	}
@@ -300,14 +276,14 @@ func TestD3RoundTrip(t *testing.T) {
 	}
 	// A second upload replaces the file (U-6) and changes its ETag.
 	e.upload(t, thread, "data/out put.csv", "text/plain", []byte("new"))
-	resp2, body2 := do(t, newRequest(t, s.Method, s.URL, nil, nil))
+	resp2, body2 := facetest.Do(t, s.Method, s.URL, nil, nil)
 	if string(body2) != "new" || resp2.Header.Get("Content-Type") != "text/plain" || resp2.Header.Get("ETag") == h.Get("ETag") {
 		t.Fatalf("after replace: %q %v", body2, resp2.Header)
 	}
 	// Empty files are real files.
 	e.upload(t, thread, "empty", "", nil)
 	s, _ = e.f.SignDownload(thread, "empty")
-	resp, body = do(t, newRequest(t, "GET", s.URL, nil, nil))
+	resp, body = facetest.Do(t, "GET", s.URL, nil, nil)
 	if resp.StatusCode != 200 || len(body) != 0 || resp.Header.Get("Content-Type") != "application/octet-stream" {
 		t.Fatalf("empty file: %d %q %v", resp.StatusCode, body, resp.Header)
 	}
@@ -322,7 +298,7 @@ func TestPutResponse(t *testing.T) {
 	if s.Headers["Content-Type"] != "application/octet-stream" {
 		t.Fatalf("default content type: %v", s.Headers)
 	}
-	resp, body := do(t, newRequest(t, "PUT", s.URL, []byte("abc"), s.Headers))
+	resp, body := facetest.Do(t, "PUT", s.URL, s.Headers, []byte("abc"))
 	if resp.StatusCode != 200 || len(body) != 0 || resp.Header.Get("ETag") == "" || resp.Header.Get("X-Goog-Stored-Content-Length") != "3" {
 		t.Fatalf("PUT: %d %q %v", resp.StatusCode, body, resp.Header)
 	}
@@ -344,13 +320,13 @@ func TestD3Range(t *testing.T) {
 		{"bytes=8-", http.StatusPartialContent, "89", "bytes 8-9/10"},
 	}
 	for _, tt := range tests {
-		resp, body := do(t, newRequest(t, "GET", s.URL, nil, map[string]string{"Range": tt.rng}))
+		resp, body := facetest.Do(t, "GET", s.URL, map[string]string{"Range": tt.rng}, nil)
 		if resp.StatusCode != tt.status || string(body) != tt.body || resp.Header.Get("Content-Range") != tt.cr ||
 			resp.Header.Get("Content-Length") != strconv.Itoa(len(tt.body)) {
 			t.Errorf("Range %s: %d %q %v", tt.rng, resp.StatusCode, body, resp.Header)
 		}
 	}
-	resp, body := do(t, newRequest(t, "GET", s.URL, nil, map[string]string{"Range": "bytes=20-30"}))
+	resp, body := facetest.Do(t, "GET", s.URL, map[string]string{"Range": "bytes=20-30"}, nil)
 	wantError(t, resp, body, http.StatusRequestedRangeNotSatisfiable, "InvalidRange")
 }
 
@@ -364,40 +340,23 @@ func TestD3Head(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, body := do(t, newRequest(t, "HEAD", hs.URL, nil, nil))
+	resp, body := facetest.Do(t, "HEAD", hs.URL, nil, nil)
 	if resp.StatusCode != 200 || len(body) != 0 || resp.Header.Get("Content-Length") != strconv.Itoa(len(data)) ||
 		resp.Header.Get("Content-Type") != "text/plain" || resp.Header.Get("ETag") == "" {
 		t.Fatalf("HEAD: %d %q %v", resp.StatusCode, body, resp.Header)
 	}
 	// The signature covers the method: a GET URL does not allow HEAD.
 	gs, _ := e.f.SignDownload(thread, "h.txt")
-	resp, _ = do(t, newRequest(t, "HEAD", gs.URL, nil, nil))
+	resp, _ = facetest.Do(t, "HEAD", gs.URL, nil, nil)
 	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Content-Type") != "application/xml" {
 		t.Fatalf("HEAD with a GET URL: %d %v, want 403", resp.StatusCode, resp.Header)
 	}
 	// HEAD of a missing object is a 404.
 	ms, _ := e.f.sign(http.MethodHead, thread, "missing", nil)
-	resp, _ = do(t, newRequest(t, "HEAD", ms.URL, nil, nil))
+	resp, _ = facetest.Do(t, "HEAD", ms.URL, nil, nil)
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("HEAD of a missing object: %d, want 404", resp.StatusCode)
 	}
-}
-
-// setQuery returns u with query parameter k set to v ("" deletes it).
-func setQuery(t *testing.T, u, k, v string) string {
-	t.Helper()
-	pu, err := url.Parse(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := pu.Query()
-	if v == "" {
-		q.Del(k)
-	} else {
-		q.Set(k, v)
-	}
-	pu.RawQuery = q.Encode()
-	return pu.String()
 }
 
 func TestU5Refusals(t *testing.T) {
@@ -419,19 +378,19 @@ func TestU5Refusals(t *testing.T) {
 		details string // a substring the Details must contain
 	}{
 		{"tampered signature", func() *http.Request {
-			return newRequest(t, "PUT", setQuery(t, s.URL, "X-Goog-Signature", string(flipped)), data, s.Headers)
+			return newRequest(t, "PUT", facetest.SetQuery(t, s.URL, "X-Goog-Signature", string(flipped)), data, s.Headers)
 		}, 403, "SignatureDoesNotMatch", ""},
 		{"changed path", func() *http.Request {
 			return newRequest(t, "PUT", strings.Replace(s.URL, "file.txt", "other.txt", 1), data, s.Headers)
 		}, 403, "SignatureDoesNotMatch", ""},
 		{"changed query (expires)", func() *http.Request {
-			return newRequest(t, "PUT", setQuery(t, s.URL, "X-Goog-Expires", "899"), data, s.Headers)
+			return newRequest(t, "PUT", facetest.SetQuery(t, s.URL, "X-Goog-Expires", "899"), data, s.Headers)
 		}, 403, "SignatureDoesNotMatch", ""},
 		{"added query parameter", func() *http.Request {
 			return newRequest(t, "PUT", s.URL+"&generation=1", data, s.Headers)
 		}, 403, "SignatureDoesNotMatch", ""},
 		{"other key id", func() *http.Request {
-			return newRequest(t, "PUT", setQuery(t, s.URL, "X-Goog-Credential", "OTHER/20260304/auto/storage/goog4_request"), data, s.Headers)
+			return newRequest(t, "PUT", facetest.SetQuery(t, s.URL, "X-Goog-Credential", "OTHER/20260304/auto/storage/goog4_request"), data, s.Headers)
 		}, 403, "SignatureDoesNotMatch", "OTHER"},
 		{"changed method", func() *http.Request {
 			return newRequest(t, "GET", s.URL, nil, nil)
@@ -454,19 +413,19 @@ func TestU5Refusals(t *testing.T) {
 			return r
 		}, 403, "SignatureDoesNotMatch", ""},
 		{"missing signature", func() *http.Request {
-			return newRequest(t, "PUT", setQuery(t, s.URL, "X-Goog-Signature", ""), data, s.Headers)
+			return newRequest(t, "PUT", facetest.SetQuery(t, s.URL, "X-Goog-Signature", ""), data, s.Headers)
 		}, 400, "MalformedSecurityHeader", "X-Goog-Signature"},
 		{"missing credential", func() *http.Request {
-			return newRequest(t, "PUT", setQuery(t, s.URL, "X-Goog-Credential", ""), data, s.Headers)
+			return newRequest(t, "PUT", facetest.SetQuery(t, s.URL, "X-Goog-Credential", ""), data, s.Headers)
 		}, 400, "MalformedSecurityHeader", "X-Goog-Credential"},
 		{"malformed date", func() *http.Request {
-			return newRequest(t, "PUT", setQuery(t, s.URL, "X-Goog-Date", "2026-03-04T12:00:00Z"), data, s.Headers)
+			return newRequest(t, "PUT", facetest.SetQuery(t, s.URL, "X-Goog-Date", "2026-03-04T12:00:00Z"), data, s.Headers)
 		}, 400, "MalformedSecurityHeader", "X-Goog-Date"},
 		{"malformed expires", func() *http.Request {
-			return newRequest(t, "PUT", setQuery(t, s.URL, "X-Goog-Expires", "soon"), data, s.Headers)
+			return newRequest(t, "PUT", facetest.SetQuery(t, s.URL, "X-Goog-Expires", "soon"), data, s.Headers)
 		}, 400, "MalformedSecurityHeader", "X-Goog-Expires"},
 		{"expires over 7 days", func() *http.Request {
-			return newRequest(t, "PUT", setQuery(t, s.URL, "X-Goog-Expires", "604801"), data, s.Headers)
+			return newRequest(t, "PUT", facetest.SetQuery(t, s.URL, "X-Goog-Expires", "604801"), data, s.Headers)
 		}, 400, "MalformedSecurityHeader", "604800"},
 		{"no signing parameters at all", func() *http.Request {
 			return newRequest(t, "PUT", strings.Split(s.URL, "?")[0], data, s.Headers)
@@ -480,7 +439,7 @@ func TestU5Refusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, body := do(t, tt.req())
+			resp, body := facetest.DoRequest(t, tt.req())
 			ge := wantError(t, resp, body, tt.status, tt.code)
 			if !strings.Contains(ge.Details, tt.details) {
 				t.Fatalf("details %q do not mention %q", ge.Details, tt.details)
@@ -490,7 +449,7 @@ func TestU5Refusals(t *testing.T) {
 		})
 	}
 	// The untouched URL still works after all that.
-	resp, body := do(t, newRequest(t, "PUT", s.URL, data, s.Headers))
+	resp, body := facetest.Do(t, "PUT", s.URL, s.Headers, data)
 	if resp.StatusCode != 200 {
 		t.Fatalf("valid PUT: %d %s", resp.StatusCode, body)
 	}
@@ -506,18 +465,18 @@ func TestU5ExpiredToken(t *testing.T) {
 	if err := e.clk.Advance(15 * time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if resp, body := do(t, newRequest(t, "GET", down.URL, nil, nil)); resp.StatusCode != 200 {
+	if resp, body := facetest.Do(t, "GET", down.URL, nil, nil); resp.StatusCode != 200 {
 		t.Fatalf("GET at expires_at: %d %s", resp.StatusCode, body)
 	}
 	if err := e.clk.Advance(time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	resp, body := do(t, newRequest(t, "GET", down.URL, nil, nil))
+	resp, body := facetest.Do(t, "GET", down.URL, nil, nil)
 	ge := wantError(t, resp, body, 400, "ExpiredToken")
 	if !strings.Contains(ge.Details, "2026-03-04T12:15:00") {
 		t.Fatalf("details %q do not say when it expired", ge.Details)
 	}
-	resp, body = do(t, newRequest(t, "PUT", up.URL, []byte("y"), up.Headers))
+	resp, body = facetest.Do(t, "PUT", up.URL, up.Headers, []byte("y"))
 	wantError(t, resp, body, 400, "ExpiredToken")
 	e.wantNotStored(t, thread, "y.txt")
 }
@@ -527,28 +486,28 @@ func TestU5NotYetValid(t *testing.T) {
 	e.upload(t, thread, "x.txt", "text/plain", []byte("x"))
 	down, _ := e.f.SignDownload(thread, "x.txt")
 	e.clk.Set(e.start.Add(-time.Minute))
-	resp, body := do(t, newRequest(t, "GET", down.URL, nil, nil))
+	resp, body := facetest.Do(t, "GET", down.URL, nil, nil)
 	wantError(t, resp, body, 403, "AccessDenied")
 }
 
 func TestNoSuchKeyAndAccess(t *testing.T) {
 	e := newEnv(t)
 	s, _ := e.f.SignDownload(thread, "nope.txt")
-	resp, body := do(t, newRequest(t, "GET", s.URL, nil, nil))
+	resp, body := facetest.Do(t, "GET", s.URL, nil, nil)
 	wantError(t, resp, body, 404, "NoSuchKey")
 
 	// A directory is not an object.
 	e.upload(t, thread, "dir/f", "text/plain", []byte("f"))
 	s, _ = e.f.SignDownload(thread, "dir")
-	resp, body = do(t, newRequest(t, "GET", s.URL, nil, nil))
+	resp, body = facetest.Do(t, "GET", s.URL, nil, nil)
 	wantError(t, resp, body, 404, "NoSuchKey")
 
 	// A space the control plane says is gone.
 	s, _ = e.f.SignDownload(gone, "f")
-	resp, body = do(t, newRequest(t, "GET", s.URL, nil, nil))
+	resp, body = facetest.Do(t, "GET", s.URL, nil, nil)
 	wantError(t, resp, body, 404, "NoSuchKey")
 	s, _ = e.f.SignUpload(gone, "f", "text/plain", 1)
-	resp, body = do(t, newRequest(t, "PUT", s.URL, []byte("f"), s.Headers))
+	resp, body = facetest.Do(t, "PUT", s.URL, s.Headers, []byte("f"))
 	wantError(t, resp, body, 404, "NoSuchBucket")
 	e.wantNotStored(t, gone, "f")
 
@@ -557,11 +516,11 @@ func TestNoSuchKeyAndAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, _ = e.f.SignUpload(roVolume, "new.txt", "text/plain", 3)
-	resp, body = do(t, newRequest(t, "PUT", s.URL, []byte("new"), s.Headers))
+	resp, body = facetest.Do(t, "PUT", s.URL, s.Headers, []byte("new"))
 	wantError(t, resp, body, 403, "AccessDenied")
 	e.wantNotStored(t, roVolume, "new.txt")
 	s, _ = e.f.SignDownload(roVolume, "seed.txt")
-	if resp, body = do(t, newRequest(t, "GET", s.URL, nil, nil)); resp.StatusCode != 200 || string(body) != "seed" {
+	if resp, body = facetest.Do(t, "GET", s.URL, nil, nil); resp.StatusCode != 200 || string(body) != "seed" {
 		t.Fatalf("GET from a read-only volume: %d %q", resp.StatusCode, body)
 	}
 }
@@ -587,7 +546,7 @@ func TestU6InterruptedUploadStoresNothing(t *testing.T) {
 	}
 	e.wantNotStored(t, thread, "cut.bin")
 	// A full upload with the same URL still works.
-	resp, body := do(t, newRequest(t, "PUT", s.URL, bytes.Repeat([]byte("a"), 1000), s.Headers))
+	resp, body := facetest.DoRequest(t, newRequest(t, "PUT", s.URL, bytes.Repeat([]byte("a"), 1000), s.Headers))
 	if resp.StatusCode != 200 {
 		t.Fatalf("PUT after an interrupted one: %d %s", resp.StatusCode, body)
 	}
@@ -668,7 +627,7 @@ func TestFidelityPythonSignedURLIsAccepted(t *testing.T) {
 		"key_id": testKeyID, "secret": testSecret,
 		"time": e.clk.Now().Format("20060102T150405Z"), "expires": 900,
 	})
-	resp, body := do(t, newRequest(t, "GET", signed, nil, nil))
+	resp, body := facetest.Do(t, "GET", signed, nil, nil)
 	if resp.StatusCode != 200 || !bytes.Equal(body, data) {
 		t.Fatalf("GET of the python-signed URL %s: %d %s", signed, resp.StatusCode, body)
 	}
@@ -679,7 +638,7 @@ func TestFidelityPythonSignedURLIsAccepted(t *testing.T) {
 		"key_id": testKeyID, "secret": "wrong",
 		"time": e.clk.Now().Format("20060102T150405Z"), "expires": 900,
 	})
-	resp, body = do(t, newRequest(t, "GET", bad, nil, nil))
+	resp, body = facetest.Do(t, "GET", bad, nil, nil)
 	wantError(t, resp, body, 403, "SignatureDoesNotMatch")
 	// A python-signed upload with content type and length works too.
 	up := python(t, map[string]any{
@@ -689,7 +648,7 @@ func TestFidelityPythonSignedURLIsAccepted(t *testing.T) {
 		"time": e.clk.Now().Format("20060102T150405Z"), "expires": 60,
 		"headers": map[string]string{"Content-Type": "text/plain", "Content-Length": "2"},
 	})
-	resp, body = do(t, newRequest(t, "PUT", up, []byte("py"), map[string]string{"Content-Type": "text/plain"}))
+	resp, body = facetest.Do(t, "PUT", up, map[string]string{"Content-Type": "text/plain"}, []byte("py"))
 	if resp.StatusCode != 200 {
 		t.Fatalf("PUT of the python-signed URL: %d %s", resp.StatusCode, body)
 	}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/localbaponi/localbaponi/emulator/internal/clock"
 	"github.com/localbaponi/localbaponi/emulator/internal/face"
+	"github.com/localbaponi/localbaponi/emulator/internal/face/facetest"
 	"github.com/localbaponi/localbaponi/emulator/internal/signing"
 	"github.com/localbaponi/localbaponi/emulator/internal/store"
 )
@@ -119,26 +120,7 @@ func (r result) err(t *testing.T) s3Err {
 
 func do(t *testing.T, method, u string, h map[string]string, body []byte) result {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequest(method, u, rd)
-	if err != nil {
-		t.Fatalf("NewRequest: %v", err)
-	}
-	for k, v := range h {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, u, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("read body: %v", err)
-	}
+	resp, b := facetest.Do(t, method, u, h, body)
 	return result{resp.StatusCode, resp.Header, b}
 }
 
@@ -388,23 +370,6 @@ func tamper(u string) string {
 	return u[:len(u)-1] + string(repl)
 }
 
-// withQuery returns u with query parameter k set to v ("" deletes it).
-func withQuery(t *testing.T, u, k, v string) string {
-	t.Helper()
-	pu, err := url.Parse(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := pu.Query()
-	if v == "" {
-		q.Del(k)
-	} else {
-		q.Set(k, v)
-	}
-	pu.RawQuery = q.Encode()
-	return pu.String()
-}
-
 func TestU5_Refusals(t *testing.T) {
 	e := newEnv(t, clock.NewFrozen(t0))
 	e.mustUpload(t, thread, "exists.txt", "text/plain", []byte("keep me"))
@@ -451,15 +416,15 @@ func TestU5_Refusals(t *testing.T) {
 		{"longer body", "PUT", up.URL, ct, append(data, '!'), 403, "SignatureDoesNotMatch", ""},
 		{"shorter body", "PUT", up.URL, ct, data[1:], 403, "SignatureDoesNotMatch", ""},
 		{"tampered download", "GET", tamper(down.URL), nil, nil, 403, "SignatureDoesNotMatch", ""},
-		{"missing signature", "GET", withQuery(t, down.URL, "X-Amz-Signature", ""), nil, nil, 400, "AuthorizationQueryParametersError", ""},
-		{"missing date", "GET", withQuery(t, down.URL, "X-Amz-Date", ""), nil, nil, 400, "AuthorizationQueryParametersError", ""},
-		{"missing expires", "GET", withQuery(t, down.URL, "X-Amz-Expires", ""), nil, nil, 400, "AuthorizationQueryParametersError", ""},
-		{"malformed date", "GET", withQuery(t, down.URL, "X-Amz-Date", "2026-03-04"), nil, nil, 400, "AuthorizationQueryParametersError", ""},
-		{"malformed expires", "GET", withQuery(t, down.URL, "X-Amz-Expires", "soon"), nil, nil, 400, "AuthorizationQueryParametersError", ""},
-		{"other algorithm", "GET", withQuery(t, down.URL, "X-Amz-Algorithm", "AWS4-HMAC-SHA1"), nil, nil, 400, "AuthorizationQueryParametersError", ""},
-		{"other region", "GET", withQuery(t, down.URL, "X-Amz-Credential", testKeyID+"/20260304/eu-west-1/s3/aws4_request"), nil, nil, 400, "AuthorizationQueryParametersError", ""},
-		{"unknown key id", "GET", withQuery(t, down.URL, "X-Amz-Credential", "AKIDOTHER/20260304/us-east-1/s3/aws4_request"), nil, nil, 403, "InvalidAccessKeyId", ""},
-		{"extended expiry", "GET", withQuery(t, down.URL, "X-Amz-Expires", "3600"), nil, nil, 403, "SignatureDoesNotMatch", ""},
+		{"missing signature", "GET", facetest.SetQuery(t, down.URL, "X-Amz-Signature", ""), nil, nil, 400, "AuthorizationQueryParametersError", ""},
+		{"missing date", "GET", facetest.SetQuery(t, down.URL, "X-Amz-Date", ""), nil, nil, 400, "AuthorizationQueryParametersError", ""},
+		{"missing expires", "GET", facetest.SetQuery(t, down.URL, "X-Amz-Expires", ""), nil, nil, 400, "AuthorizationQueryParametersError", ""},
+		{"malformed date", "GET", facetest.SetQuery(t, down.URL, "X-Amz-Date", "2026-03-04"), nil, nil, 400, "AuthorizationQueryParametersError", ""},
+		{"malformed expires", "GET", facetest.SetQuery(t, down.URL, "X-Amz-Expires", "soon"), nil, nil, 400, "AuthorizationQueryParametersError", ""},
+		{"other algorithm", "GET", facetest.SetQuery(t, down.URL, "X-Amz-Algorithm", "AWS4-HMAC-SHA1"), nil, nil, 400, "AuthorizationQueryParametersError", ""},
+		{"other region", "GET", facetest.SetQuery(t, down.URL, "X-Amz-Credential", testKeyID+"/20260304/eu-west-1/s3/aws4_request"), nil, nil, 400, "AuthorizationQueryParametersError", ""},
+		{"unknown key id", "GET", facetest.SetQuery(t, down.URL, "X-Amz-Credential", "AKIDOTHER/20260304/us-east-1/s3/aws4_request"), nil, nil, 403, "InvalidAccessKeyId", ""},
+		{"extended expiry", "GET", facetest.SetQuery(t, down.URL, "X-Amz-Expires", "3600"), nil, nil, 403, "SignatureDoesNotMatch", ""},
 		{"plain request", "GET", plain, nil, nil, 403, "AccessDenied", "Access Denied"},
 		{"plain PUT", "PUT", strings.SplitN(up.URL, "?", 2)[0], ct, data, 403, "AccessDenied", "Access Denied"},
 		{"authorization header", "GET", plain, map[string]string{"Authorization": "AWS4-HMAC-SHA256 Credential=" + testKeyID + "/20260304/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00"}, nil, 403, "AccessDenied", ""},
