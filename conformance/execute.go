@@ -257,9 +257,7 @@ except OSError:
 
 	check("R-8", DOC, "Accept: application/x-ndjson streams JSON lines; the first is a status event with trace_id", nil, func(c *Check) {
 		c.Need(needExecute)
-		q := c.rs.cl.api(http.MethodPost, "/v1/sandbox/execute", &c.rs.key, map[string]any{"code": "print('streamed')"})
-		q.Header.Set("Accept", "application/x-ndjson")
-		r := c.send(q)
+		r := streamExec(c, "print('streamed')")
 		c.OK(r)
 		events := ndjson(c, r)
 		c.True(len(events) > 0, r, "at least one event", r.Summary(), "empty stream")
@@ -269,9 +267,7 @@ except OSError:
 
 	check("R-8", EMU, "the stream is application/x-ndjson with status, stdout and result events", nil, func(c *Check) {
 		c.Need(needExecute)
-		q := c.rs.cl.api(http.MethodPost, "/v1/sandbox/execute", &c.rs.key, map[string]any{"code": "print('streamed')"})
-		q.Header.Set("Accept", "application/x-ndjson")
-		r := c.send(q)
+		r := streamExec(c, "print('streamed')")
 		c.OK(r)
 		c.True(r.MediaType() == "application/x-ndjson", r, "Content-Type: application/x-ndjson", r.Header.Get("Content-Type"), "wrong stream Content-Type")
 		var names []string
@@ -287,9 +283,7 @@ except OSError:
 
 	check("R-8", DOC, "GET /v1/executions/{trace_id} returns the execution record", nil, func(c *Check) {
 		c.Need(needExecute)
-		q := c.rs.cl.api(http.MethodPost, "/v1/sandbox/execute", &c.rs.key, map[string]any{"code": "print('recorded')"})
-		q.Header.Set("Accept", "application/x-ndjson")
-		r := c.send(q)
+		r := streamExec(c, "print('recorded')")
 		c.OK(r)
 		events := ndjson(c, r)
 		c.True(len(events) > 0, r, "events", r.Summary(), "empty stream")
@@ -336,6 +330,14 @@ except OSError:
 })
 
 // ndjson splits a stream into JSON objects, failing on a line that is not one.
+// streamExec runs python code with Accept: application/x-ndjson and
+// returns the whole streamed response.
+func streamExec(c *Check, code string) *Response {
+	q := c.rs.cl.api(http.MethodPost, "/v1/sandbox/execute", &c.rs.key, map[string]any{"code": code})
+	q.Header.Set("Accept", "application/x-ndjson")
+	return c.send(q)
+}
+
 func ndjson(c *Check, r *Response) []map[string]any {
 	var out []map[string]any
 	sc := bufio.NewScanner(bytes.NewReader(r.Body))
