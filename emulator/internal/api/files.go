@@ -38,52 +38,60 @@ const (
 	deleteAccess               // the space must exist and be writable
 )
 
-// space validates source and id (SPEC S-1, P-2) and resolves them to a
-// space of the caller's organisation (SPEC A-2, A-3), checking it exists and
-// allows the access (SPEC U-4, X-2, L-5).
-func (s *Server) space(r *http.Request, req sourceRequest, acc access) (store.Space, error) {
-	key := keyFrom(r.Context())
+// target validates source and id (SPEC S-1, P-2) into a space of the
+// caller's organisation (SPEC A-2), without looking it up.
+func target(r *http.Request, req sourceRequest) (store.Space, error) {
 	if req.Source == nil || *req.Source == "" {
 		return store.Space{}, validationf(`source is required: "thread" or "volume"`)
+	}
+	sp := store.Space{Org: keyFrom(r.Context()).Org}
+	switch *req.Source {
+	case "thread":
+		sp.Kind = store.Thread
+	case "volume":
+		sp.Kind = store.Volume
+	default:
+		return store.Space{}, validationf(`source must be "thread" or "volume", not %q`, *req.Source)
 	}
 	if req.ID == nil || *req.ID == "" {
 		return store.Space{}, validationf("id is required: the thread ID or volume slug")
 	}
-	id := *req.ID
-	if err := store.ValidID(id); err != nil {
-		return store.Space{}, validationf("id %q is invalid: must be 1 to %d characters of [A-Za-z0-9._-]", id, store.MaxIDBytes)
+	sp.ID = *req.ID
+	if err := store.ValidID(sp.ID); err != nil {
+		return store.Space{}, validationf("id %q is invalid: must be 1 to %d characters of [A-Za-z0-9._-]", sp.ID, store.MaxIDBytes)
 	}
-	sp := store.Space{Org: key.Org, ID: id}
-	switch *req.Source {
-	case "thread":
-		sp.Kind = store.Thread
+	return sp, nil
+}
+
+// resolve checks that a space of the caller's organisation exists and
+// allows the access (SPEC A-3, L-5, U-4, X-2); other organisations' spaces
+// are simply not found.
+func (s *Server) resolve(sp store.Space, acc access) error {
+	if sp.Kind == store.Thread {
 		if acc == writeAccess {
-			return sp, nil // an upload creates the thread (SPEC S-4)
+			return nil // an upload creates the thread (SPEC S-4)
 		}
 		ok, err := s.Store.Exists(sp)
 		if err != nil {
-			return store.Space{}, fmt.Errorf("look up thread %q: %w", id, err)
+			return fmt.Errorf("look up thread %q: %w", sp.ID, err)
 		}
 		if !ok {
-			return store.Space{}, notFoundf("thread %q not found", id)
+			return notFoundf("thread %q not found", sp.ID)
 		}
-	case "volume":
-		sp.Kind = store.Volume
-		v, ok := s.Tenants.Volume(key.Org, id)
-		if !ok {
-			return store.Space{}, notFoundf("volume %q not found", id)
-		}
-		if acc != readAccess && v.ReadOnly {
-			verb := "write to"
-			if acc == deleteAccess {
-				verb = "delete from"
-			}
-			return store.Space{}, errorf(http.StatusForbidden, CodeForbidden, "volume %q is read-only: cannot %s it", id, verb)
-		}
-	default:
-		return store.Space{}, validationf(`source must be "thread" or "volume", not %q`, *req.Source)
+		return nil
 	}
-	return sp, nil
+	v, ok := s.Tenants.Volume(sp.Org, sp.ID)
+	if !ok {
+		return notFoundf("volume %q not found", sp.ID)
+	}
+	if acc != readAccess && v.ReadOnly {
+		verb := "write to"
+		if acc == deleteAccess {
+			verb = "delete from"
+		}
+		return errorf(http.StatusForbidden, CodeForbidden, "volume %q is read-only: cannot %s it", sp.ID, verb)
+	}
+	return nil
 }
 
 // filePath validates a required file path (SPEC P-1).
@@ -135,13 +143,17 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	sp, err := target(r, req)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	prefix, err := listPrefix(req.Path)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	sp, err := s.space(r, req, readAccess)
-	if err != nil {
+	if err := s.resolve(sp, readAccess); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -220,9 +232,11 @@ func (s *Server) handleUploadURL(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	// Field validation first, so a bad request is a 400 whatever the space.
-	if req.Source != nil && *req.Source != "thread" && *req.Source != "volume" && *req.Source != "" {
-		writeError(w, validationf(`source must be "thread" or "volume", not %q`, *req.Source))
+	// Every field is validated before the space is looked up, so a bad
+	// request is a 400 whatever the space.
+	sp, err := target(r, req.sourceRequest)
+	if err != nil {
+		writeError(w, err)
 		return
 	}
 	p, err := filePath(req.Path)
@@ -243,8 +257,7 @@ func (s *Server) handleUploadURL(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	sp, err := s.space(r, req.sourceRequest, writeAccess)
-	if err != nil {
+	if err := s.resolve(sp, writeAccess); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -268,13 +281,17 @@ func (s *Server) fileTarget(w http.ResponseWriter, r *http.Request, acc access) 
 		writeError(w, err)
 		return store.Space{}, "", false
 	}
+	sp, err := target(r, req)
+	if err != nil {
+		writeError(w, err)
+		return store.Space{}, "", false
+	}
 	p, err := filePath(req.Path)
 	if err != nil {
 		writeError(w, err)
 		return store.Space{}, "", false
 	}
-	sp, err := s.space(r, req, acc)
-	if err != nil {
+	if err := s.resolve(sp, acc); err != nil {
 		writeError(w, err)
 		return store.Space{}, "", false
 	}
