@@ -109,8 +109,7 @@ type Emulator struct {
 	ln      net.Listener
 	exec    *execHandle
 	log     *slog.Logger
-	keyID   string
-	secret  string
+	cfg     Config // the tenants' config it started with
 
 	closeOnce sync.Once
 	closeErr  error
@@ -153,7 +152,7 @@ func (e *Emulator) start() error {
 	if cfg.Signing.Secret == "" {
 		cfg.Signing.Secret = tenancy.DevSigningKey
 	}
-	e.keyID, e.secret = cfg.Signing.KeyID, cfg.Signing.Secret
+	e.cfg = cfg
 	backend := o.Backend
 	if backend == "" {
 		backend = "gcs"
@@ -270,19 +269,17 @@ func (e *Emulator) APIKey() string { return e.firstKey(0) }
 func (e *Emulator) OtherAPIKey() string { return e.firstKey(1) }
 
 func (e *Emulator) firstKey(i int) string {
-	cfg := tenancy.DevConfig()
-	if e.opts.Config != nil {
-		cfg = *e.opts.Config
-	}
-	if i < len(cfg.Orgs) && len(cfg.Orgs[i].Keys) > 0 {
-		return cfg.Orgs[i].Keys[0].Key
+	if i < len(e.cfg.Orgs) && len(e.cfg.Orgs[i].Keys) > 0 {
+		return e.cfg.Orgs[i].Keys[0].Key
 	}
 	return ""
 }
 
 // SigningIdentity returns the key id and secret that signed URLs are made
 // with (the GCS HMAC access id, S3 access key id, Azure account name).
-func (e *Emulator) SigningIdentity() (keyID, secret string) { return e.keyID, e.secret }
+func (e *Emulator) SigningIdentity() (keyID, secret string) {
+	return e.cfg.Signing.KeyID, e.cfg.Signing.Secret
+}
 
 // Clock returns the emulator's clock.
 func (e *Emulator) Clock() *Clock { return e.clock }
