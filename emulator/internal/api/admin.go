@@ -18,35 +18,35 @@ import (
 // adminRoutes registers the emulator-only surface (SPEC M-1..M-3).
 func (s *Server) adminRoutes(r *mux.Router) {
 	r.Use(s.adminAuth)
-	methods(r, "/health", map[string]http.HandlerFunc{http.MethodGet: s.handleHealth})
-	methods(r, "/info", map[string]http.HandlerFunc{http.MethodGet: s.handleInfo})
-	methods(r, "/clock", map[string]http.HandlerFunc{http.MethodGet: s.handleClockGet, http.MethodPost: s.handleClockPost})
-	methods(r, "/volumes", map[string]http.HandlerFunc{http.MethodGet: s.handleVolumesList, http.MethodPost: s.handleVolumeCreate})
-	methods(r, "/volumes/{org}/{slug}", map[string]http.HandlerFunc{http.MethodGet: s.handleVolumeGet, http.MethodPatch: s.handleVolumePatch})
-	methods(r, "/keys", map[string]http.HandlerFunc{http.MethodGet: s.handleKeysList, http.MethodPost: s.handleKeyCreate})
-	methods(r, "/keys/{key}", map[string]http.HandlerFunc{http.MethodDelete: s.handleKeyRevoke})
+	methods(r, "/health", routes{http.MethodGet: s.handleHealth})
+	methods(r, "/info", routes{http.MethodGet: s.handleInfo})
+	methods(r, "/clock", routes{http.MethodGet: s.handleClockGet, http.MethodPost: s.handleClockPost})
+	methods(r, "/volumes", routes{http.MethodGet: s.handleVolumesList, http.MethodPost: s.handleVolumeCreate})
+	methods(r, "/volumes/{org}/{slug}", routes{http.MethodGet: s.handleVolumeGet, http.MethodPatch: s.handleVolumePatch})
+	methods(r, "/keys", routes{http.MethodGet: s.handleKeysList, http.MethodPost: s.handleKeyCreate})
+	methods(r, "/keys/{key}", routes{http.MethodDelete: s.handleKeyRevoke})
 }
 
 // adminAuth requires the admin token, when one is configured, on every
 // admin route but health.
 func (s *Server) adminAuth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		if s.AdminToken != "" && r.URL.Path != "/_emulator/health" {
 			got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if subtle.ConstantTimeCompare([]byte(got), []byte(s.AdminToken)) != 1 {
-				writeError(w, errorf(http.StatusUnauthorized, CodeUnauthorized, "admin routes need Authorization: Bearer <admin token>"))
-				return
+				return unauthorized("admin routes need Authorization: Bearer <admin token>")
 			}
 		}
 		next.ServeHTTP(w, r)
+		return nil
 	})
 }
 
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) error {
 	info := map[string]any{
 		"name":    "localbaponi",
 		"backend": s.Face.Name(),
@@ -62,57 +62,51 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 			info[k] = v
 		}
 	}
-	writeJSON(w, http.StatusOK, info)
+	return writeJSON(w, http.StatusOK, info)
 }
 
 func (s *Server) clockJSON() map[string]any {
 	return map[string]any{"now": s.Clock.Now().Format(time.RFC3339Nano), "frozen": s.Clock.Frozen()}
 }
 
-func (s *Server) handleClockGet(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.clockJSON())
+func (s *Server) handleClockGet(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, s.clockJSON())
 }
 
 // handleClockPost moves the clock: {"advance": "16m"} or {"set": RFC 3339}.
-func (s *Server) handleClockPost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleClockPost(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Advance *string `json:"advance"`
 		Set     *string `json:"set"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
-		writeError(w, err)
-		return
+		return err
 	}
 	switch {
 	case req.Advance != nil && req.Set != nil:
-		writeError(w, validationf("give either advance or set, not both"))
-		return
+		return validationf("give either advance or set, not both")
 	case req.Advance != nil:
 		d, err := time.ParseDuration(*req.Advance)
 		if err != nil {
-			writeError(w, validationf("advance %q is not a duration (e.g. \"16m\", \"1h30m\")", *req.Advance))
-			return
+			return validationf("advance %q is not a duration (e.g. \"16m\", \"1h30m\")", *req.Advance)
 		}
 		if err := s.Clock.Advance(d); err != nil {
-			writeError(w, validationf("advance must not be negative; use set to move the clock backwards"))
-			return
+			return validationf("advance must not be negative; use set to move the clock backwards")
 		}
 	case req.Set != nil:
 		t, err := time.Parse(time.RFC3339Nano, *req.Set)
 		if err != nil {
-			writeError(w, validationf("set %q is not an RFC 3339 time (e.g. \"2026-03-04T12:00:00Z\")", *req.Set))
-			return
+			return validationf("set %q is not an RFC 3339 time (e.g. \"2026-03-04T12:00:00Z\")", *req.Set)
 		}
 		s.Clock.Set(t)
 	default:
-		writeError(w, validationf(`body must have advance (a duration such as "16m") or set (an RFC 3339 time)`))
-		return
+		return validationf(`body must have advance (a duration such as "16m") or set (an RFC 3339 time)`)
 	}
-	writeJSON(w, http.StatusOK, s.clockJSON())
+	return writeJSON(w, http.StatusOK, s.clockJSON())
 }
 
-func (s *Server) handleVolumesList(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"volumes": s.Tenants.Volumes(r.URL.Query().Get("org"))})
+func (s *Server) handleVolumesList(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]any{"volumes": s.Tenants.Volumes(r.URL.Query().Get("org"))})
 }
 
 // tenancyError maps registry errors to the envelope.
@@ -121,7 +115,7 @@ func tenancyError(err error) error {
 	case errors.Is(err, tenancy.ErrUnknownOrg), errors.Is(err, tenancy.ErrUnknownVolume), errors.Is(err, tenancy.ErrUnknownKey):
 		return notFoundf("%v", err)
 	case errors.Is(err, tenancy.ErrExists):
-		return errorf(http.StatusConflict, CodeConflict, "%v", err)
+		return errorf(CodeConflict, "%v", err)
 	case errors.Is(err, store.ErrInvalidPath):
 		return validationf("%v", err)
 	}
@@ -129,7 +123,7 @@ func tenancyError(err error) error {
 }
 
 // handleVolumeCreate is POST /_emulator/volumes {org, slug, read_only, files}.
-func (s *Server) handleVolumeCreate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleVolumeCreate(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Org      string            `json:"org"`
 		Slug     string            `json:"slug"`
@@ -137,29 +131,24 @@ func (s *Server) handleVolumeCreate(w http.ResponseWriter, r *http.Request) {
 		Files    map[string]string `json:"files"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
-		writeError(w, err)
-		return
+		return err
 	}
 	if req.Org == "" || req.Slug == "" {
-		writeError(w, validationf("org and slug are required"))
-		return
+		return validationf("org and slug are required")
 	}
 	for p := range req.Files {
 		if err := store.ValidPath(p); err != nil {
-			writeError(w, validationf("files: %v", err))
-			return
+			return validationf("files: %v", err)
 		}
 	}
 	v, err := s.Tenants.CreateVolume(req.Org, req.Slug, req.ReadOnly)
 	if err != nil {
-		writeError(w, tenancyError(err))
-		return
+		return tenancyError(err)
 	}
 	if err := SeedVolume(r.Context(), s.Store, v, req.Files); err != nil {
-		writeError(w, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusCreated, v)
+	return writeJSON(w, http.StatusCreated, v)
 }
 
 // SeedVolume creates a volume's directory and writes the given files into it.
@@ -176,74 +165,65 @@ func SeedVolume(ctx context.Context, st *store.Store, v tenancy.Volume, files ma
 	return nil
 }
 
-func (s *Server) handleVolumeGet(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleVolumeGet(w http.ResponseWriter, r *http.Request) error {
 	vars := mux.Vars(r)
 	v, ok := s.Tenants.Volume(vars["org"], vars["slug"])
 	if !ok {
-		writeError(w, notFoundf("volume %q of %q not found", vars["slug"], vars["org"]))
-		return
+		return notFoundf("volume %q of %q not found", vars["slug"], vars["org"])
 	}
-	writeJSON(w, http.StatusOK, v)
+	return writeJSON(w, http.StatusOK, v)
 }
 
 // handleVolumePatch is PATCH /_emulator/volumes/{org}/{slug} {read_only}.
-func (s *Server) handleVolumePatch(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleVolumePatch(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		ReadOnly *bool `json:"read_only"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
-		writeError(w, err)
-		return
+		return err
 	}
 	if req.ReadOnly == nil {
-		writeError(w, validationf("read_only is required (true or false)"))
-		return
+		return validationf("read_only is required (true or false)")
 	}
 	vars := mux.Vars(r)
 	v, err := s.Tenants.SetReadOnly(vars["org"], vars["slug"], *req.ReadOnly)
 	if err != nil {
-		writeError(w, tenancyError(err))
-		return
+		return tenancyError(err)
 	}
-	writeJSON(w, http.StatusOK, v)
+	return writeJSON(w, http.StatusOK, v)
 }
 
-func (s *Server) handleKeysList(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"keys": s.Tenants.Keys()})
+func (s *Server) handleKeysList(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]any{"keys": s.Tenants.Keys()})
 }
 
 // handleKeyCreate is POST /_emulator/keys {org, key?, rate_limit?, ...}; a
 // new org is created on the way.
-func (s *Server) handleKeyCreate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleKeyCreate(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Org string `json:"org"`
 		tenancy.KeyConfig
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
-		writeError(w, err)
-		return
+		return err
 	}
 	if req.Org == "" {
-		writeError(w, validationf("org is required"))
-		return
+		return validationf("org is required")
 	}
 	if err := s.Tenants.CreateOrg(req.Org); err != nil {
-		writeError(w, tenancyError(err))
-		return
+		return tenancyError(err)
 	}
 	k, err := s.Tenants.CreateKey(req.Org, req.KeyConfig)
 	if err != nil {
-		writeError(w, tenancyError(err))
-		return
+		return tenancyError(err)
 	}
-	writeJSON(w, http.StatusCreated, k)
+	return writeJSON(w, http.StatusCreated, k)
 }
 
 // handleKeyRevoke is DELETE /_emulator/keys/{key}.
-func (s *Server) handleKeyRevoke(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleKeyRevoke(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Tenants.RevokeKey(mux.Vars(r)["key"]); err != nil {
-		writeError(w, tenancyError(err))
-		return
+		return tenancyError(err)
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"revoked": true})
+	return writeJSON(w, http.StatusOK, map[string]bool{"revoked": true})
 }

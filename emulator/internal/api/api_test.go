@@ -2,6 +2,8 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -118,8 +120,38 @@ func TestDecodeJSONNamesTheField(t *testing.T) {
 		}
 		data, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 400 || !strings.Contains(string(data), want) || !strings.Contains(string(data), CodeValidation) {
+		if resp.StatusCode != 400 || !strings.Contains(string(data), want) || !strings.Contains(string(data), string(CodeValidation)) {
 			t.Errorf("body %s → %d %s; want 400 validation_error containing %q", body, resp.StatusCode, data, want)
+		}
+	}
+}
+
+// TestErrorCarriesStatusAndHeaders checks the one writer: the status comes
+// from the code and the error's headers reach the response.
+func TestErrorCarriesStatusAndHeaders(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		status int
+		header string
+		value  string
+	}{
+		{errMethodNotAllowed("GET", "/files", "DELETE"), http.StatusMethodNotAllowed, "Allow", "DELETE"},
+		{errRateLimited(3), http.StatusTooManyRequests, "Retry-After", "3"},
+		{validationf("path is required"), http.StatusBadRequest, "", ""},
+		{fmt.Errorf("wrapped: %w", notFoundf("gone")), http.StatusNotFound, "", ""},
+		{errors.New("disk on fire"), http.StatusInternalServerError, "", ""},
+	} {
+		rec := httptest.NewRecorder()
+		handlerFunc(func(http.ResponseWriter, *http.Request) error { return tc.err }).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		var env envelope
+		if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil {
+			t.Fatalf("%v: body %q is not an envelope: %v", tc.err, rec.Body, err)
+		}
+		if rec.Code != tc.status || env.Error.Status() != tc.status || !strings.Contains(tc.err.Error(), env.Message) {
+			t.Errorf("%v → %d %+v; want %d", tc.err, rec.Code, env, tc.status)
+		}
+		if tc.header != "" && rec.Header().Get(tc.header) != tc.value {
+			t.Errorf("%v: %s = %q; want %q", tc.err, tc.header, rec.Header().Get(tc.header), tc.value)
 		}
 	}
 }

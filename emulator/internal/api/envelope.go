@@ -12,76 +12,166 @@ import (
 	"strings"
 )
 
+// Code is an error code of the envelope (SPEC E-1, E-2). Each code has one
+// HTTP status, which Status reports.
+type Code string
+
 // Error codes of the envelope (SPEC E-1, E-2).
 const (
-	CodeValidation       = "validation_error"
-	CodeUnauthorized     = "unauthorized"
-	CodeForbidden        = "forbidden"
-	CodeNotFound         = "not_found"
-	CodeConflict         = "conflict"
-	CodeRateLimited      = "rate_limited"
-	CodeMethodNotAllowed = "method_not_allowed"
-	CodePayloadTooLarge  = "payload_too_large"
-	CodeInternal         = "internal_error"
+	CodeValidation       Code = "validation_error"
+	CodeUnauthorized     Code = "unauthorized"
+	CodeForbidden        Code = "forbidden"
+	CodeNotFound         Code = "not_found"
+	CodeConflict         Code = "conflict"
+	CodeRateLimited      Code = "rate_limited"
+	CodeMethodNotAllowed Code = "method_not_allowed"
+	CodePayloadTooLarge  Code = "payload_too_large"
+	CodeInternal         Code = "internal_error"
 )
+
+// Status returns the HTTP status that the code is sent with; an unknown code
+// is a 500.
+func (c Code) Status() int {
+	switch c {
+	case CodeValidation:
+		return http.StatusBadRequest
+	case CodeUnauthorized:
+		return http.StatusUnauthorized
+	case CodeForbidden:
+		return http.StatusForbidden
+	case CodeNotFound:
+		return http.StatusNotFound
+	case CodeConflict:
+		return http.StatusConflict
+	case CodeRateLimited:
+		return http.StatusTooManyRequests
+	case CodeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case CodePayloadTooLarge:
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
+}
 
 // MaxBodyBytes is the largest JSON request body accepted (SPEC E-2).
 const MaxBodyBytes = 4 << 20
 
-// Error is an API error: an HTTP status and the envelope's code and message.
+// Error is an API error: the envelope's code and message, and the headers
+// that go with it (Allow on a 405, Retry-After on a 429). Handlers return
+// it; writeError sends it.
 type Error struct {
-	Status  int
-	Code    string
+	Code    Code
 	Message string
+	// Header is set on the response before the envelope is written.
+	Header http.Header
 }
 
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
 
 // errorf makes an *Error with a formatted message.
-func errorf(status int, code, format string, args ...any) *Error {
-	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+func errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// validationf is a 400 validation_error; the message names the field and
+// the limit.
 func validationf(format string, args ...any) *Error {
-	return errorf(http.StatusBadRequest, CodeValidation, format, args...)
+	return errorf(CodeValidation, format, args...)
 }
 
+// notFoundf is a 404 not_found.
 func notFoundf(format string, args ...any) *Error {
-	return errorf(http.StatusNotFound, CodeNotFound, format, args...)
+	return errorf(CodeNotFound, format, args...)
+}
+
+// unauthorized is a 401 with a fixed message.
+func unauthorized(msg string) *Error {
+	return &Error{Code: CodeUnauthorized, Message: msg}
+}
+
+// errRateLimited is the 429 of a key over its rate limit (SPEC E-3), with
+// Retry-After in whole seconds.
+func errRateLimited(secs int) *Error {
+	e := errorf(CodeRateLimited, "rate limit exceeded for this API key; retry after %d s", secs)
+	e.Header = http.Header{"Retry-After": {strconv.Itoa(secs)}}
+	return e
+}
+
+// errMethodNotAllowed is the 405 of a known path with another method (SPEC
+// E-2), with Allow listing the methods the path has.
+func errMethodNotAllowed(method, path, allow string) *Error {
+	e := errorf(CodeMethodNotAllowed, "method %s is not allowed on %s; allowed: %s", method, path, allow)
+	e.Header = http.Header{"Allow": {allow}}
+	return e
+}
+
+// errPayloadTooLarge is the 413 of a JSON body over MaxBodyBytes (SPEC E-2).
+func errPayloadTooLarge() *Error {
+	return errorf(CodePayloadTooLarge, "request body exceeds the maximum of %d bytes (4 MiB)", MaxBodyBytes)
+}
+
+// handlerFunc is an HTTP handler that returns its error instead of writing
+// it. A nil error means the handler wrote the response; otherwise nothing
+// may have been written yet, and ServeHTTP writes the error (the one place
+// that does).
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// ServeHTTP calls h and writes its error in the envelope.
+func (h handlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h(w, r); err != nil {
+		writeError(w, err)
+	}
 }
 
 // envelope is the body of every error response.
 type envelope struct {
-	Error   string `json:"error"`
+	Error   Code   `json:"error"`
 	Message string `json:"message"`
 }
 
-// writeJSON writes v as a JSON response.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON writes v as a JSON response. It fails, having written nothing,
+// only if v cannot be encoded.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
 	body, err := json.Marshal(v)
 	if err != nil {
-		writeError(w, errorf(http.StatusInternalServerError, CodeInternal, "encode response: %v", err))
-		return
+		return fmt.Errorf("encode response: %w", err)
 	}
+	writeBody(w, status, body)
+	return nil
+}
+
+// writeBody writes a JSON body and its newline. A failed write means the
+// client went away; there is no one left to tell.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
 }
 
-// writeError writes err in the envelope. Errors that are not *Error are
-// internal errors; their text is still shown, since the emulator is a
-// development tool and hiding the cause would only slow its user down.
+// writeError writes err in the envelope, with its headers. Errors that are
+// not *Error are internal errors; their text is still shown, since the
+// emulator is a development tool and hiding the cause would only slow its
+// user down.
 func writeError(w http.ResponseWriter, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
-		e = errorf(http.StatusInternalServerError, CodeInternal, "%v", err)
+		e = errorf(CodeInternal, "%v", err)
 	}
-	writeJSON(w, e.Status, envelope{Error: e.Code, Message: e.Message})
+	h := w.Header()
+	for k, vs := range e.Header {
+		h.Del(k)
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	// Two strings always encode.
+	body, _ := json.Marshal(envelope{Error: e.Code, Message: e.Message})
+	writeBody(w, e.Code.Status(), body)
 }
 
 // decodeJSON decodes a request body of at most MaxBodyBytes into dst.
-// Errors name the offending field and are ready for writeError.
+// Errors name the offending field.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	// The Content-Type is not checked: curl -d sends a form type unless told
 	// otherwise, and every example of the docs sends JSON either way.
@@ -106,8 +196,7 @@ func jsonError(err error) error {
 	var syntaxErr *json.SyntaxError
 	switch {
 	case errors.As(err, &maxErr):
-		return errorf(http.StatusRequestEntityTooLarge, CodePayloadTooLarge,
-			"request body exceeds the maximum of %d bytes (4 MiB)", MaxBodyBytes)
+		return errPayloadTooLarge()
 	case errors.Is(err, io.EOF):
 		return validationf("request body is empty; send a JSON object")
 	case errors.As(err, &typeErr):
@@ -146,7 +235,7 @@ func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 					panic(v)
 				}
 				log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-				writeError(w, errorf(http.StatusInternalServerError, CodeInternal, "internal error: %v", v))
+				writeError(w, errorf(CodeInternal, "internal error: %v", v))
 			}
 		}()
 		next.ServeHTTP(w, r)

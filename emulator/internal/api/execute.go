@@ -38,9 +38,9 @@ const ndjson = "application/x-ndjson"
 
 // executeRoutes registers the execute routes on the authenticated /v1 router.
 func (s *Server) executeRoutes(v1 *mux.Router) {
-	methods(v1, "/sandbox/execute", map[string]http.HandlerFunc{http.MethodPost: s.handleExecute})
-	methods(v1, "/executions/{trace_id}", map[string]http.HandlerFunc{http.MethodGet: s.handleExecution})
-	methods(v1, "/executions/{trace_id}/output", map[string]http.HandlerFunc{http.MethodGet: s.handleExecutionOutput})
+	methods(v1, "/sandbox/execute", routes{http.MethodPost: s.handleExecute})
+	methods(v1, "/executions/{trace_id}", routes{http.MethodGet: s.handleExecution})
+	methods(v1, "/executions/{trace_id}/output", routes{http.MethodGet: s.handleExecutionOutput})
 }
 
 type executeRequest struct {
@@ -120,20 +120,17 @@ func (s *Server) executeRequestFrom(r *http.Request, body executeRequest) (execu
 }
 
 // handleExecute is POST /v1/sandbox/execute.
-func (s *Server) handleExecute(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleExecute(w http.ResponseWriter, r *http.Request) error {
 	if s.Exec == nil {
-		writeError(w, notFoundf("code execution is not enabled in this emulator"))
-		return
+		return notFoundf("code execution is not enabled in this emulator")
 	}
 	var body executeRequest
 	if err := decodeJSON(w, r, &body); err != nil {
-		writeError(w, err)
-		return
+		return err
 	}
 	req, err := s.executeRequestFrom(r, body)
 	if err != nil {
-		writeError(w, err)
-		return
+		return err
 	}
 	switch {
 	case headerHasToken(r.Header.Values("Prefer"), "respond-async"):
@@ -145,26 +142,24 @@ func (s *Server) handleExecute(w http.ResponseWriter, r *http.Request) {
 	}
 	e, err := s.Exec.Start(r.Context(), req)
 	if errors.Is(err, execution.ErrBusy) {
-		writeError(w, errorf(http.StatusConflict, CodeConflict,
-			"thread %q is busy: an execution is already running on it", req.ThreadID))
-		return
+		return errorf(CodeConflict, "thread %q is busy: an execution is already running on it", req.ThreadID)
 	}
 	if err != nil {
-		writeError(w, fmt.Errorf("start execution: %w", err))
-		return
+		return fmt.Errorf("start execution: %w", err)
 	}
 	switch req.Mode {
 	case execution.ModeAsync:
-		writeJSON(w, http.StatusAccepted, map[string]string{"trace_id": e.TraceID()})
+		return writeJSON(w, http.StatusAccepted, map[string]string{"trace_id": e.TraceID()})
 	case execution.ModeStream:
 		s.streamEvents(w, r, e)
-	default:
-		select {
-		case <-e.Done():
-			writeJSON(w, http.StatusOK, e.Response())
-		case <-r.Context().Done():
-			// The client left; the execution is cancelled with its context.
-		}
+		return nil
+	}
+	select {
+	case <-e.Done():
+		return writeJSON(w, http.StatusOK, e.Response())
+	case <-r.Context().Done():
+		// The client left; the execution is cancelled with its context.
+		return nil
 	}
 }
 
@@ -176,7 +171,9 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, e *executi
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
-	_ = e.Follow(r.Context(), func(ev []byte) error {
+	// Once the status is sent, an error can no longer become an envelope:
+	// the stream just ends (the client sees no result line).
+	err := e.Follow(r.Context(), func(ev []byte) error {
 		if _, err := w.Write(append(ev, '\n')); err != nil {
 			return err
 		}
@@ -185,36 +182,42 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, e *executi
 		}
 		return nil
 	})
+	if err != nil {
+		s.Log.DebugContext(r.Context(), "execution stream ended early", "trace_id", e.TraceID(), "err", err)
+	}
 }
 
 // execution finds the execution of the path for the caller's organisation
 // (SPEC R-8: other organisations' executions are not found).
-func (s *Server) execution(w http.ResponseWriter, r *http.Request) (*execution.Execution, bool) {
+func (s *Server) execution(r *http.Request) (*execution.Execution, error) {
 	id := mux.Vars(r)["trace_id"]
 	if s.Exec == nil {
-		writeError(w, notFoundf("execution %q not found", id))
-		return nil, false
+		return nil, notFoundf("execution %q not found", id)
 	}
 	e, ok := s.Exec.Get(keyFrom(r.Context()).Org, id)
 	if !ok {
-		writeError(w, notFoundf("execution %q not found", id))
-		return nil, false
+		return nil, notFoundf("execution %q not found", id)
 	}
-	return e, true
+	return e, nil
 }
 
 // handleExecution is GET /v1/executions/{trace_id}.
-func (s *Server) handleExecution(w http.ResponseWriter, r *http.Request) {
-	if e, ok := s.execution(w, r); ok {
-		writeJSON(w, http.StatusOK, e.Record())
+func (s *Server) handleExecution(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.execution(r)
+	if err != nil {
+		return err
 	}
+	return writeJSON(w, http.StatusOK, e.Record())
 }
 
 // handleExecutionOutput is GET /v1/executions/{trace_id}/output.
-func (s *Server) handleExecutionOutput(w http.ResponseWriter, r *http.Request) {
-	if e, ok := s.execution(w, r); ok {
-		s.streamEvents(w, r, e)
+func (s *Server) handleExecutionOutput(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.execution(r)
+	if err != nil {
+		return err
 	}
+	s.streamEvents(w, r, e)
+	return nil
 }
 
 // headerHasToken reports whether a comma-separated header (Prefer, Accept)

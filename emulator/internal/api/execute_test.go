@@ -144,7 +144,7 @@ func TestExecute_Validation(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			code, m, _ := es.call(t, tenancy.DevKey, "POST", "/v1/sandbox/execute", c.body, nil)
-			if code != 400 || m["error"] != CodeValidation || !strings.Contains(fmt.Sprint(m["message"]), c.want) {
+			if code != 400 || m["error"] != string(CodeValidation) || !strings.Contains(fmt.Sprint(m["message"]), c.want) {
 				t.Fatalf("%d %v, want 400 validation_error with %q", code, m, c.want)
 			}
 		})
@@ -221,7 +221,7 @@ func TestExecute_R3_SymlinkToShadowCannotBeDownloaded(t *testing.T) {
 	es := newExecServer(t, sandbox.Options{})
 	es.execute(t, map[string]any{"language": "bash", "thread_id": "t1", "code": "ln -s /etc/shadow shadow"})
 	code, m, _ := es.call(t, tenancy.DevKey, "POST", "/v1/files/download_url", map[string]any{"source": "thread", "id": "t1", "path": "shadow"}, nil)
-	if code != 404 || m["error"] != CodeNotFound {
+	if code != 404 || m["error"] != string(CodeNotFound) {
 		t.Fatalf("%d %v", code, m)
 	}
 }
@@ -236,7 +236,7 @@ func TestExecute_R4_BusyThreadConflict(t *testing.T) {
 	}
 	id := m["trace_id"].(string)
 	code, m, _ = es.call(t, tenancy.DevKey, "POST", "/v1/sandbox/execute", map[string]any{"language": "bash", "thread_id": "t1", "code": "true"}, nil)
-	if code != 409 || m["error"] != CodeConflict || !strings.Contains(fmt.Sprint(m["message"]), "t1") {
+	if code != 409 || m["error"] != string(CodeConflict) || !strings.Contains(fmt.Sprint(m["message"]), "t1") {
 		t.Fatalf("%d %v, want 409 conflict", code, m)
 	}
 	// Other threads are free meanwhile.
@@ -432,7 +432,7 @@ func TestExecute_R8_StreamAsyncWebhookAndRecords(t *testing.T) {
 			}
 		}
 		// Not visible to another organisation (SPEC A-3).
-		if code, m, _ := es.call(t, tenancy.DevOtherKey, "GET", "/v1/executions/"+id, nil, nil); code != 404 || m["error"] != CodeNotFound {
+		if code, m, _ := es.call(t, tenancy.DevOtherKey, "GET", "/v1/executions/"+id, nil, nil); code != 404 || m["error"] != string(CodeNotFound) {
 			t.Fatalf("other org: %d %v", code, m)
 		}
 	}

@@ -89,7 +89,7 @@ func (s *Server) resolve(sp store.Space, acc access) error {
 		if acc == deleteAccess {
 			verb = "delete from"
 		}
-		return errorf(http.StatusForbidden, CodeForbidden, "volume %q is read-only: cannot %s it", sp.ID, verb)
+		return errorf(CodeForbidden, "volume %q is read-only: cannot %s it", sp.ID, verb)
 	}
 	return nil
 }
@@ -137,34 +137,28 @@ type fileEntry struct {
 }
 
 // handleList is POST /v1/files/list (SPEC L-1..L-5).
-func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleList(w http.ResponseWriter, r *http.Request) error {
 	var req sourceRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		writeError(w, err)
-		return
+		return err
 	}
 	sp, err := target(r, req)
 	if err != nil {
-		writeError(w, err)
-		return
+		return err
 	}
 	prefix, err := listPrefix(req.Path)
 	if err != nil {
-		writeError(w, err)
-		return
+		return err
 	}
 	if err := s.resolve(sp, readAccess); err != nil {
-		writeError(w, err)
-		return
+		return err
 	}
 	entries, err := s.Store.List(r.Context(), sp, prefix)
 	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, notFoundf("%s %q not found", sp.Kind, sp.ID))
-		return
+		return notFoundf("%s %q not found", sp.Kind, sp.ID)
 	}
 	if err != nil {
-		writeError(w, fmt.Errorf("list %s %q: %w", sp.Kind, sp.ID, err))
-		return
+		return fmt.Errorf("list %s %q: %w", sp.Kind, sp.ID, err)
 	}
 	files := make([]fileEntry, 0, len(entries))
 	for _, e := range entries {
@@ -173,7 +167,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 			Modified: e.Modified.UTC().Format(timeFormat), IsDirectory: e.IsDir,
 		})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"files": files})
+	return writeJSON(w, http.StatusOK, map[string]any{"files": files})
 }
 
 type uploadRequest struct {
@@ -226,115 +220,98 @@ func contentLength(raw json.RawMessage) (int64, error) {
 }
 
 // handleUploadURL is POST /v1/files/upload_url (SPEC U-1..U-4).
-func (s *Server) handleUploadURL(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleUploadURL(w http.ResponseWriter, r *http.Request) error {
 	var req uploadRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		writeError(w, err)
-		return
+		return err
 	}
 	// Every field is validated before the space is looked up, so a bad
 	// request is a 400 whatever the space.
 	sp, err := target(r, req.sourceRequest)
 	if err != nil {
-		writeError(w, err)
-		return
+		return err
 	}
 	p, err := filePath(req.Path)
 	if err != nil {
-		writeError(w, err)
-		return
+		return err
 	}
 	n, err := contentLength(req.ContentLength)
 	if err != nil {
-		writeError(w, err)
-		return
+		return err
 	}
 	ct := DefaultContentType
 	if req.ContentType != nil && *req.ContentType != "" {
 		ct = *req.ContentType
 		if _, _, err := mime.ParseMediaType(ct); err != nil || strings.ContainsAny(ct, "\r\n") {
-			writeError(w, validationf("content_type %q is not a valid MIME type", ct))
-			return
+			return validationf("content_type %q is not a valid MIME type", ct)
 		}
 	}
 	if err := s.resolve(sp, writeAccess); err != nil {
-		writeError(w, err)
-		return
+		return err
 	}
 	if _, err := s.Store.Stat(r.Context(), sp, p); errors.Is(err, store.ErrIsDir) {
-		writeError(w, validationf("path %q is a directory", p))
-		return
+		return validationf("path %q is a directory", p)
 	}
 	sg, err := s.Face.SignUpload(sp, p, ct, n)
 	if err != nil {
-		writeError(w, fmt.Errorf("sign upload URL: %w", err))
-		return
+		return fmt.Errorf("sign upload URL: %w", err)
 	}
-	writeJSON(w, http.StatusOK, signedJSON(sg))
+	return writeJSON(w, http.StatusOK, signedJSON(sg))
 }
 
 // fileTarget decodes a {source, id, path} body naming one file and
-// resolves it for the access; on failure it has written the error.
-func (s *Server) fileTarget(w http.ResponseWriter, r *http.Request, acc access) (store.Space, string, bool) {
+// resolves it for the access.
+func (s *Server) fileTarget(w http.ResponseWriter, r *http.Request, acc access) (store.Space, string, error) {
 	var req sourceRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		writeError(w, err)
-		return store.Space{}, "", false
+		return store.Space{}, "", err
 	}
 	sp, err := target(r, req)
 	if err != nil {
-		writeError(w, err)
-		return store.Space{}, "", false
+		return store.Space{}, "", err
 	}
 	p, err := filePath(req.Path)
 	if err != nil {
-		writeError(w, err)
-		return store.Space{}, "", false
+		return store.Space{}, "", err
 	}
 	if err := s.resolve(sp, acc); err != nil {
-		writeError(w, err)
-		return store.Space{}, "", false
+		return store.Space{}, "", err
 	}
-	return sp, p, true
+	return sp, p, nil
 }
 
 // handleDownloadURL is POST /v1/files/download_url (SPEC D-1, D-2).
-func (s *Server) handleDownloadURL(w http.ResponseWriter, r *http.Request) {
-	sp, p, ok := s.fileTarget(w, r, readAccess)
-	if !ok {
-		return
+func (s *Server) handleDownloadURL(w http.ResponseWriter, r *http.Request) error {
+	sp, p, err := s.fileTarget(w, r, readAccess)
+	if err != nil {
+		return err
 	}
 	if _, err := s.Store.Stat(r.Context(), sp, p); err != nil {
 		if errors.Is(err, store.ErrIsDir) {
-			writeError(w, notFoundf("path %q in %s %q is a directory, not a file", p, sp.Kind, sp.ID))
-			return
+			return notFoundf("path %q in %s %q is a directory, not a file", p, sp.Kind, sp.ID)
 		}
-		writeError(w, storeError(err, sp, p))
-		return
+		return storeError(err, sp, p)
 	}
 	sg, err := s.Face.SignDownload(sp, p)
 	if err != nil {
-		writeError(w, fmt.Errorf("sign download URL: %w", err))
-		return
+		return fmt.Errorf("sign download URL: %w", err)
 	}
-	writeJSON(w, http.StatusOK, signedJSON(sg))
+	return writeJSON(w, http.StatusOK, signedJSON(sg))
 }
 
 // handleDelete is DELETE /v1/files (SPEC X-1..X-3).
-func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
-	sp, p, ok := s.fileTarget(w, r, deleteAccess)
-	if !ok {
-		return
+func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) error {
+	sp, p, err := s.fileTarget(w, r, deleteAccess)
+	if err != nil {
+		return err
 	}
 	if err := s.Store.Delete(r.Context(), sp, p); err != nil {
 		if errors.Is(err, store.ErrIsDir) {
-			writeError(w, validationf("path %q is a directory; deletion is not recursive, delete its files", p))
-			return
+			return validationf("path %q is a directory; deletion is not recursive, delete its files", p)
 		}
-		writeError(w, storeError(err, sp, p))
-		return
+		return storeError(err, sp, p)
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"deleted": true})
+	return writeJSON(w, http.StatusOK, map[string]bool{"deleted": true})
 }
 
 // rfc3339 formats t as the API does.

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,7 +19,8 @@ import (
 	"github.com/localbaponi/localbaponi/emulator/internal/tenancy"
 )
 
-// Server is the control plane. Build it with New.
+// Server is the control plane. Set its fields (Tenants, Store, Clock and Face
+// are required) and serve what Handler returns.
 type Server struct {
 	Tenants *tenancy.Registry
 	Store   *store.Store
@@ -34,8 +34,6 @@ type Server struct {
 	AdminToken string
 	// Exec is the execution service; nil when execute is not available.
 	Exec Executor
-
-	router *mux.Router
 }
 
 // Handler returns the root handler: /v1, /_emulator and the face.
@@ -47,47 +45,49 @@ func (s *Server) Handler() http.Handler {
 	r.StrictSlash(false)
 	v1 := r.PathPrefix("/v1/").Subrouter()
 	v1.Use(s.authenticate)
-	methods(v1, "/files/list", map[string]http.HandlerFunc{http.MethodPost: s.handleList})
-	methods(v1, "/files/upload_url", map[string]http.HandlerFunc{http.MethodPost: s.handleUploadURL})
-	methods(v1, "/files/download_url", map[string]http.HandlerFunc{http.MethodPost: s.handleDownloadURL})
-	methods(v1, "/files", map[string]http.HandlerFunc{http.MethodDelete: s.handleDelete})
+	methods(v1, "/files/list", routes{http.MethodPost: s.handleList})
+	methods(v1, "/files/upload_url", routes{http.MethodPost: s.handleUploadURL})
+	methods(v1, "/files/download_url", routes{http.MethodPost: s.handleDownloadURL})
+	methods(v1, "/files", routes{http.MethodDelete: s.handleDelete})
 	s.executeRoutes(v1)
-	v1.PathPrefix("/").HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, notFoundf("no route %s %s", r.Method, r.URL.Path))
-	})
-	r.Path("/v1").HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, notFoundf("no route %s %s", r.Method, r.URL.Path))
-	})
+	v1.PathPrefix("/").Handler(noRoute("no route"))
+	r.Path("/v1").Handler(noRoute("no route"))
 
 	admin := r.PathPrefix("/_emulator/").Subrouter()
 	s.adminRoutes(admin)
-	admin.PathPrefix("/").HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, notFoundf("no admin route %s %s", r.Method, r.URL.Path))
-	})
+	admin.PathPrefix("/").Handler(noRoute("no admin route"))
 
 	r.PathPrefix("/").Handler(s.Face)
-	s.router = r
 	return recoverer(s.Log, s.logRequests(r))
 }
 
+// noRoute answers 404 for any request under a prefix that has no route for
+// it; what says which part of the API it missed.
+func noRoute(what string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		return notFoundf("%s %s %s", what, r.Method, r.URL.Path)
+	}
+}
+
+// routes are the handlers of one path by method.
+type routes map[string]handlerFunc
+
 // methods registers a path whose handlers differ by method; any other
 // method gets 405 method_not_allowed with Allow (SPEC E-2).
-func methods(r *mux.Router, path string, hs map[string]http.HandlerFunc) {
+func methods(r *mux.Router, path string, hs routes) {
 	allowed := make([]string, 0, len(hs))
 	for m := range hs {
 		allowed = append(allowed, m)
 	}
 	sort.Strings(allowed)
 	allow := strings.Join(allowed, ", ")
-	r.Path(path).HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if h, ok := hs[req.Method]; ok {
-			h(w, req)
-			return
+	r.Path(path).Handler(handlerFunc(func(w http.ResponseWriter, req *http.Request) error {
+		h, ok := hs[req.Method]
+		if !ok {
+			return errMethodNotAllowed(req.Method, path, allow)
 		}
-		w.Header().Set("Allow", allow)
-		writeError(w, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed,
-			"method %s is not allowed on %s; allowed: %s", req.Method, path, allow))
-	})
+		return h(w, req)
+	}))
 }
 
 type keyCtx struct{}
@@ -99,35 +99,37 @@ func keyFrom(ctx context.Context) *tenancy.Key {
 }
 
 // authenticate checks the Bearer key (SPEC A-1) and the key's rate limit
-// (SPEC E-3), on the emulator clock.
+// (SPEC E-3), on the emulator clock, and puts the key in the context.
 func (s *Server) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		if h == "" {
-			writeError(w, errorf(http.StatusUnauthorized, CodeUnauthorized,
-				"missing Authorization header; send Authorization: Bearer <api key>"))
-			return
-		}
-		scheme, token, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-			writeError(w, errorf(http.StatusUnauthorized, CodeUnauthorized,
-				"Authorization header must be 'Bearer <api key>'"))
-			return
-		}
-		key, ok := s.Tenants.Authenticate(strings.TrimSpace(token))
-		if !ok {
-			writeError(w, errorf(http.StatusUnauthorized, CodeUnauthorized, "invalid or revoked API key"))
-			return
-		}
-		if ok, wait := key.Allow(s.Clock.Now()); !ok {
-			secs := tenancy.RetryAfterSeconds(wait)
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			writeError(w, errorf(http.StatusTooManyRequests, CodeRateLimited,
-				"rate limit exceeded for this API key; retry after %d s", secs))
-			return
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		key, err := s.caller(r)
+		if err != nil {
+			return err
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyCtx{}, key)))
+		return nil
 	})
+}
+
+// caller returns the key that r authenticates with, if it is valid and
+// within its rate limit.
+func (s *Server) caller(r *http.Request) (*tenancy.Key, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return nil, unauthorized("missing Authorization header; send Authorization: Bearer <api key>")
+	}
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return nil, unauthorized("Authorization header must be 'Bearer <api key>'")
+	}
+	key, ok := s.Tenants.Authenticate(strings.TrimSpace(token))
+	if !ok {
+		return nil, unauthorized("invalid or revoked API key")
+	}
+	if ok, wait := key.Allow(s.Clock.Now()); !ok {
+		return nil, errRateLimited(tenancy.RetryAfterSeconds(wait))
+	}
+	return key, nil
 }
 
 type statusRecorder struct {
