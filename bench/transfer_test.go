@@ -95,6 +95,7 @@ func TestMain(m *testing.M) {
 		os.Exit(serveBaseline(dir))
 	}
 	code := m.Run()
+	printRows()
 	os.RemoveAll(buildDir())
 	os.Exit(code)
 }
