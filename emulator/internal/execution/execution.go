@@ -259,6 +259,13 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 	if req.Mode != ModeAsync {
 		stop = context.AfterFunc(ctx, cancel)
 	}
+	// Code writes into these spaces behind the store's back: the store
+	// walks them instead of using its listing index until the run is over
+	// and they are stamped.
+	modified := make([]func(), 0, len(written))
+	for _, sp := range written {
+		modified = append(modified, s.cfg.Store.Modifying(sp))
+	}
 	go func() {
 		defer release()
 		defer cancel()
@@ -276,10 +283,11 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 		if !res.Started.IsZero() {
 			since = res.Started
 		}
-		for _, sp := range written {
+		for i, sp := range written {
 			if err := s.cfg.Store.TouchSince(sp, since); err != nil {
 				s.log.Warn("execution: stamping files written by code", "trace_id", id, "space", sp.Key(), "err", err)
 			}
+			modified[i]()
 		}
 		outW.flush()
 		errW.flush()

@@ -331,3 +331,40 @@ func TestR4_ThreadIsFreeOnceTheResultIsOut(t *testing.T) {
 		<-e.Done()
 	}
 }
+
+// The store's listing index must see what code wrote and removed: a space
+// listed before the run lists the code's changes after it, in the thread and
+// in a writable volume.
+func TestListAfterRunShowsWhatCodeChanged(t *testing.T) {
+	f := newFixture(t, Config{})
+	ctx := context.Background()
+	th := store.Space{Org: "o", Kind: store.Thread, ID: "idx"}
+	vol := store.Space{Org: "o", Kind: store.Volume, ID: "shared-data"}
+	for _, sp := range []store.Space{th, vol} {
+		if _, err := f.st.Put(ctx, sp, "old.txt", "", 3, strings.NewReader("old")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.st.List(ctx, sp, ""); err != nil { // indexes it
+			t.Fatal(err)
+		}
+	}
+	resp := f.run(t, Request{Org: "o", ThreadID: "idx", Language: "bash", Mode: ModeSync, Timeout: 20 * time.Second,
+		Volumes: []Volume{{Slug: "shared-data"}},
+		Code:    []byte("rm old.txt /volumes/shared-data/old.txt && mkdir -p out && echo new > out/new.txt && echo v > /volumes/shared-data/v.txt")})
+	if !resp.Success {
+		t.Fatalf("%+v", resp)
+	}
+	for sp, want := range map[store.Space][]string{th: {"out", "out/new.txt"}, vol: {"v.txt"}} {
+		es, err := f.st.List(ctx, sp, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range es {
+			got = append(got, e.Path)
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s after the run lists %v, want %v", sp.Key(), got, want)
+		}
+	}
+}

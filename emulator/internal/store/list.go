@@ -29,12 +29,25 @@ func hasPathPrefix(p, prefix string) bool { return strings.HasPrefix(p, prefix) 
 // empty). Symlinks, other non-regular files and names that the Files API
 // could not address (SPEC P-1) are skipped. The result is sorted by path in
 // byte order and is never nil. ErrNotFound if the space does not exist.
+//
+// The first List of a space walks it and keeps what it found in memory (see
+// index.go); later ones read that index, which the store's writes keep true.
 func (s *Store) List(ctx context.Context, sp Space, prefix string) ([]Entry, error) {
 	fail := func(err error) ([]Entry, error) {
 		return nil, fmt.Errorf("store: list %s prefix %q: %w", sp.Key(), prefix, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return fail(err)
+	}
+	if err := validSpace(sp); err != nil {
+		return fail(err)
+	}
+	key := sp.Key()
+	gen, idx, indexable := s.snapshot(key)
+	if idx != nil {
+		idx.mu.Lock()
+		defer idx.mu.Unlock()
+		return idx.list(prefix), nil
 	}
 	r, err := s.openSpace(sp)
 	if err != nil {
@@ -46,12 +59,72 @@ func (s *Store) List(ctx context.Context, sp Space, prefix string) ([]Entry, err
 		return fail(err)
 	}
 	defer top.Close()
-	entries := []Entry{}
-	if _, err := s.listDir(ctx, top, "", prefix, &entries); err != nil {
+	if !indexable {
+		// Code is writing into the space: walk only what can match.
+		entries := []Entry{}
+		if _, err := s.listDir(ctx, top, "", prefix, &entries); err != nil {
+			return fail(err)
+		}
+		slices.SortFunc(entries, func(a, b Entry) int { return strings.Compare(a.Path, b.Path) })
+		return entries, nil
+	}
+	var all []*idxEntry
+	if err := s.walkDir(ctx, top, "", &all); err != nil {
 		return fail(err)
 	}
-	slices.SortFunc(entries, func(a, b Entry) int { return strings.Compare(a.Path, b.Path) })
-	return entries, nil
+	idx = newIndex(all)
+	out := idx.list(prefix)
+	s.install(key, gen, idx)
+	return out, nil
+}
+
+// walkDir appends every addressable regular file and directory under d (at
+// rel inside the space) to out, directories with their own mtime. It holds
+// one open directory per level, and paths are at most MaxPathBytes long, so
+// its depth and open descriptors are bounded.
+func (s *Store) walkDir(ctx context.Context, d *os.File, rel string, out *[]*idxEntry) error {
+	names, err := readNames(d)
+	if err != nil {
+		if isNotFound(err) {
+			return nil // removed while we walked: now empty
+		}
+		return fmt.Errorf("%q: %w", rel, err)
+	}
+	for _, name := range names {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p := join(rel, name)
+		if ValidPath(p) != nil {
+			continue
+		}
+		si, err := lstatAt(d, name)
+		if err != nil {
+			if isNotFound(err) {
+				continue // removed while we walked
+			}
+			return err
+		}
+		switch {
+		case si.mode.IsRegular():
+			*out = append(*out, &idxEntry{path: p, name: name, size: si.size, mtime: si.mtime})
+		case si.mode.IsDir():
+			*out = append(*out, &idxEntry{path: p, name: name, mtime: si.mtime, isDir: true})
+			c, err := openDirAt(d, name)
+			if err != nil {
+				if isNotFound(err) {
+					continue // removed or replaced while we walked
+				}
+				return err
+			}
+			err = s.walkDir(ctx, c, p, out)
+			c.Close()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // listDir appends the matching entries under d (at rel inside the space)
@@ -143,6 +216,7 @@ func (s *Store) TouchSince(sp Space, since time.Time) error {
 		return fail(err)
 	}
 	defer top.Close()
+	defer s.Changed(sp)
 	if err := s.touchDir(sp, top, "", since.Add(-ctimeSlack), s.clk.Now()); err != nil {
 		return fail(err)
 	}

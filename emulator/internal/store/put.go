@@ -243,6 +243,7 @@ func (s *Store) commit(sp Space, p, contentType, tmp string, si statInfo) (Objec
 	if old.ino != 0 && old.ino != si.ino {
 		s.removeSidecar(sp, p, old.ino)
 	}
+	s.reindex(sp, r, p)
 	return s.object(sp, p, si), nil
 }
 
@@ -349,6 +350,7 @@ func (s *Store) Delete(ctx context.Context, sp Space, p string) error {
 	}
 	s.removeSidecar(sp, p, si.ino)
 	s.pruneEmptyParents(r, dir)
+	s.reindex(sp, r, p)
 	return nil
 }
 

@@ -76,6 +76,8 @@ type Store struct {
 
 	owner atomic.Pointer[fileOwner] // set: uploaded files are given to it
 
+	idx indexer // listing indexes (index.go)
+
 	// treeMu keeps Delete's pruning of empty directories from removing a
 	// directory that a Put has just made for its rename: Puts share it for
 	// the mkdir+rename step only (never while receiving a body), pruning

@@ -1,0 +1,180 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// walked lists sp by walking its directories, as a store without an index
+// does: a second store opened on the same directory.
+func walked(t *testing.T, s *Store, sp Space, prefix string) []Entry {
+	t.Helper()
+	other, err := Open(s.Dir(), s.clk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	es, err := other.List(context.Background(), sp, prefix)
+	if err != nil {
+		t.Fatalf("walk %q: %v", prefix, err)
+	}
+	return es
+}
+
+func indexed(s *Store, sp Space) bool {
+	s.idx.mu.Lock()
+	defer s.idx.mu.Unlock()
+	st := s.idx.spaces[sp.Key()]
+	return st != nil && st.idx != nil
+}
+
+func sameListing(t *testing.T, what string, got, want []Entry) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s: the index lists\n%v\nbut a walk lists\n%v", what, got, want)
+	}
+}
+
+// TestIndexFollowsPutsAndDeletes: after the first List, the index is used,
+// and every Put and Delete (new files, replaced files, new and pruned
+// directories, moved clock) leaves it listing exactly what a walk lists,
+// under every prefix.
+func TestIndexFollowsPutsAndDeletes(t *testing.T) {
+	s, clk := newStore(t)
+	sp := thread("idx")
+	put(t, s, sp, "a.txt", "a")
+	put(t, s, sp, "d/x.txt", "x")
+	list(t, s, sp, "")
+	if !indexed(s, sp) {
+		t.Fatal("the first List did not index the space")
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	names := []string{"a.txt", "a", "a/b.txt", "d/x.txt", "d/e/f.txt", "d/e/g/h.txt", "d.txt", "z/y/x/w.bin", "d/e.txt"}
+	present := map[string]bool{"a.txt": true, "d/x.txt": true}
+	for i := range 120 {
+		p := names[rng.IntN(len(names))]
+		if rng.IntN(3) == 0 {
+			clk.Advance(time.Duration(rng.IntN(5)-2) * time.Hour) // also backwards
+		}
+		if present[p] && rng.IntN(2) == 0 {
+			if err := s.Delete(context.Background(), sp, p); err != nil {
+				t.Fatalf("op %d: Delete %s: %v", i, p, err)
+			}
+			delete(present, p)
+		} else if _, err := s.Put(context.Background(), sp, p, "", int64(i%7), strings.NewReader(strings.Repeat("x", i%7))); err == nil {
+			present[p] = true
+		} // else: a file or directory is in the way, as the store says
+		for _, prefix := range []string{"", "a", "d/", "d/e", "zz"} {
+			sameListing(t, fmt.Sprintf("op %d (%s), prefix %q", i, p, prefix), list(t, s, sp, prefix), walked(t, s, sp, prefix))
+		}
+		if !indexed(s, sp) {
+			t.Fatalf("op %d: the index was dropped", i)
+		}
+	}
+}
+
+// TestIndexChangedAndModifying: a write behind the store's back shows once
+// it is announced (Changed), and while Modifying is open the space is walked
+// every time.
+func TestIndexChangedAndModifying(t *testing.T) {
+	s, _ := newStore(t)
+	sp := thread("ext")
+	put(t, s, sp, "in.txt", "in")
+	list(t, s, sp, "")
+	dir := s.SpaceDir(sp)
+	if err := os.WriteFile(filepath.Join(dir, "behind.txt"), []byte("b"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := paths(list(t, s, sp, "")); !reflect.DeepEqual(got, []string{"in.txt"}) {
+		t.Fatalf("before Changed: %v (the index is only as true as what it was told)", got)
+	}
+	s.Changed(sp)
+	if got := paths(list(t, s, sp, "")); !reflect.DeepEqual(got, []string{"behind.txt", "in.txt"}) {
+		t.Fatalf("after Changed: %v", got)
+	}
+
+	done := s.Modifying(sp)
+	for i := range 3 {
+		if err := os.MkdirAll(filepath.Join(dir, "out"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "out", fmt.Sprintf("%d.txt", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sameListing(t, fmt.Sprintf("while modifying, write %d", i), list(t, s, sp, ""), walked(t, s, sp, ""))
+		if indexed(s, sp) {
+			t.Fatal("a space being modified was indexed")
+		}
+	}
+	done()
+	done() // idempotent
+	if err := os.Remove(filepath.Join(dir, "out", "0.txt")); err != nil {
+		t.Fatal(err)
+	}
+	s.Changed(sp)
+	sameListing(t, "after Modifying", list(t, s, sp, ""), walked(t, s, sp, ""))
+	if !indexed(s, sp) {
+		t.Fatal("not indexed again after Modifying ended")
+	}
+	s.ChangedAll()
+	if indexed(s, sp) {
+		t.Fatal("ChangedAll kept an index")
+	}
+}
+
+// TestTouchSinceDropsTheIndex: the stamping after a run changes mtimes, so
+// the index must not keep the old ones.
+func TestTouchSinceDropsTheIndex(t *testing.T) {
+	s, clk := newStore(t)
+	sp := thread("touch")
+	put(t, s, sp, "f.txt", "f")
+	list(t, s, sp, "")
+	since := time.Now()
+	if err := os.WriteFile(filepath.Join(s.SpaceDir(sp), "f.txt"), []byte("changed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Hour)
+	if err := s.TouchSince(sp, since); err != nil {
+		t.Fatal(err)
+	}
+	es := list(t, s, sp, "")
+	if len(es) != 1 || es[0].Size != int64(len("changed")) || !es[0].Modified.Equal(clk.Now()) {
+		t.Fatalf("after TouchSince: %+v, want f.txt of 7 bytes modified %v", es, clk.Now())
+	}
+}
+
+// TestIndexConcurrent: Puts, Deletes and Lists racing (the first List among
+// them) end with an index that lists what a walk lists. Run with -race.
+func TestIndexConcurrent(t *testing.T) {
+	s, _ := newStore(t)
+	sp := thread("race")
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 25 {
+				p := fmt.Sprintf("w%d/%d/f.txt", w%2, i%5)
+				if i%3 == 2 {
+					_ = s.Delete(ctx, sp, p)
+					continue
+				}
+				_, _ = s.Put(ctx, sp, p, "", 1, strings.NewReader("x"))
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 30 {
+			_, _ = s.List(ctx, sp, "")
+		}
+	})
+	wg.Wait()
+	sameListing(t, "after the race", list(t, s, sp, ""), walked(t, s, sp, ""))
+}
