@@ -3,7 +3,6 @@
 package store
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -47,7 +46,7 @@ func (s *Store) writeSidecar(sp Space, p, contentType string, si statInfo) error
 	if err != nil {
 		return fmt.Errorf("encode sidecar: %w", err)
 	}
-	tmp := "meta-" + rand.Text()
+	tmp := s.tempName("meta")
 	if err := s.tmpRoot.WriteFile(tmp, data, FileMode); err != nil {
 		return fmt.Errorf("write sidecar: %w", err)
 	}

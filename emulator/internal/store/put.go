@@ -3,7 +3,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -122,7 +121,7 @@ func fileAncestor(r *os.Root, p string) string {
 // it all. On success the file is closed, stamped with the emulator clock and
 // described by si; on failure it is removed.
 func (s *Store) receive(ctx context.Context, size int64, body io.Reader) (_ string, _ statInfo, err error) {
-	name := "put-" + rand.Text()
+	name := s.tempName("put")
 	f, err := s.tmpRoot.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, FileMode)
 	if err != nil {
 		return "", statInfo{}, fmt.Errorf("create temp file: %w", err)

@@ -85,7 +85,7 @@ const MaxIDBytes = 128
 
 // ValidPath checks a Files API path (SPEC P-1): relative, '/'-separated,
 // UTF-8, 1–1024 bytes, segments of at most 255 bytes, no '.', '..' or empty
-// segments, no backslash, NUL or control characters. The error wraps ErrInvalidPath and says what is wrong.
+// segments, no backslash, NUL or control characters (C0, DEL, C1). The error wraps ErrInvalidPath and says what is wrong.
 func ValidPath(p string) error {
 	switch {
 	case p == "":
@@ -99,9 +99,11 @@ func ValidPath(p string) error {
 	case strings.ContainsRune(p, '\\'):
 		return fmt.Errorf("%w: path must not contain a backslash", ErrInvalidPath)
 	}
-	for _, r := range p {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("%w: path must not contain NUL or control characters", ErrInvalidPath)
+	for i, r := range p {
+		// Unicode Cc: C0, DEL and C1 (U+0080-U+009F), SPEC P-1. C1 codes
+		// such as U+009B (CSI) are terminal escapes in a listing.
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
+			return fmt.Errorf("%w: path must not contain NUL or control characters (found U+%04X at byte %d)", ErrInvalidPath, r, i)
 		}
 	}
 	for _, seg := range strings.Split(p, "/") {

@@ -44,6 +44,12 @@ func TestValidPath_P1(t *testing.T) {
 		{"tab", "a\tb", false},
 		{"DEL", "a\x7fb", false},
 		{"escape char", "a\x1bb", false},
+		{"C1 first (U+0080)", "a\u0080b", false},
+		{"C1 NEL (U+0085)", "a\u0085b", false},
+		{"C1 CSI (U+009B)", "x/\u009b[2J", false},
+		{"C1 last (U+009F)", "a\u009fb", false},
+		{"after C1 (U+00A0)", "a\u00a0b", true},
+		{"before C1 (U+007E)", "a~b", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,7 +6,9 @@
 //	orgs/<org>/threads/<id>/<path>   thread files (bind-mounted at /home/baponi)
 //	orgs/<org>/volumes/<slug>/<path> volume files (bind-mounted at /volumes/<slug>)
 //	.meta/<space key>/<hash>.<inode>.json  sidecars: content type per upload
-//	.tmp/                            uploads in flight (same filesystem, so rename works)
+//	.tmp/                            uploads in flight (same filesystem, so rename works),
+//	                                 named <instance id>.<kind>-<random>
+//	.instances/<id>.lock             one per open store, flock'ed while it is open
 //
 // Nothing of the store's own lives inside a space directory, because
 // sandboxed code can see and change everything there.
@@ -55,10 +57,6 @@ const (
 // does not grow with the size of the upload.
 const copyBufSize = 1 << 20
 
-// staleTmpAge is how old a leftover temp file of a previous run must be
-// before Open removes it; younger ones may belong to another live process.
-const staleTmpAge = time.Hour
-
 // Store is the local store. Safe for concurrent use: no lock is held while
 // an upload's body is received, so a stalled upload never delays other
 // operations.
@@ -71,6 +69,10 @@ type Store struct {
 	root    *os.Root // the store's directory
 	tmpRoot *os.Root // root.OpenRoot(".tmp"): where uploads are written
 	tmpDir  *os.File // an open fd of .tmp, the source side of renameat
+
+	instRoot *os.Root // root.OpenRoot(".instances")
+	instID   string   // this store's instance id: the prefix of its temp files
+	instLock *os.File // flock'ed .instances/<instID>.lock (see instance.go)
 
 	bufs sync.Pool // *[]byte of copyBufSize
 
@@ -131,7 +133,12 @@ func Open(dir string, clk *clock.Clock, log *slog.Logger) (*Store, error) {
 		s.removeTemp(abs)
 		return nil, err
 	}
-	s.cleanStaleTmp()
+	if err := s.lockInstance(); err != nil {
+		s.closeRoots()
+		s.removeTemp(abs)
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	s.sweepDead()
 	return s, nil
 }
 
@@ -146,7 +153,7 @@ func (s *Store) openRoots() error {
 	if s.root, err = os.OpenRoot(s.dir); err != nil {
 		return fmt.Errorf("store: open: %w", err)
 	}
-	for _, d := range []string{tmpDirName, metaDirName, orgsDirName} {
+	for _, d := range []string{tmpDirName, metaDirName, orgsDirName, instDirName} {
 		if err := s.root.MkdirAll(d, DirMode); err != nil {
 			return fmt.Errorf("store: open: create %s: %w", d, err)
 		}
@@ -157,11 +164,17 @@ func (s *Store) openRoots() error {
 	if s.tmpDir, err = openDirIn(s.root, tmpDirName); err != nil {
 		return fmt.Errorf("store: open: %w", err)
 	}
+	if s.instRoot, err = s.root.OpenRoot(instDirName); err != nil {
+		return fmt.Errorf("store: open: %w", err)
+	}
 	return nil
 }
 
 func (s *Store) closeRoots() error {
 	var errs []error
+	if s.instRoot != nil {
+		errs = append(errs, s.unlockInstance(), s.instRoot.Close())
+	}
 	if s.tmpDir != nil {
 		errs = append(errs, s.tmpDir.Close())
 	}
@@ -172,25 +185,6 @@ func (s *Store) closeRoots() error {
 		errs = append(errs, s.root.Close())
 	}
 	return errors.Join(errs...)
-}
-
-// cleanStaleTmp removes temp files that a crashed earlier run left behind in
-// a kept data directory.
-func (s *Store) cleanStaleTmp() {
-	names, err := readNames(s.tmpDir)
-	if err != nil {
-		s.log.Warn("store: list temp files", "err", err)
-		return
-	}
-	for _, name := range names {
-		fi, err := s.tmpRoot.Lstat(name)
-		if err != nil || time.Since(fi.ModTime()) < staleTmpAge {
-			continue
-		}
-		if err := s.tmpRoot.RemoveAll(name); err != nil {
-			s.log.Warn("store: remove stale temp file", "name", name, "err", err)
-		}
-	}
 }
 
 // Dir returns the store's root directory on the host (absolute).
