@@ -95,6 +95,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Listener, if set, is used instead of listening on Addr.
 	Listener net.Listener
+	// BodyIdleTimeout is how long a request body (a signed-URL PUT on any
+	// face, a /v1 or admin JSON body) may send nothing before the emulator
+	// gives up on it and discards the partial upload; the deadline moves
+	// with every byte that arrives, so slow uploads of any size go on.
+	// Zero means 60 s; a negative value turns the timeout off.
+	BodyIdleTimeout time.Duration
 }
 
 // Emulator is a running emulator. Close it when done.
@@ -210,8 +216,12 @@ func (e *Emulator) start() error {
 	if err := e.startExec(server); err != nil {
 		return err
 	}
+	idle := o.BodyIdleTimeout
+	if idle == 0 {
+		idle = api.DefaultBodyIdleTimeout
+	}
 	e.srv = &http.Server{
-		Handler:           server.Handler(),
+		Handler:           api.IdleBodies(server.Handler(), idle),
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelDebug),
 	}

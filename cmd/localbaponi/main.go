@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/localbaponi/localbaponi/emulator"
 )
@@ -51,6 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		node        = fs.String("node", "", "node interpreter for execute (default: node on PATH)")
 		bash        = fs.String("bash", "", "bash for execute (default: bash on PATH)")
 		logLevel    = fs.String("log-level", "info", "log level: debug, info, warn or error")
+		bodyIdle    = fs.Duration("body-idle-timeout", 60*time.Second, "give up on a request body (upload or JSON) that sends nothing for this long and discard the partial upload; 0 turns it off")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: localbaponi [serve] [flags]\n\nRuns the Baponi Files API emulator.\n\nFlags:\n")
@@ -60,6 +62,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		return 2
+	}
+	if *bodyIdle == 0 {
+		*bodyIdle = -1 // Options: negative is off, zero is the default
+	} else if *bodyIdle < 0 {
+		fmt.Fprintf(stderr, "localbaponi: --body-idle-timeout %s: want a positive duration, or 0 for none\n", *bodyIdle)
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -76,7 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts := emulator.Options{
 		Addr: *addr, ExternalURL: *externalURL, DataDir: *dataDir, Backend: *backend,
 		SigningKeyID: *keyID, SigningSecret: *secret, StrictProviderLimits: *strict,
-		AdminToken: *adminToken, Logger: log,
+		AdminToken: *adminToken, Logger: log, BodyIdleTimeout: *bodyIdle,
 		Sandbox: emulator.SandboxOptions{Isolation: *isolation, Python: *python, Node: *node, Bash: *bash},
 	}
 	cfg := emulator.DevConfig()

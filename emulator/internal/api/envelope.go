@@ -194,7 +194,10 @@ func jsonError(err error) error {
 	var maxErr *http.MaxBytesError
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
+	var idleErr *BodyIdleError
 	switch {
+	case errors.As(err, &idleErr):
+		return validationf("request body stalled: no data arrived for %s (the body idle timeout); send the whole body without pausing", idleErr.Idle)
 	case errors.As(err, &maxErr):
 		return errPayloadTooLarge()
 	case errors.Is(err, io.EOF):

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -164,10 +165,11 @@ func (f *Face) put(w http.ResponseWriter, r *http.Request, v verified, sp store.
 	obj, err := f.store.Put(r.Context(), sp, path, ct, r.ContentLength, r.Body)
 	if err != nil {
 		switch {
-		case errors.Is(err, store.ErrSizeMismatch), errors.Is(err, io.ErrUnexpectedEOF):
-			// The client sent fewer bytes than its Content-Length (or the
-			// connection broke): nothing was stored. Usually nobody is left
-			// to read this answer.
+		case errors.Is(err, store.ErrSizeMismatch), errors.Is(err, io.ErrUnexpectedEOF),
+			errors.Is(err, os.ErrDeadlineExceeded):
+			// The client sent fewer bytes than its Content-Length, the
+			// connection broke, or the body stalled past the idle timeout:
+			// nothing was stored. Usually nobody is left to read this answer.
 			f.log.Debug("put blob: body shorter than Content-Length; nothing stored", "path", r.URL.Path, "err", err)
 			return &azError{status: http.StatusBadRequest, code: "InvalidInput",
 				message: "One of the request inputs is not valid."}

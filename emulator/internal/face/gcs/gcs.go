@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -242,7 +243,7 @@ func (f *Face) put(w *recorder, r *http.Request, sp store.Space, path, key strin
 	switch {
 	case err == nil:
 	case errors.Is(err, store.ErrSizeMismatch), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, context.Canceled):
+		errors.Is(err, context.Canceled), errors.Is(err, os.ErrDeadlineExceeded):
 		// The client sent less than it declared (or went away): nothing
 		// was stored; the answer likely reaches no one, but say why.
 		f.fail(w, r, http.StatusBadRequest, "IncompleteBody",

@@ -33,6 +33,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -114,6 +115,9 @@ func storeError(op, key string, err error) error {
 		return gofakes3.KeyNotFound(key)
 	case errors.Is(err, store.ErrSizeMismatch), errors.Is(err, io.ErrUnexpectedEOF):
 		return gofakes3.ErrorMessage(gofakes3.ErrIncompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The body stalled past the emulator's idle timeout; nothing was stored.
+		return gofakes3.ErrorMessage(gofakes3.ErrIncompleteBody, "Your socket connection to the server was not read from or written to within the timeout period; nothing was stored.")
 	case errors.Is(err, store.ErrInvalidPath):
 		return gofakes3.ErrorMessage(gofakes3.ErrInvalidArgument, err.Error())
 	}
