@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/clock"
@@ -58,7 +57,6 @@ type Face struct {
 	strict  bool
 	access  func(sp store.Space, write bool) error
 	log     *slog.Logger
-	uploads *issuedUploads
 }
 
 var _ face.Face = (*Face)(nil)
@@ -98,7 +96,6 @@ func New(cfg face.Config) (*Face, error) {
 		strict:  cfg.StrictProviderLimits,
 		access:  cfg.Access,
 		log:     log.With("face", "azure"),
-		uploads: newIssuedUploads(),
 	}, nil
 }
 
@@ -110,10 +107,10 @@ func (f *Face) Name() string { return "azure" }
 func (f *Face) AccountKey() string { return base64.StdEncoding.EncodeToString(f.key) }
 
 // SignUpload returns a SAS URL that accepts one Put Blob of exactly
-// contentLength bytes with the given content type. The SAS format cannot sign
-// a length or a content type, so the face remembers both for the URL's
-// signature until it expires and refuses a PUT that differs (see
-// issuedUploads).
+// contentLength bytes with the given content type. Both are bound into the
+// signature through the signed identifier (si, see binding.go), so the URL
+// refuses any other length or type, also after a restart, and two URLs for
+// one path differ whenever their lengths or types do.
 func (f *Face) SignUpload(sp store.Space, path, contentType string, contentLength int64) (face.Signed, error) {
 	if contentLength < 0 {
 		return face.Signed{}, fmt.Errorf("azure face: sign upload: negative content length %d", contentLength)
@@ -121,20 +118,19 @@ func (f *Face) SignUpload(sp store.Space, path, contentType string, contentLengt
 	if contentType == "" {
 		contentType = "application/octet-stream"
 	}
-	s, sig, err := f.sign(sp, path, uploadPerms)
+	s, err := f.sign(sp, path, uploadPerms, uploadBinding{length: contentLength, contentType: contentType}.identifier())
 	if err != nil {
 		return face.Signed{}, fmt.Errorf("azure face: sign upload: %w", err)
 	}
 	s.Method = "PUT"
 	s.Headers = map[string]string{"x-ms-blob-type": "BlockBlob", "Content-Type": contentType}
-	f.uploads.add(sig, issued{length: contentLength, contentType: contentType, expires: s.ExpiresAt}, f.clk.Now())
 	return s, nil
 }
 
 // SignDownload returns a SAS URL that reads the file (Get Blob or Get Blob
 // Properties) until face.URLLifetime from now.
 func (f *Face) SignDownload(sp store.Space, path string) (face.Signed, error) {
-	s, _, err := f.sign(sp, path, downloadPerms)
+	s, err := f.sign(sp, path, downloadPerms, "")
 	if err != nil {
 		return face.Signed{}, fmt.Errorf("azure face: sign download: %w", err)
 	}
@@ -143,29 +139,29 @@ func (f *Face) SignDownload(sp store.Space, path string) (face.Signed, error) {
 	return s, nil
 }
 
-// sign builds a blob service SAS URL with permissions perms, valid from now
-// (truncated to the second, so st is never after the issue instant) for
-// face.URLLifetime. It also returns the raw signature bytes, the key under
-// which an upload's declared length is remembered.
-func (f *Face) sign(sp store.Space, path, perms string) (face.Signed, string, error) {
+// sign builds a blob service SAS URL with permissions perms and signed
+// identifier si (may be empty), valid from now (truncated to the second, so
+// st is never after the issue instant) for face.URLLifetime.
+func (f *Face) sign(sp store.Space, path, perms, si string) (face.Signed, error) {
 	if err := store.ValidID(sp.Org); err != nil {
-		return face.Signed{}, "", err
+		return face.Signed{}, err
 	}
 	if err := store.ValidID(sp.ID); err != nil {
-		return face.Signed{}, "", err
+		return face.Signed{}, err
 	}
 	if err := store.ValidPath(path); err != nil {
-		return face.Signed{}, "", err
+		return face.Signed{}, err
 	}
 	blob := sp.ObjectKey(path)
 	now := f.clk.Now().Truncate(time.Second)
 	exp := now.Add(face.URLLifetime)
 	p := sasParams{
-		version:  Version,
-		start:    now.Format(sasTimeFormat),
-		expiry:   exp.Format(sasTimeFormat),
-		resource: "b",
-		perms:    perms,
+		version:    Version,
+		start:      now.Format(sasTimeFormat),
+		expiry:     exp.Format(sasTimeFormat),
+		resource:   "b",
+		perms:      perms,
+		identifier: si,
 	}
 	mac := f.mac(stringToSign(p, canonicalResource(f.account, face.Bucket, blob, p.resource)))
 	sig := base64.StdEncoding.EncodeToString(mac)
@@ -174,12 +170,15 @@ func (f *Face) sign(sp store.Space, path, perms string) (face.Signed, string, er
 	// (':' in the times, '+', '/' and '=' in the signature).
 	q := "sv=" + url.QueryEscape(p.version) +
 		"&st=" + url.QueryEscape(p.start) +
-		"&se=" + url.QueryEscape(p.expiry) +
-		"&sr=" + p.resource +
+		"&se=" + url.QueryEscape(p.expiry)
+	if si != "" {
+		q += "&si=" + url.QueryEscape(si)
+	}
+	q += "&sr=" + p.resource +
 		"&sp=" + p.perms +
 		"&sig=" + url.QueryEscape(sig)
 	u := f.base + "/" + url.PathEscape(f.account) + "/" + face.Bucket + "/" + escapeBlob(blob) + "?" + q
-	return face.Signed{URL: u, ExpiresAt: exp}, string(mac), nil
+	return face.Signed{URL: u, ExpiresAt: exp}, nil
 }
 
 // mac is HMAC-SHA256 of s under the account key.
@@ -196,71 +195,4 @@ func escapeBlob(blob string) string {
 		segs[i] = url.PathEscape(s)
 	}
 	return strings.Join(segs, "/")
-}
-
-// issued is what an upload URL was issued for.
-type issued struct {
-	length      int64
-	contentType string
-	expires     time.Time
-}
-
-// issuedUploads remembers, per upload signature, the length and content type
-// the URL was issued for. An Azure SAS has no field that could carry them
-// under the signature (the rsc* fields are response-header overrides for
-// reads), so the binding lives here: a PUT through a SAS this face issued
-// must match one of its records. A SAS the face did not issue (one made with
-// the SDK and the same key) has no record and, as in Azure, may write any
-// length. Two uploads of one path issued within the same second share a
-// signature, so a signature keeps a list of records and a PUT may match any.
-//
-// Records are kept until their URL expires on the emulator clock; if the
-// clock is later Set backwards, a pruned URL becomes valid again without its
-// record (and then accepts any length).
-type issuedUploads struct {
-	mu        sync.Mutex
-	bySig     map[string][]issued
-	lastSweep time.Time
-}
-
-func newIssuedUploads() *issuedUploads {
-	return &issuedUploads{bySig: make(map[string][]issued)}
-}
-
-// sweepEvery bounds how often add scans for expired records, so issuing stays
-// O(1) amortised however many URLs are live.
-const sweepEvery = time.Minute
-
-func (u *issuedUploads) add(sig string, it issued, now time.Time) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if now.Sub(u.lastSweep) >= sweepEvery || now.Before(u.lastSweep) {
-		for k, list := range u.bySig {
-			kept := list[:0]
-			for _, x := range list {
-				if !now.After(x.expires) {
-					kept = append(kept, x)
-				}
-			}
-			if len(kept) == 0 {
-				delete(u.bySig, k)
-			} else {
-				u.bySig[k] = kept
-			}
-		}
-		u.lastSweep = now
-	}
-	for _, x := range u.bySig[sig] {
-		if x == it {
-			return
-		}
-	}
-	u.bySig[sig] = append(u.bySig[sig], it)
-}
-
-// lookup returns a copy of the records of a signature (nil if none).
-func (u *issuedUploads) lookup(sig string) []issued {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return append([]issued(nil), u.bySig[sig]...)
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -212,14 +213,15 @@ func TestSignedURLShape_U1_U2_D1(t *testing.T) {
 	q := u.Query()
 	want := map[string]string{
 		"sv": Version, "st": "2026-03-14T15:09:26Z", "se": "2026-03-14T15:24:26Z", "sr": "b", "sp": "cw",
+		"si": "localbaponi.put.5." + typeHash("text/plain"),
 	}
 	for k, v := range want {
 		if got := q.Get(k); got != v {
 			t.Errorf("%s = %q, want %q", k, got, v)
 		}
 	}
-	if q.Get("sig") == "" || len(q) != 6 {
-		t.Errorf("query = %v, want sv st se sr sp sig", q)
+	if q.Get("sig") == "" || len(q) != 7 {
+		t.Errorf("query = %v, want sv st se si sr sp sig", q)
 	}
 	if up.Method != "PUT" || !up.ExpiresAt.Equal(testEpoch.Add(face.URLLifetime)) {
 		t.Errorf("Method %q ExpiresAt %v", up.Method, up.ExpiresAt)
@@ -505,20 +507,63 @@ func TestExpiry_U2_U5(t *testing.T) {
 	checkRefusal(t, resp, body, 403, "AuthenticationFailed", "Signature not valid in the specified time frame")
 }
 
+// Issue 8 defect 7: two upload URLs for one path issued in the same second
+// with lengths 10 and 2000 were byte-identical, so the 10-byte URL accepted
+// 2000 bytes; and after a restart a 10-byte URL accepted 5000 bytes of
+// another type. The length and type are now in the signed identifier.
 func TestSameInstantUploadsKeepTheirLengths_U5(t *testing.T) {
 	e := newEnv(t, nil)
-	a := e.signUpload("same.txt", "text/plain", 3)
-	b := e.signUpload("same.txt", "text/plain", 5)
-	if a.URL != b.URL {
-		t.Fatalf("expected identical SAS for the same path and instant")
+	a := e.signUpload("same.txt", "text/plain", 10)
+	b := e.signUpload("same.txt", "text/plain", 2000)
+	c := e.signUpload("same.txt", "text/csv", 10)
+	if a.URL == b.URL || a.URL == c.URL {
+		t.Fatalf("URLs for other lengths or types are identical:\n%s\n%s\n%s", a.URL, b.URL, c.URL)
 	}
-	for _, data := range [][]byte{[]byte("abc"), []byte("abcde")} {
-		if resp, body := e.put(a, data); resp.StatusCode != http.StatusCreated {
-			t.Errorf("PUT %d bytes: %d %s", len(data), resp.StatusCode, body)
-		}
+	resp, body := e.put(a, bytes.Repeat([]byte("x"), 2000))
+	checkRefusal(t, resp, body, 403, "AuthenticationFailed", "Content-Length 2000")
+	resp, body = e.put(withHeader(a, "Content-Type", "text/csv"), []byte("0123456789"))
+	checkRefusal(t, resp, body, 403, "AuthenticationFailed", "content type")
+	if resp, body := e.put(a, []byte("0123456789")); resp.StatusCode != http.StatusCreated {
+		t.Errorf("PUT of the issued length: %d %s", resp.StatusCode, body)
 	}
-	resp, body := e.put(a, []byte("abcd"))
-	checkRefusal(t, resp, body, 403, "AuthenticationFailed", "Content-Length 4")
+	if resp, body := e.put(b, bytes.Repeat([]byte("y"), 2000)); resp.StatusCode != http.StatusCreated {
+		t.Errorf("PUT of the other URL's length: %d %s", resp.StatusCode, body)
+	}
+
+	// Removing or changing the signed identifier breaks the signature.
+	for _, u := range []string{facetest.SetQuery(t, a.URL, "si", ""), facetest.SetQuery(t, a.URL, "si", bindingPrefix+"2000."+typeHash("text/plain"))} {
+		resp, body := e.put(face.Signed{URL: u, Method: "PUT", Headers: a.Headers}, bytes.Repeat([]byte("z"), 2000))
+		checkRefusal(t, resp, body, 403, "AuthenticationFailed", "")
+	}
+}
+
+// The binding needs no state: a face restarted with the same key (a new
+// Face over the same store) still holds a URL to its length and type.
+func TestUploadBindingSurvivesRestart_U5(t *testing.T) {
+	e := newEnv(t, nil)
+	a := e.signUpload("restart.txt", "text/plain", 10)
+	f2, err := New(face.Config{Store: e.st, Clock: e.clk, BaseURL: e.base, KeyID: testAccount, Secret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(f2)
+	defer srv.Close()
+	moved := face.Signed{URL: srv.URL + strings.TrimPrefix(a.URL, e.base), Method: "PUT", Headers: a.Headers}
+	resp, body := e.put(withHeader(moved, "Content-Type", "application/json"), bytes.Repeat([]byte("x"), 5000))
+	checkRefusal(t, resp, body, 403, "AuthenticationFailed", "Content-Length 5000")
+	if resp, body := e.put(moved, []byte("0123456789")); resp.StatusCode != http.StatusCreated {
+		t.Errorf("restarted face refused the issued upload: %d %s", resp.StatusCode, body)
+	}
+}
+
+func withHeader(s face.Signed, k, v string) face.Signed {
+	h := map[string]string{}
+	for a, b := range s.Headers {
+		h[a] = b
+	}
+	h[k] = v
+	s.Headers = h
+	return s
 }
 
 // rawPut sends a PUT whose headers announce length bytes but whose body is

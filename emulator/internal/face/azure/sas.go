@@ -98,7 +98,7 @@ func parseSASTime(s string) (time.Time, bool) {
 // verified is a SAS that passed verification.
 type verified struct {
 	sasParams
-	mac []byte // the signature, decoded
+	binding *uploadBinding // the upload this SAS is bound to, if its si is one
 }
 
 // verify checks a SAS request for blob in container of account: every field
@@ -113,13 +113,20 @@ func (f *Face) verify(r *http.Request, account, container, blob string) (verifie
 		return verified{}, authFailed("sv is mandatory. Cannot be empty")
 	case p.resource == "":
 		return verified{}, authFailed("sr is mandatory. Cannot be empty")
-	case p.identifier != "":
-		// A stored access policy would live on the container; the emulator has none.
-		return verified{}, authFailed(fmt.Sprintf("Signed identifier %q does not match any stored access policy: localbaponi has no stored access policies", p.identifier))
 	case p.perms == "":
 		return verified{}, authFailed("sp is mandatory. Cannot be empty")
 	case p.expiry == "":
 		return verified{}, authFailed("se is mandatory. Cannot be empty")
+	}
+	var binding *uploadBinding
+	if p.identifier != "" {
+		b, ok := parseBinding(p.identifier)
+		if !ok {
+			// A stored access policy would live on the container; the
+			// emulator has none but its own upload bindings.
+			return verified{}, authFailed(fmt.Sprintf("Signed identifier %q does not match any stored access policy: localbaponi has no stored access policies", p.identifier))
+		}
+		binding = &b
 	}
 	if _, err := time.Parse("2006-01-02", p.version); err != nil {
 		return verified{}, authFailed(fmt.Sprintf("sv=%q is not a service version (YYYY-MM-DD)", p.version))
@@ -183,7 +190,7 @@ func (f *Face) verify(r *http.Request, account, container, blob string) (verifie
 		return verified{}, authFailed(fmt.Sprintf("Signature not valid in the specified time frame: Start [%s] - Expiry [%s] - Current [%s]",
 			st.Format(http.TimeFormat), expiry.Format(http.TimeFormat), now.Format(http.TimeFormat)))
 	}
-	return verified{sasParams: p, mac: want}, nil
+	return verified{sasParams: p, binding: binding}, nil
 }
 
 // checkIP refuses a request whose source address is outside sip (one address

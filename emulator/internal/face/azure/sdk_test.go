@@ -123,6 +123,12 @@ func TestSDKUploadAndDownloadThroughFaceURLs(t *testing.T) {
 	if st, code := responseCode(err); st != 403 || code != "AuthenticationFailed" {
 		t.Errorf("SDK upload of another length: %d %q (%v)", st, code, err)
 	}
+	other := "application/x-sh"
+	_, err = sdkClient(t, up.URL).Upload(ctx, streaming.NopCloser(bytes.NewReader(data)),
+		&blockblob.UploadOptions{HTTPHeaders: &blob.HTTPHeaders{BlobContentType: &other}})
+	if st, code := responseCode(err); st != 403 || code != "AuthenticationFailed" {
+		t.Errorf("SDK upload of another content type: %d %q (%v)", st, code, err)
+	}
 	_, err = sdkClient(t, e.signDownload("sdk/missing").URL).DownloadStream(ctx, nil)
 	if st, code := responseCode(err); st != 404 || code != "BlobNotFound" {
 		t.Errorf("SDK download of a missing blob: %d %q (%v)", st, code, err)
@@ -286,7 +292,7 @@ func TestFaceSignaturesMatchSDK(t *testing.T) {
 		}
 		_, _, blobName, _ := splitPath(u.Path)
 		qp, err := sas.BlobSignatureValues{Version: q.Get("sv"), StartTime: st, ExpiryTime: se, Permissions: q.Get("sp"),
-			ContainerName: face.Bucket, BlobName: blobName}.SignWithSharedKey(sdkCredential(t, e))
+			Identifier: q.Get("si"), ContainerName: face.Bucket, BlobName: blobName}.SignWithSharedKey(sdkCredential(t, e))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,7 +300,7 @@ func TestFaceSignaturesMatchSDK(t *testing.T) {
 			t.Errorf("%s: face sig %q, SDK sig %q", s.Method, got, want)
 		}
 		sdkQ, _ := url.ParseQuery(qp.Encode())
-		for _, k := range []string{"sv", "st", "se", "sr", "sp"} {
+		for _, k := range []string{"sv", "st", "se", "si", "sr", "sp"} {
 			if q.Get(k) != sdkQ.Get(k) {
 				t.Errorf("%s: %s = %q, SDK writes %q", s.Method, k, q.Get(k), sdkQ.Get(k))
 			}
