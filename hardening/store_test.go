@@ -161,3 +161,45 @@ func TestDefect6CrashLeftovers(t *testing.T) {
 		}
 	}
 }
+
+// Defect 7: two Azure upload URLs for one path issued in the same second
+// with lengths 10 and 2000 were byte-identical (so the 10-byte URL took 2000
+// bytes), and after a restart a 10-byte URL accepted 5000 bytes of another
+// type. A URL issued for N bytes of type T now accepts only those.
+func TestDefect7AzureURLBinding(t *testing.T) {
+	dataDir := t.TempDir()
+	clk := emulator.NewFrozenClock(time.Now().UTC().Truncate(time.Second))
+	emu, err := emulator.Start(emulator.Options{Backend: "azure", DataDir: dataDir, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := emu.APIKey()
+	u10 := uploadURL(t, emu.URL(), key, "thread", "bind", "f.txt", 10, "text/plain")
+	u2000 := uploadURL(t, emu.URL(), key, "thread", "bind", "f.txt", 2000, "text/plain")
+	if u10.URL == u2000.URL {
+		t.Errorf("upload URLs for 10 and 2000 bytes issued in the same second are identical: %s", u10.URL)
+	}
+	if st, body := doSigned(t, u10, make([]byte, 2000), nil); st != http.StatusForbidden {
+		t.Errorf("10-byte URL with 2000 bytes: %d %s", st, body)
+	}
+	oldBase := emu.URL()
+	emu.Close()
+
+	// Restart on the same data dir; the URL is still within its lifetime.
+	emu2 := startStoreEmu(t, emulator.Options{Backend: "azure", DataDir: dataDir, Clock: clk})
+	moved := u10
+	moved.URL = emu2.URL() + strings.TrimPrefix(u10.URL, oldBase)
+	if st, body := doSigned(t, moved, make([]byte, 5000), map[string]string{"Content-Type": "application/x-sh"}); st != http.StatusForbidden {
+		t.Errorf("after restart, the 10-byte URL with 5000 bytes of another type: %d %s", st, body)
+	}
+	if st, body := doSigned(t, moved, make([]byte, 10), map[string]string{"Content-Type": "application/x-sh"}); st != http.StatusForbidden {
+		t.Errorf("after restart, the 10-byte URL with 10 bytes of another type: %d %s", st, body)
+	}
+	if st, body := doSigned(t, moved, []byte("0123456789"), nil); st != http.StatusCreated {
+		t.Errorf("after restart, the 10-byte URL with its own 10 bytes: %d %s", st, body)
+	}
+	d := downloadURL(t, emu2.URL(), key, "thread", "bind", "f.txt")
+	if st, body := doSigned(t, d, nil, nil); st != http.StatusOK || string(body) != "0123456789" {
+		t.Errorf("stored: %d %q", st, body)
+	}
+}
