@@ -104,7 +104,7 @@ func TestDefect2InheritedFds(t *testing.T) {
 			} else {
 				requireRoot(t, "the binary runs as the test's user in the nobody case")
 			}
-			p := startBinary(t, prefix, []*os.File{secret, log})
+			p := startSandboxBinary(t, prefix, []*os.File{secret, log})
 			res := execute(t, p.url, emulator.DevAPIKey, map[string]any{"code": fdProbe, "timeout": 20})
 			checkFds(t, fmt.Sprintf("binary as %s", user), res, logPath)
 		})

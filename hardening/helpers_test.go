@@ -108,9 +108,9 @@ var (
 	binErr    error
 )
 
-// binary builds cmd/localbaponi once per test run, into a directory every
+// sandboxBinary builds cmd/localbaponi once per test run, into a directory every
 // user can read and execute (tests also run it as an unprivileged user).
-func binary(t *testing.T) string {
+func sandboxBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "localbaponi-hardening-bin-")
@@ -151,13 +151,13 @@ func (l lockedBuffer) Write(p []byte) (int, error) {
 	return l.buf.Write(p)
 }
 
-// startBinary starts localbaponi on a free loopback port with the given
+// startSandboxBinary starts localbaponi on a free loopback port with the given
 // extra arguments; prefix, if set, is a command that runs it (setpriv to
 // become an unprivileged user). extraFiles become fds 3, 4, ... of the
 // emulator. It waits until the emulator answers, and kills it at cleanup.
-func startBinary(t *testing.T, prefix []string, extraFiles []*os.File, args ...string) *subprocess {
+func startSandboxBinary(t *testing.T, prefix []string, extraFiles []*os.File, args ...string) *subprocess {
 	t.Helper()
-	bin := binary(t)
+	bin := sandboxBinary(t)
 	argv := append(append(append([]string{}, prefix...), bin, "--addr", "127.0.0.1:0", "--isolation", "namespaces"), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.ExtraFiles = extraFiles
