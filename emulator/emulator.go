@@ -21,7 +21,10 @@ import (
 
 	"github.com/localbaponi/localbaponi/emulator/internal/api"
 	"github.com/localbaponi/localbaponi/emulator/internal/clock"
+	"github.com/localbaponi/localbaponi/emulator/internal/control"
 	"github.com/localbaponi/localbaponi/emulator/internal/face"
+	"github.com/localbaponi/localbaponi/emulator/internal/faults"
+	"github.com/localbaponi/localbaponi/emulator/internal/journal"
 	"github.com/localbaponi/localbaponi/emulator/internal/store"
 	"github.com/localbaponi/localbaponi/emulator/internal/tenancy"
 )
@@ -101,6 +104,14 @@ type Options struct {
 	// with every byte that arrives, so slow uploads of any size go on.
 	// Zero means 60 s; a negative value turns the timeout off.
 	BodyIdleTimeout time.Duration
+	// JournalSize bounds the request journal (default 10 000 entries;
+	// negative keeps none).
+	JournalSize int
+	// CaptureBodies keeps the bodies of /v1 requests (up to 64 KiB) in the
+	// journal.
+	CaptureBodies bool
+	// Faults are fault rules in force from the start.
+	Faults []FaultRule
 }
 
 // Emulator is a running emulator. Close it when done.
@@ -116,6 +127,9 @@ type Emulator struct {
 	exec    *execHandle
 	log     *slog.Logger
 	cfg     Config // the tenants' config it started with
+	faults  *faults.Engine
+	journal *journal.Journal
+	ctl     *control.Controller
 
 	closeOnce sync.Once
 	closeErr  error
@@ -170,9 +184,6 @@ func (e *Emulator) start() error {
 	if e.store, err = store.Open(o.DataDir, e.clock, e.log); err != nil {
 		return fmt.Errorf("open data dir: %w", err)
 	}
-	if err := e.startRunner(); err != nil {
-		return err
-	}
 	for _, org := range cfg.Orgs {
 		for _, vc := range org.Volumes {
 			v, _ := e.tenants.Volume(org.ID, vc.Slug)
@@ -223,8 +234,11 @@ func (e *Emulator) start() error {
 	if idle == 0 {
 		idle = api.DefaultBodyIdleTimeout
 	}
+	if err := e.startControl(server, backend); err != nil {
+		return err
+	}
 	e.srv = &http.Server{
-		Handler:           api.IdleBodies(server.Handler(), idle),
+		Handler:           e.ctl.Handler(api.IdleBodies(server.Handler(), idle)),
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelDebug),
 	}
@@ -259,6 +273,7 @@ func (e *Emulator) access(sp store.Space, write bool) error {
 func (e *Emulator) info() map[string]any {
 	m := map[string]any{"version": Version, "bucket": face.Bucket, "external_url": e.ExternalURL()}
 	e.execInfo(m)
+	e.controlInfo(m)
 	return m
 }
 

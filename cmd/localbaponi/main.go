@@ -53,6 +53,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		bash        = fs.String("bash", "", "bash for execute (default: bash on PATH)")
 		logLevel    = fs.String("log-level", "info", "log level: debug, info, warn or error")
 		bodyIdle    = fs.Duration("body-idle-timeout", 60*time.Second, "give up on a request body (upload or JSON) that sends nothing for this long and discard the partial upload; 0 turns it off")
+		faultsFile  = fs.String("faults", "", "YAML or JSON file of fault rules in force from the start (see POST /_emulator/faults)")
+		journalSize = fs.Int("journal-size", 10000, "request journal size in entries (GET /_emulator/requests); 0 keeps none")
+		capture     = fs.Bool("journal-bodies", false, "keep /v1 request bodies (up to 64 KiB) in the request journal")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: localbaponi [serve] [flags]\n\nRuns the Baponi Files API emulator.\n\nFlags:\n")
@@ -86,6 +89,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		SigningKeyID: *keyID, SigningSecret: *secret, StrictProviderLimits: *strict,
 		AdminToken: *adminToken, Logger: log, BodyIdleTimeout: *bodyIdle,
 		Sandbox: emulator.SandboxOptions{Isolation: *isolation, Python: *python, Node: *node, Bash: *bash},
+	}
+	opts.JournalSize, opts.CaptureBodies = *journalSize, *capture
+	if *journalSize == 0 {
+		opts.JournalSize = -1
+	}
+	if *faultsFile != "" {
+		rules, err := emulator.LoadFaults(*faultsFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "localbaponi: --faults: %v\n", err)
+			return 2
+		}
+		opts.Faults = rules
 	}
 	cfg := emulator.DevConfig()
 	if *configFile != "" {

@@ -25,6 +25,7 @@ func (s *Server) adminRoutes(r *mux.Router) {
 	methods(r, "/volumes/{org}/{slug}", routes{http.MethodGet: s.handleVolumeGet, http.MethodPatch: s.handleVolumePatch})
 	methods(r, "/keys", routes{http.MethodGet: s.handleKeysList, http.MethodPost: s.handleKeyCreate})
 	methods(r, "/keys/{key}", routes{http.MethodDelete: s.handleKeyRevoke})
+	s.controlRoutes(r)
 }
 
 // adminAuth requires the admin token, when one is configured, on every

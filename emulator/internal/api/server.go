@@ -14,7 +14,10 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/clock"
+	"github.com/localbaponi/localbaponi/emulator/internal/control"
 	"github.com/localbaponi/localbaponi/emulator/internal/face"
+	"github.com/localbaponi/localbaponi/emulator/internal/faults"
+	"github.com/localbaponi/localbaponi/emulator/internal/journal"
 	"github.com/localbaponi/localbaponi/emulator/internal/store"
 	"github.com/localbaponi/localbaponi/emulator/internal/tenancy"
 )
@@ -34,6 +37,11 @@ type Server struct {
 	AdminToken string
 	// Exec is the execution service; nil when execute is not available.
 	Exec Executor
+	// Faults, Journal and State serve /_emulator/{faults,requests,reset,
+	// snapshot}; nil leaves those routes out.
+	Faults  *faults.Engine
+	Journal *journal.Journal
+	State   StateControl
 }
 
 // Handler returns the root handler: /v1, /_emulator and the face.
@@ -44,7 +52,7 @@ func (s *Server) Handler() http.Handler {
 	r := mux.NewRouter()
 	r.StrictSlash(false)
 	v1 := r.PathPrefix("/v1/").Subrouter()
-	v1.Use(s.authenticate)
+	v1.Use(s.authenticate, control.AfterAuth)
 	methods(v1, "/files/list", routes{http.MethodPost: s.handleList})
 	methods(v1, "/files/upload_url", routes{http.MethodPost: s.handleUploadURL})
 	methods(v1, "/files/download_url", routes{http.MethodPost: s.handleDownloadURL})
@@ -126,6 +134,7 @@ func (s *Server) caller(r *http.Request) (*tenancy.Key, error) {
 	if !ok {
 		return nil, unauthorized("invalid or revoked API key")
 	}
+	control.Authenticated(r.Context(), key.Org, key.Token)
 	if ok, wait := key.Allow(s.Clock.Now()); !ok {
 		return nil, errRateLimited(tenancy.RetryAfterSeconds(wait))
 	}

@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/clock"
+	"github.com/localbaponi/localbaponi/emulator/internal/faults"
 	"github.com/localbaponi/localbaponi/emulator/internal/sandbox"
 	"github.com/localbaponi/localbaponi/emulator/internal/store"
 )
@@ -120,6 +121,16 @@ type Config struct {
 	// exponential backoff from WebhookBackoff (default 250 ms).
 	WebhookAttempts int
 	WebhookBackoff  time.Duration
+	// Deliver, if set, wraps every webhook delivery attempt (the fault and
+	// journal layer): it may delay or drop the attempt, or call post to
+	// make it. A non-nil error counts as a failed attempt.
+	Deliver func(ctx context.Context, d Delivery, post func() (status int, err error)) error
+}
+
+// Delivery is one webhook delivery attempt.
+type Delivery struct {
+	Org, ThreadID, TraceID, URL string
+	Attempt                     int
 }
 
 // Service runs executions. Safe for concurrent use.
@@ -179,6 +190,7 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 		Language: req.Language, Code: req.Code, Env: req.Env,
 		Timeout: req.Timeout, MemoryLimit: req.MemoryLimit,
 	}
+	force := faults.ForcedStatus(ctx)
 	var thread store.Space
 	if req.ThreadID != "" {
 		thread = store.Space{Org: req.Org, Kind: store.Thread, ID: req.ThreadID}
@@ -244,17 +256,19 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 	}
 	e := &Execution{
 		org:     req.Org,
+		thread:  req.ThreadID,
 		changed: make(chan struct{}),
 		done:    make(chan struct{}),
 		rec: Record{TraceID: id, Status: StatusRunning, Stdout: "", Stderr: "",
 			DeliveryMode: req.Mode, CreatedAt: s.cfg.Clock.Now().Format(timeFormat)},
 	}
+	runCtx, cancel := context.WithCancel(s.base)
+	e.cancel = cancel
 	e.emit(map[string]any{"event": "status", "trace_id": id, "status": StatusRunning})
 	outW, errW := &streamWriter{e: e, kind: "stdout"}, &streamWriter{e: e, kind: "stderr"}
 	spec.Stdout, spec.Stderr = outW, errW
 	s.remember(e)
 
-	runCtx, cancel := context.WithCancel(s.base)
 	stop := func() bool { return true }
 	if req.Mode != ModeAsync {
 		stop = context.AfterFunc(ctx, cancel)
@@ -276,6 +290,9 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 			s.log.Error("execution: sandbox failure", "trace_id", id, "err", err)
 			res = sandbox.Result{ExitCode: -1, Status: sandbox.StatusFailed, Error: "internal error: " + err.Error(),
 				Duration: time.Since(started)}
+		}
+		if force != "" {
+			res = forced(res, force, req)
 		}
 		// Files the code wrote, in its thread and in writable volumes, get
 		// modified times from the emulator clock.
@@ -340,7 +357,7 @@ func (s *Service) deliver(url string, e *Execution) {
 	}
 	wait := s.cfg.WebhookBackoff
 	for attempt := 1; ; attempt++ {
-		err := s.post(url, body)
+		err := s.post(url, body, e, attempt)
 		if err == nil {
 			s.log.Debug("execution: webhook delivered", "trace_id", e.TraceID(), "url", url, "attempt", attempt)
 			return
@@ -358,21 +375,77 @@ func (s *Service) deliver(url string, e *Execution) {
 	}
 }
 
-func (s *Service) post(url string, body []byte) error {
-	req, err := http.NewRequestWithContext(s.base, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return err
+func (s *Service) post(url string, body []byte, e *Execution, attempt int) error {
+	send := func() (int, error) {
+		req, err := http.NewRequestWithContext(s.base, http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := s.cfg.HTTPClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			return resp.StatusCode, fmt.Errorf("webhook answered %s", resp.Status)
+		}
+		return resp.StatusCode, nil
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := s.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return err
+	if s.cfg.Deliver != nil {
+		d := Delivery{Org: e.org, ThreadID: e.thread, TraceID: e.TraceID(), URL: url, Attempt: attempt}
+		return s.cfg.Deliver(s.base, d, send)
 	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("webhook answered %s", resp.Status)
+	_, err := send()
+	return err
+}
+
+// forced turns a result into the one an execute fault asks for; the code
+// has run, its output is kept.
+func forced(res sandbox.Result, status string, req Request) sandbox.Result {
+	res.Status = status
+	switch status {
+	case sandbox.StatusTimeout:
+		res.ExitCode = sandbox.ExitTimeout
+		res.Error = fmt.Sprintf("Execution timed out after %s (injected by a fault rule)", req.Timeout)
+	case sandbox.StatusOOM:
+		res.ExitCode = sandbox.ExitKilled
+		res.Error = fmt.Sprintf("Memory limit exceeded (%d MiB) (injected by a fault rule)", req.MemoryLimit>>20)
+	default:
+		if res.ExitCode == 0 {
+			res.ExitCode = 1
+		}
+		res.Error = "Execution failed (injected by a fault rule)"
 	}
-	return nil
+	return res
+}
+
+// Forget cancels the running executions of org (and thread, if given; all
+// of them when org is "") and forgets them and the finished ones, as a
+// reset does.
+func (s *Service) Forget(org, thread string) {
+	s.mu.Lock()
+	var gone []*Execution
+	kept := s.order[:0]
+	for _, id := range s.order {
+		e := s.records[id]
+		if org == "" || (e.org == org && (thread == "" || e.thread == thread)) {
+			gone = append(gone, e)
+			delete(s.records, id)
+			continue
+		}
+		kept = append(kept, id)
+	}
+	s.order = kept
+	s.mu.Unlock()
+	for _, e := range gone {
+		if e.cancel != nil {
+			e.cancel()
+		}
+	}
+	for _, e := range gone {
+		<-e.done
+	}
 }
 
 func newTraceID() (string, error) {
@@ -385,7 +458,9 @@ func newTraceID() (string, error) {
 
 // Execution is one execution: its record and its event stream.
 type Execution struct {
-	org string
+	org    string
+	thread string
+	cancel context.CancelFunc
 
 	mu      sync.Mutex
 	rec     Record

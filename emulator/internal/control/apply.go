@@ -1,0 +1,308 @@
+package control
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/localbaponi/localbaponi/emulator/internal/faults"
+	"github.com/localbaponi/localbaponi/emulator/internal/journal"
+	"github.com/localbaponi/localbaponi/emulator/internal/store"
+)
+
+// peekMax bounds how much of a /v1 body is read ahead to learn its target:
+// the API refuses bodies over 4 MiB anyway.
+const peekMax = 4<<20 + 1
+
+// AfterAuth is the /v1 half of the middleware, mounted after
+// authentication: it reads the JSON body's target (source, id, path or
+// thread_id) for the journal and the fault rules, keeps the body when
+// capture is on, and applies the faults that match.
+func AfterAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cl := callFrom(r.Context())
+		if cl == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		c := cl.c
+		if r.Body != nil && r.Body != http.NoBody {
+			cl.peek(r)
+		}
+		cl.publish()
+		if c.cfg.Faults.Any() {
+			var done bool
+			if r, done = c.decide(w, r, cl); done {
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// replayBody gives the handler the bytes read ahead, then the rest.
+type replayBody struct {
+	io.Reader
+	io.Closer
+}
+
+func (cl *call) peek(r *http.Request) {
+	buf, err := io.ReadAll(io.LimitReader(r.Body, peekMax))
+	rest := io.Reader(bytes.NewReader(buf))
+	if err != nil || len(buf) == peekMax {
+		// Let the handler see the same stream (and fail as it would).
+		rest = io.MultiReader(rest, errReader{err: err, r: r.Body})
+	}
+	r.Body = replayBody{Reader: rest, Closer: r.Body}
+	if err == nil && len(buf) < peekMax {
+		var t struct {
+			Source   string `json:"source"`
+			ID       string `json:"id"`
+			Path     string `json:"path"`
+			ThreadID string `json:"thread_id"`
+		}
+		_ = json.Unmarshal(buf, &t) // what fails to decode is the handler's to report
+		e := &cl.entry
+		if cl.entry.Route == "sandbox.execute" {
+			if t.ThreadID != "" {
+				e.Source, e.ID = string(store.Thread), t.ThreadID
+			}
+		} else if t.Source == string(store.Thread) || t.Source == string(store.Volume) {
+			e.Source, e.ID, e.Path = t.Source, t.ID, t.Path
+		}
+	}
+	if cl.c.cfg.CaptureBodies {
+		n := min(len(buf), journal.MaxBody)
+		cl.entry.Body = string(buf[:n])
+		cl.entry.BodyTruncated = len(buf) > n
+	}
+}
+
+type errReader struct {
+	err error
+	r   io.Reader
+}
+
+func (e errReader) Read(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	return e.r.Read(p)
+}
+
+// decide asks the engine and applies what it says. It returns the request
+// to serve on and whether the request has been answered (or cut) already.
+func (c *Controller) decide(w http.ResponseWriter, r *http.Request, cl *call) (*http.Request, bool) {
+	dec := c.cfg.Faults.Decide(cl.request())
+	if dec == nil {
+		return r, false
+	}
+	cl.entry.FaultID = dec.RuleID
+	if !cl.sleep(r.Context(), dec.Latency) {
+		cl.entry.Error = "ended during injected latency"
+		return r, true
+	}
+	switch dec.Network {
+	case "reset":
+		cl.entry.Error = "connection reset by fault " + dec.RuleID
+		c.hijack(cl, true)
+		return r, true
+	case "close":
+		cl.entry.Error = "connection closed by fault " + dec.RuleID
+		c.hijack(cl, false)
+		return r, true
+	}
+	w.Header().Set(faults.FiredHeader, dec.RuleID)
+	if e := dec.Error; e != nil {
+		c.writeError(w, r, cl, dec.RuleID, e)
+		return r, true
+	}
+	if b := dec.Body; b != nil {
+		sh := &shaper{a: b, c: c, cl: cl, ctx: r.Context()}
+		if cl.entry.Route == "storage.put" {
+			r.Body = &shapedBody{ReadCloser: r.Body, sh: sh}
+		} else {
+			cl.w.shape = sh
+		}
+	}
+	if x := dec.Execute; x != nil {
+		r = r.WithContext(faults.WithForcedStatus(r.Context(), x.Status))
+	}
+	return r, false
+}
+
+// hijack takes the connection over and closes it: with rst, SO_LINGER 0
+// makes the close a TCP RST; else the peer sees a plain end of stream after
+// whatever was already written.
+func (c *Controller) hijack(cl *call, rst bool) {
+	rc := http.NewResponseController(cl.w.ResponseWriter)
+	if !rst && cl.w.status != 0 {
+		// Hijack flushes the header but drops bytes still in the
+		// response's buffer: flush them first.
+		_ = rc.Flush()
+	}
+	conn, buf, err := rc.Hijack()
+	if err != nil {
+		c.log.Warn("fault: cannot take over the connection", "err", err, "path", cl.entry.URLPath)
+		panic(http.ErrAbortHandler)
+	}
+	cl.hijacked.Store(true)
+	if !rst && buf != nil {
+		_ = buf.Flush()
+	}
+	if tc, ok := conn.(*net.TCPConn); ok && rst {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
+// writeError answers in the dialect of the surface.
+func (c *Controller) writeError(w http.ResponseWriter, r *http.Request, cl *call, id string, e *faults.ErrorAction) {
+	if e.RetryAfter != nil {
+		secs := int64(math.Ceil(e.RetryAfter.D().Seconds()))
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	}
+	msg := e.Message
+	if msg == "" {
+		msg = "injected by fault rule " + id
+	}
+	if cl.surf == surfFace {
+		code := providerCode(c.cfg.Face, e.Status, e.Code)
+		if c.cfg.FaceErrors != nil {
+			c.cfg.FaceErrors.WriteFaultError(w, r, e.Status, code, msg)
+			return
+		}
+		genericXML(w, r, e.Status, code, msg)
+		return
+	}
+	code := e.Code
+	if code == "" {
+		code = envelopeCode(e.Status)
+	}
+	body, _ := json.Marshal(struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+	}{code, msg})
+	body = append(body, '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(body)
+}
+
+func envelopeCode(status int) string {
+	switch status {
+	case 400:
+		return "validation_error"
+	case 401:
+		return "unauthorized"
+	case 403:
+		return "forbidden"
+	case 404:
+		return "not_found"
+	case 409:
+		return "conflict"
+	case 429:
+		return "rate_limited"
+	case 503:
+		return "service_unavailable"
+	}
+	if status >= 500 {
+		return "internal_error"
+	}
+	return "error"
+}
+
+// providerCode is the error code a face answers with: the rule's code when
+// it is in the provider's CamelCase, else the provider's usual code for
+// the status.
+func providerCode(face string, status int, code string) string {
+	if code != "" && code[0] >= 'A' && code[0] <= 'Z' {
+		return code
+	}
+	azure := face == "azure"
+	switch status {
+	case 400:
+		if azure {
+			return "InvalidInput"
+		}
+		return "InvalidArgument"
+	case 403:
+		if azure {
+			return "AuthorizationFailure"
+		}
+		return "AccessDenied"
+	case 404:
+		if azure {
+			return "BlobNotFound"
+		}
+		return "NoSuchKey"
+	case 408:
+		if azure {
+			return "OperationTimedOut"
+		}
+		return "RequestTimeout"
+	case 409:
+		if azure {
+			return "BlobAlreadyExists"
+		}
+		return "Conflict"
+	case 429:
+		if azure {
+			return "ServerBusy"
+		}
+		return "SlowDown"
+	case 500:
+		return "InternalError"
+	case 503:
+		if azure {
+			return "ServerBusy"
+		}
+		if face == "s3" {
+			return "SlowDown"
+		}
+		return "ServiceUnavailable"
+	}
+	if azure {
+		return "InternalError"
+	}
+	return "InternalError"
+}
+
+func genericXML(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	body, _ := xml.Marshal(struct {
+		XMLName xml.Name `xml:"Error"`
+		Code    string   `xml:"Code"`
+		Message string   `xml:"Message"`
+	}{Code: code, Message: msg})
+	body = append([]byte(xml.Header), body...)
+	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// errTruncated ends a transfer a fault truncated.
+var errTruncated = errors.New("transfer truncated by a fault rule")
+
+// errAborted ends a transfer that a reset (or the client) aborted.
+var errAborted = errors.New("transfer aborted")
+
+// publish makes the call's org and thread visible to a partial reset.
+func (cl *call) publish() {
+	t := target{org: cl.entry.Org}
+	if cl.entry.Source == string(store.Thread) {
+		t.thread = cl.entry.ID
+	}
+	cl.tgt.Store(&t)
+}
+
+type target struct{ org, thread string }

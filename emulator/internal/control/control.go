@@ -1,0 +1,280 @@
+// Package control is where faults and the request journal meet every
+// request: one middleware at the root of the emulator's handler classifies
+// each request into a route name and Baponi concepts (org, key, thread or
+// volume, path), asks the fault engine what should go wrong, applies it in
+// the dialect of the surface that was hit, and records a journal entry.
+//
+// /v1 requests are classified in two steps: the root sees the route, and
+// AfterAuth (mounted after authentication) adds the org, the key and the
+// target the JSON body names. Storage-face requests are classified from the
+// signed URL's object path. /_emulator/ requests pass untouched.
+package control
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/localbaponi/localbaponi/emulator/internal/clock"
+	"github.com/localbaponi/localbaponi/emulator/internal/faults"
+	"github.com/localbaponi/localbaponi/emulator/internal/journal"
+	"github.com/localbaponi/localbaponi/emulator/internal/store"
+)
+
+// ErrorWriter is implemented by storage faces that write an injected error
+// in their provider's own format.
+type ErrorWriter interface {
+	WriteFaultError(w http.ResponseWriter, r *http.Request, status int, code, message string)
+}
+
+// Config builds a Controller.
+type Config struct {
+	Faults  *faults.Engine
+	Journal *journal.Journal
+	Clock   *clock.Clock
+	// Face is the storage face's name ("gcs", "s3", "azure"); FaceErrors
+	// writes its errors (nil: a generic XML error).
+	Face       string
+	FaceErrors ErrorWriter
+	// CaptureBodies keeps /v1 request bodies (up to journal.MaxBody) in
+	// the journal.
+	CaptureBodies bool
+	Logger        *slog.Logger
+}
+
+// Controller is the middleware and the registry of requests in flight.
+type Controller struct {
+	cfg Config
+	log *slog.Logger
+
+	// gate is held shared by every request and exclusively by a reset.
+	gate     sync.RWMutex
+	mu       sync.Mutex
+	inflight map[*call]struct{}
+}
+
+// New makes a controller.
+func New(cfg Config) *Controller {
+	c := &Controller{cfg: cfg, log: cfg.Logger, inflight: map[*call]struct{}{}}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Faults returns the fault engine.
+func (c *Controller) Faults() *faults.Engine { return c.cfg.Faults }
+
+// Journal returns the request journal.
+func (c *Controller) Journal() *journal.Journal { return c.cfg.Journal }
+
+type surface int
+
+const (
+	surfV1 surface = iota
+	surfFace
+	surfMCP
+)
+
+// call is one request on its way through.
+type call struct {
+	c       *Controller
+	surf    surface
+	entry   journal.Entry
+	began   time.Time
+	w       *respWriter
+	bodyIn  atomic.Int64
+	aborted atomic.Bool
+
+	cut      bool // close the connection after the handler (truncated upload)
+	hijacked atomic.Bool
+	tgt      atomic.Pointer[target] // org and thread, for a partial reset
+	abortCh  chan struct{}          // made on demand under c.mu; closed by abort
+}
+
+type callKey struct{}
+
+func callFrom(ctx context.Context) *call {
+	cl, _ := ctx.Value(callKey{}).(*call)
+	return cl
+}
+
+// Handler wraps the emulator's root handler.
+func (c *Controller) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/_emulator/") || r.URL.Path == "/_emulator" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		c.gate.RLock()
+		defer c.gate.RUnlock()
+		cl := &call{c: c, began: time.Now()}
+		cl.entry = journal.Entry{
+			Time: c.cfg.Clock.Now(), Method: r.Method, URLPath: r.URL.Path,
+			Scope: r.Header.Get(faults.ScopeHeader),
+		}
+		cl.surf = c.classify(r, &cl.entry)
+		cl.publish()
+		rw := &respWriter{ResponseWriter: w, cl: cl}
+		cl.w = rw
+		r = r.WithContext(context.WithValue(r.Context(), callKey{}, cl))
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = &countBody{ReadCloser: r.Body, cl: cl}
+		}
+		c.mu.Lock()
+		c.inflight[cl] = struct{}{}
+		c.mu.Unlock()
+		defer c.finish(cl)
+
+		if cl.surf != surfV1 && c.cfg.Faults.Any() {
+			var done bool
+			if r, done = c.decide(rw, r, cl); done {
+				return
+			}
+		}
+		next.ServeHTTP(rw, r)
+	})
+}
+
+// finish cuts a connection a fault asked to cut, and records the entry.
+func (c *Controller) finish(cl *call) {
+	if cl.cut && !cl.hijacked.Load() {
+		c.hijack(cl, false)
+	}
+	c.mu.Lock()
+	delete(c.inflight, cl)
+	c.mu.Unlock()
+	e := &cl.entry
+	switch {
+	case cl.hijacked.Load():
+		e.Status = 0
+	case cl.w.status != 0:
+		e.Status = cl.w.status
+	default:
+		e.Status = http.StatusOK
+	}
+	if cl.aborted.Load() && e.Error == "" {
+		e.Error = "aborted by a reset"
+	}
+	e.BytesIn = cl.bodyIn.Load()
+	e.BytesOut = cl.w.bytes
+	e.DurationMS = float64(time.Since(cl.began).Microseconds()) / 1000
+	c.cfg.Journal.Add(*e)
+}
+
+// classify names the route and, for a storage face, the target.
+func (c *Controller) classify(r *http.Request, e *journal.Entry) surface {
+	p := r.URL.Path
+	switch {
+	case p == "/v1" || strings.HasPrefix(p, "/v1/"):
+		e.Route = v1Route(p)
+		return surfV1
+	case p == "/mcp" || strings.HasPrefix(p, "/mcp/"):
+		e.Route = "mcp"
+		return surfMCP
+	}
+	switch r.Method {
+	case http.MethodPut:
+		e.Route = "storage.put"
+	case http.MethodGet, http.MethodHead:
+		e.Route = "storage.get"
+	default:
+		e.Route = "storage." + strings.ToLower(r.Method)
+	}
+	rest := strings.TrimPrefix(p, "/")
+	if c.cfg.Face == "azure" {
+		_, rest, _ = strings.Cut(rest, "/") // the account
+	}
+	_, key, _ := strings.Cut(rest, "/") // the bucket or container
+	if sp, path, err := store.ParseObjectKey(key); err == nil {
+		e.Org, e.Source, e.ID, e.Path = sp.Org, string(sp.Kind), sp.ID, path
+	}
+	return surfFace
+}
+
+func v1Route(p string) string {
+	switch p {
+	case "/v1/files/list":
+		return "files.list"
+	case "/v1/files/upload_url":
+		return "files.upload_url"
+	case "/v1/files/download_url":
+		return "files.download_url"
+	case "/v1/files":
+		return "files.delete"
+	case "/v1/sandbox/execute":
+		return "sandbox.execute"
+	}
+	if rest, ok := strings.CutPrefix(p, "/v1/executions/"); ok && rest != "" {
+		if strings.HasSuffix(rest, "/output") {
+			return "executions.output"
+		}
+		if !strings.Contains(rest, "/") {
+			return "executions.get"
+		}
+	}
+	return ""
+}
+
+// request is what the fault engine matches.
+func (cl *call) request() faults.Request {
+	e := &cl.entry
+	req := faults.Request{Route: e.Route, Method: e.Method, Org: e.Org, KeyID: e.KeyID, Path: e.Path, Scope: e.Scope}
+	switch e.Source {
+	case string(store.Thread):
+		req.ThreadID = e.ID
+	case string(store.Volume):
+		req.VolumeID = e.ID
+	}
+	return req
+}
+
+// Authenticated tells the call in ctx who the caller is; the API key is
+// turned into its key id here and not kept.
+func Authenticated(ctx context.Context, org, key string) {
+	if cl := callFrom(ctx); cl != nil {
+		cl.entry.Org = org
+		cl.entry.KeyID = faults.KeyID(key)
+	}
+}
+
+// Target tells the call in ctx what it is about, for layers (MCP) that
+// know it better than the HTTP request does.
+func Target(ctx context.Context, route, source, id, path string) {
+	if cl := callFrom(ctx); cl != nil {
+		if route != "" {
+			cl.entry.Route = route
+		}
+		cl.entry.Source, cl.entry.ID, cl.entry.Path = source, id, path
+	}
+}
+
+// sleep waits d unless ctx ends or a reset aborts the call first.
+func (cl *call) sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	c := cl.c
+	c.mu.Lock()
+	if cl.abortCh == nil {
+		cl.abortCh = make(chan struct{})
+		if cl.aborted.Load() {
+			close(cl.abortCh)
+		}
+	}
+	abort := cl.abortCh
+	c.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+	case <-abort:
+	}
+	return false
+}
