@@ -2,16 +2,14 @@ package conformance
 
 import (
 	"net/http"
-
-	. "github.com/onsi/ginkgo/v2" //nolint:revive // the Ginkgo DSL reads best unqualified
 )
 
 // Authentication (SPEC A-1): every /v1 request needs a Bearer key.
-var _ = Describe("auth", Label("auth"), func() {
-	fixed := func(h string) func(*Check) string { return func(*Check) string { return h } }
+var _ = area("auth", nil, func() {
+	fixed := func(h string) func(*checkRun) string { return func(*checkRun) string { return h } }
 	bad := []struct {
 		name   string
-		header func(c *Check) string // "" sends no Authorization header
+		header func(c *checkRun) string // "" sends no Authorization header
 	}{
 		{"without an Authorization header", fixed("")},
 		{"with the Basic scheme", fixed("Basic Y29uZm9ybWFuY2U6c2VjcmV0")},
@@ -20,9 +18,9 @@ var _ = Describe("auth", Label("auth"), func() {
 		{"with an empty Bearer token", fixed("Bearer ")},
 	}
 	for _, b := range bad {
-		check("A-1", DOC, "every endpoint answers 401 unauthorized "+b.name, nil, func(c *Check) {
+		check("A-1", DOC, "every endpoint answers 401 unauthorized "+b.name, nil, func(c *checkRun) {
 			header := b.header(c)
-			sp := c.UnknownThread()
+			sp := c.unknownThread()
 			eps := append([]endpoint{}, filesEndpoints...)
 			if c.rs.pre.Execute {
 				eps = append(eps, endpoint{"execute", http.MethodPost, "/v1/sandbox/execute", func(space) map[string]any {
@@ -35,21 +33,21 @@ var _ = Describe("auth", Label("auth"), func() {
 					q.Header.Set("Authorization", header)
 				}
 				r := c.send(q)
-				c.Error(r, http.StatusUnauthorized, "unauthorized")
+				c.wantError(r, http.StatusUnauthorized, "unauthorized")
 			}
 		})
 	}
 
-	check("A-1", DOC, "authentication comes before validation: no key and an invalid body → 401", nil, func(c *Check) {
-		r := c.API(http.MethodPost, "/v1/files/upload_url", nil, `{"source": "bucket", "content_length": -1}`)
-		c.Error(r, http.StatusUnauthorized, "unauthorized")
+	check("A-1", DOC, "authentication comes before validation: no key and an invalid body → 401", nil, func(c *checkRun) {
+		r := c.api(http.MethodPost, "/v1/files/upload_url", nil, `{"source": "bucket", "content_length": -1}`)
+		c.wantError(r, http.StatusUnauthorized, "unauthorized")
 	})
 
-	check("A-1", DOC, "a valid key is accepted by every endpoint", nil, func(c *Check) {
-		sp := c.Thread("auth-ok")
-		c.Status(c.UploadURLResp(sp, "a.txt", "text/plain", 1), http.StatusOK)
-		c.Status(c.ListResp(c.UnknownThread(), nil), http.StatusNotFound)
-		c.Status(c.DownloadURLResp(c.UnknownThread(), "a.txt"), http.StatusNotFound)
-		c.Status(c.DeleteResp(c.UnknownThread(), "a.txt"), http.StatusNotFound)
+	check("A-1", DOC, "a valid key is accepted by every endpoint", nil, func(c *checkRun) {
+		sp := c.thread("auth-ok")
+		c.status(c.uploadURLResp(sp, "a.txt", "text/plain", 1), http.StatusOK)
+		c.status(c.listResp(c.unknownThread(), nil), http.StatusNotFound)
+		c.status(c.downloadURLResp(c.unknownThread(), "a.txt"), http.StatusNotFound)
+		c.status(c.deleteResp(c.unknownThread(), "a.txt"), http.StatusNotFound)
 	})
 })

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -283,6 +282,3 @@ func errorMessage(r *Response) string {
 	s, _ := env.Message.(string)
 	return s
 }
-
-// errStatus is a transport-level problem found during preflight.
-var errStatus = errors.New("unexpected status")

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/localbaponi/localbaponi/emulator"
 )
 
 // Profiles say how EMU-level rules count (SPEC "Levels").
@@ -25,10 +27,10 @@ const (
 // embedded emulator runs, or when the target says it is localbaponi and is
 // called with the dev key.
 const (
-	DevAPIKey      = "sk-us-bG9jYWwtZGV2LWtleQ"
-	DevOtherAPIKey = "sk-us-b3RoZXItZGV2LWtleQ"
-	DevRWVolume    = "shared-data"
-	DevROVolume    = "reference-data"
+	DevAPIKey      = emulator.DevAPIKey
+	DevOtherAPIKey = emulator.DevOtherAPIKey
+	DevRWVolume    = emulator.DevRWVolume
+	DevROVolume    = emulator.DevROVolume
 )
 
 // Config is what a conformance run needs. Zero values mean "not given":
@@ -66,7 +68,10 @@ type Config struct {
 	// EmulatorAdminToken is sent as the Bearer token on /_emulator/ routes
 	// of a localbaponi started with --admin-token.
 	EmulatorAdminToken string `yaml:"emulator_admin_token"`
-	// Verbose prints every spec as it runs.
+	// Parallel is how many checks run at once (default DefaultParallel).
+	// Checks that move the target's clock always run alone.
+	Parallel int `yaml:"parallel"`
+	// Verbose prints every check as it finishes.
 	Verbose bool `yaml:"verbose"`
 	// Out receives progress output; default os.Stdout.
 	Out io.Writer `yaml:"-"`
@@ -104,6 +109,12 @@ var envNames = []struct {
 	{"BAPONI_RO_VOLUME", func(c *Config, v string) { c.ROVolume = v }},
 	{"BAPONI_PROFILE", func(c *Config, v string) { c.Profile = v }},
 	{"BAPONI_EMULATOR_ADMIN_TOKEN", func(c *Config, v string) { c.EmulatorAdminToken = v }},
+	{"BAPONI_LABEL_FILTER", func(c *Config, v string) { c.LabelFilter = v }},
+	{"BAPONI_PARALLEL", func(c *Config, v string) {
+		if n, err := strconv.Atoi(v); err == nil {
+			c.Parallel = n
+		}
+	}},
 }
 
 // ApplyEnv sets fields from the BAPONI_* environment variables that are set
@@ -127,6 +138,7 @@ func ParseArgs(args []string, getenv func(string) string, stderr io.Writer) (Con
 		flagCfg       Config
 		timeout       string
 		keep, verbose bool
+		parallel      int
 	)
 	fs.StringVar(&configFile, "config", "", "YAML config `file` (keys as the long flag names with _ for -)")
 	fs.StringVar(&flagCfg.BaseURL, "base-url", "", "target base `URL`; empty starts the embedded emulator")
@@ -143,7 +155,8 @@ func ParseArgs(args []string, getenv func(string) string, stderr io.Writer) (Con
 	fs.StringVar(&timeout, "timeout", "", "bound the whole run (`duration`, default 30m)")
 	fs.StringVar(&flagCfg.Backend, "backend", "", "storage face of the embedded emulator: gcs|s3|azure")
 	fs.StringVar(&flagCfg.EmulatorAdminToken, "emulator-admin-token", "", "Bearer `token` for /_emulator/ routes of a localbaponi started with --admin-token")
-	fs.BoolVar(&verbose, "v", false, "print every check as it runs")
+	fs.IntVar(&parallel, "parallel", 0, fmt.Sprintf("run `N` checks at once (default %d; clock-moving checks run alone)", DefaultParallel))
+	fs.BoolVar(&verbose, "v", false, "print every check as it finishes")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return Config{}, err
@@ -182,6 +195,9 @@ func ParseArgs(args []string, getenv func(string) string, stderr io.Writer) (Con
 	if set["keep"] {
 		cfg.Keep = keep
 	}
+	if set["parallel"] {
+		cfg.Parallel = parallel
+	}
 	if set["v"] {
 		cfg.Verbose = verbose
 	}
@@ -207,6 +223,9 @@ func (c Config) Validate() error {
 	}
 	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
 		return fmt.Errorf("%w: base URL %q must start with http:// or https://", ErrConfig, c.BaseURL)
+	}
+	if c.Parallel < 0 {
+		return fmt.Errorf("%w: parallel %d is negative", ErrConfig, c.Parallel)
 	}
 	if c.Timeout < 0 {
 		return fmt.Errorf("%w: timeout %v is negative", ErrConfig, c.Timeout)
@@ -245,6 +264,9 @@ func (c Config) Redacted() map[string]string {
 	}
 	if c.Timeout > 0 {
 		m["timeout"] = c.Timeout.String()
+	}
+	if c.Parallel > 0 {
+		m["parallel"] = strconv.Itoa(c.Parallel)
 	}
 	return m
 }

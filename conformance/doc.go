@@ -1,20 +1,23 @@
-// Package conformance is the Baponi Files API conformance suite: Ginkgo v2
-// specs that check any implementation (localbaponi, or a self-hosted Baponi
-// deployment) against SPEC.md sections 1–3, and the runner behind the
-// baponi-conformance binary.
+// Package conformance is the Baponi Files API conformance suite: checks
+// that hold any implementation (localbaponi, or a self-hosted Baponi
+// deployment) to the contract in RULES.md (generated from Rules()), and
+// the runner behind the baponi-conformance binary.
 //
 // # Running
 //
-// The same specs run two ways:
+// The same checks run two ways:
 //
 //	go test ./conformance/ -run TestConformance      # embedded emulator, or BAPONI_BASE_URL
 //	go run ./cmd/baponi-conformance [flags]          # Run(ctx, cfg)
 //
-// Ginkgo's RunSpecs can run once per process, so Run (and RunTest) can be
-// called once per process too. The spec tree is process-global in Ginkgo;
-// the specs reach the current run through one package-level pointer that
-// Run sets before RunSpecs and clears after — the only mutable package
-// state, forced by Ginkgo's design.
+// Checks are registered at package initialisation (var _ = area(...) with
+// check(...) inside, one file per area) into a registry that never changes
+// afterwards. Run selects checks with a Ginkgo label filter and runs them
+// on a bounded pool of workers (--parallel, default DefaultParallel);
+// checks labelled "clock" move the target's clock and run alone after the
+// others. Each run has its own state, so several runs can go on in one
+// process (compare --compare-url; the suite's own deviation test). Reports
+// list checks in registration order whatever order they finished in.
 //
 // # Configuration
 //
@@ -23,7 +26,7 @@
 // BAPONI_RW_VOLUME, BAPONI_RO_VOLUME, BAPONI_PROFILE) → flags (--base-url,
 // --api-key, --other-org-api-key, --rw-volume, --ro-volume, --profile,
 // --label-filter, --junit-report, --json-report, --markdown-report, --keep,
-// --timeout; also --backend for the embedded emulator,
+// --timeout, --parallel; also --backend for the embedded emulator,
 // --emulator-admin-token (BAPONI_EMULATOR_ADMIN_TOKEN) for a localbaponi
 // started with --admin-token, and -v).
 //
@@ -37,13 +40,14 @@
 //
 // # Checks, levels, statuses
 //
-// Each check is a Ginkgo It named "<rule>: <what>", labelled with its rule
-// ID, its level (DOC or EMU), its area (auth, errors, paths, list, upload,
+// Each check is named "<rule>: <what>" and labelled with its rule ID, its
+// level (DOC or EMU), its area (auth, errors, paths, list, upload,
 // download, delete, limits, readonly, isolation, signed_urls, execute,
-// flows) and cost/capability labels (clock, slow). Select with
-// --label-filter, e.g. 'list && DOC' or 'U-3'. Checks labelled slow (the
-// real-time 15-minute expiry wait) are excluded unless the filter names
-// "slow".
+// flows, admin), the clauses of the rule it covers (e.g. "R-8.c"; see
+// CLAUSES.md) and cost/capability labels (clock, slow). Select with
+// --label-filter (Ginkgo's label filter syntax), e.g. 'list && DOC' or
+// 'U-3'. Checks labelled slow (the real-time 15-minute expiry wait) are
+// excluded unless the filter names "slow".
 //
 // A check's level is usually its rule's level. A few checks hold the part
 // of an EMU rule that the public documentation does state and carry level
@@ -56,8 +60,8 @@
 // emulator); observed (an EMU check that did not hold under profile
 // deployment: information, never a failure); skipped (with the reason:
 // no read-only volume, no second organisation key, no clock control, no
-// code execution, ...). Ginkgo's own verdict (timeouts, panics) wins over
-// the check's record.
+// code execution, ...). A check that panics, or that the run's timeout or
+// a signal stops before it starts, fails.
 //
 // # Preflight and exit codes
 //
@@ -79,7 +83,7 @@
 //
 // Every thread ID and volume path the run creates starts with
 // "conf-<run id>" (8 random hex digits). Cleanup is registered when a
-// thread or volume path is created (DeferCleanup deletes its files after
+// thread or volume path is created (its files are deleted after
 // the check); shared fixtures and anything left over are removed by a final
 // sweep that lists only this run's threads and the "conf-<run id>/" prefix
 // of the read-write volume. --keep skips both. Nothing is written to the
@@ -88,9 +92,10 @@
 //
 // # Reports
 //
-// JUnit XML (Ginkgo's), JSON ({run_id, target, config (keys redacted),
-// preflight, summary, checks: [{rule, level, area, name, status, message,
-// expected, actual, reproducer}]}) where the reproducer is a curl command
+// JUnit XML (Ginkgo's format), JSON ({run_id, target, config (keys
+// redacted), preflight, summary, checks: [{rule, level, area, name,
+// clauses, status, message, expected, actual, reproducer, exchanges,
+// observations}]}) where the reproducer is a curl command
 // that names keys by their environment variable, and a Markdown summary
 // (verdict, redacted config, preflight, failures with reproducers,
 // observations, skips with reasons, every check).
@@ -99,6 +104,6 @@
 //
 // mutation_test.go puts a reverse proxy in front of a real emulator
 // (emulator.Options.ExternalURL = the proxy, so signed URLs go through it
-// too), bends one behaviour per case, runs the binary against it, and
+// too), bends one behaviour per case, runs the suite against it, and
 // requires exit 1 with the matching rule among the failed checks.
 package conformance

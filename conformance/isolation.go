@@ -5,84 +5,82 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-
-	. "github.com/onsi/ginkgo/v2" //nolint:revive // the Ginkgo DSL reads best unqualified
 )
 
 // Organisations (SPEC A-2, A-3): a second organisation's key sees nothing
 // of the first one's threads and volumes.
-var _ = Describe("isolation", Label("isolation"), func() {
+var _ = area("isolation", nil, func() {
 	secret := []byte("org A's secret\n")
 
-	check("A-2", DOC, "another organisation cannot list, download or delete a thread's files", nil, func(c *Check) {
-		c.Need(needOther)
-		sp := c.Thread("a2")
-		c.Upload(sp, "secret.txt", "text/plain", secret)
-		other := c.Other()
+	check("A-2", DOC, "another organisation cannot list, download or delete a thread's files", nil, func(c *checkRun) {
+		c.need(needOther)
+		sp := c.thread("a2")
+		c.upload(sp, "secret.txt", "text/plain", secret)
+		other := c.other()
 
-		r := c.API(http.MethodPost, "/v1/files/list", other, sp.body())
+		r := c.api(http.MethodPost, "/v1/files/list", other, sp.body())
 		if r.Status == http.StatusOK {
-			c.True(!bytes.Contains(r.Body, []byte("secret.txt")), r, "no secret.txt", r.Summary(), "the other organisation lists the thread's files")
+			c.expect(r, !bytes.Contains(r.Body, []byte("secret.txt")), claim{want: "no secret.txt", got: r.Summary(), why: "the other organisation lists the thread's files"})
 		}
-		r = c.API(http.MethodPost, "/v1/files/download_url", other, sp.body("path", "secret.txt"))
+		r = c.api(http.MethodPost, "/v1/files/download_url", other, sp.body("path", "secret.txt"))
 		if r.Status == http.StatusOK {
 			s := c.parseSigned(r)
-			g := c.Get(s, nil)
-			c.True(!bytes.Equal(g.Body, secret), g, "not the file's bytes", g.Summary(), "the other organisation downloaded the thread's file")
+			g := c.get(s, nil)
+			c.expect(g, !bytes.Equal(g.Body, secret), claim{want: "not the file's bytes", got: g.Summary(), why: "the other organisation downloaded the thread's file"})
 		}
-		c.API(http.MethodDelete, "/v1/files", other, sp.body("path", "secret.txt"))
-		got := c.Download(sp, "secret.txt")
-		c.True(bytes.Equal(got.Body, secret), got, string(secret), got.Summary(), "the other organisation's delete removed or changed the file")
+		c.api(http.MethodDelete, "/v1/files", other, sp.body("path", "secret.txt"))
+		got := c.download(sp, "secret.txt")
+		c.expect(got, bytes.Equal(got.Body, secret), claim{want: string(secret), got: got.Summary(), why: "the other organisation's delete removed or changed the file"})
 	})
 
-	check("A-2", DOC, "the same thread ID in another organisation is a different thread", nil, func(c *Check) {
-		c.Need(needOther)
-		sp := c.Thread("a2-same-id")
-		c.Upload(sp, "secret.txt", "text/plain", secret)
+	check("A-2", DOC, "the same thread ID in another organisation is a different thread", nil, func(c *checkRun) {
+		c.need(needOther)
+		sp := c.thread("a2-same-id")
+		c.upload(sp, "secret.txt", "text/plain", secret)
 		c.rs.track(sp.ID, c.rs.other) // the other org's files there are swept too
-		other := c.Other()
-		r := c.API(http.MethodPost, "/v1/files/upload_url", other, sp.body("path", "secret.txt", "content_type", "text/plain", "content_length", 6))
+		other := c.other()
+		r := c.api(http.MethodPost, "/v1/files/upload_url", other, sp.body("path", "secret.txt", "content_type", "text/plain", "content_length", 6))
 		if r.Status == http.StatusOK {
-			c.Stored(c.Put(c.parseSigned(r), []byte("theirs")))
-			lr := c.API(http.MethodPost, "/v1/files/list", other, sp.body())
-			c.OK(lr)
-			c.True(!bytes.Contains(lr.Body, []byte(`"size":15`)) && !bytes.Contains(lr.Body, []byte(`"size": 15`)), lr, "only the other organisation's 6-byte file", lr.Summary(), "the other organisation sees the first one's file")
+			c.stored(c.put(c.parseSigned(r), []byte("theirs")))
+			lr := c.api(http.MethodPost, "/v1/files/list", other, sp.body())
+			c.ok(lr)
+			c.expect(lr, !bytes.Contains(lr.Body, []byte(`"size":15`)) && !bytes.Contains(lr.Body, []byte(`"size": 15`)), claim{want: "only the other organisation's 6-byte file", got: lr.Summary(), why: "the other organisation sees the first one's file"})
 		}
-		got := c.Download(sp, "secret.txt")
-		c.True(bytes.Equal(got.Body, secret), got, string(secret), got.Summary(), "the other organisation's upload replaced the file")
+		got := c.download(sp, "secret.txt")
+		c.expect(got, bytes.Equal(got.Body, secret), claim{want: string(secret), got: got.Summary(), why: "the other organisation's upload replaced the file"})
 	})
 
-	check("A-2", DOC, "another organisation cannot see or write the organisation's volumes", nil, func(c *Check) {
-		c.Need(needOther)
-		sp := c.RW()
-		p := c.VolPath("a2-secret.txt")
-		c.Upload(sp, p, "text/plain", secret)
-		other := c.Other()
-		r := c.API(http.MethodPost, "/v1/files/list", other, sp.body())
+	check("A-2", DOC, "another organisation cannot see or write the organisation's volumes", nil, func(c *checkRun) {
+		c.need(needOther)
+		sp := c.rw()
+		p := c.volPath("a2-secret.txt")
+		c.upload(sp, p, "text/plain", secret)
+		other := c.other()
+		r := c.api(http.MethodPost, "/v1/files/list", other, sp.body())
 		if r.Status == http.StatusOK {
-			c.True(!bytes.Contains(r.Body, []byte(p)), r, "no "+p, r.Summary(), "the other organisation lists the volume's files")
+			c.expect(r, !bytes.Contains(r.Body, []byte(p)), claim{want: "no " + p, got: r.Summary(), why: "the other organisation lists the volume's files"})
 		}
-		r = c.API(http.MethodPost, "/v1/files/upload_url", other, sp.body("path", p, "content_type", "text/plain", "content_length", 6))
+		r = c.api(http.MethodPost, "/v1/files/upload_url", other, sp.body("path", p, "content_type", "text/plain", "content_length", 6))
 		if r.Status == http.StatusOK {
-			c.Put(c.parseSigned(r), []byte("theirs"))
+			c.put(c.parseSigned(r), []byte("theirs"))
 		}
-		c.API(http.MethodDelete, "/v1/files", other, sp.body("path", p))
-		got := c.Download(sp, p)
-		c.True(bytes.Equal(got.Body, secret), got, string(secret), got.Summary(), "the other organisation changed the volume's file")
+		c.api(http.MethodDelete, "/v1/files", other, sp.body("path", p))
+		got := c.download(sp, p)
+		c.expect(got, bytes.Equal(got.Body, secret), claim{want: string(secret), got: got.Summary(), why: "the other organisation changed the volume's file"})
 	})
 
-	check("A-3", EMU, "another organisation gets 404 not_found (never 403) for a thread", nil, func(c *Check) {
-		c.Need(needOther)
-		sp := c.Thread("a3")
-		c.Upload(sp, "secret.txt", "text/plain", secret)
-		other := c.Other()
-		c.Error(c.API(http.MethodPost, "/v1/files/list", other, sp.body()), http.StatusNotFound, "not_found")
-		c.Error(c.API(http.MethodPost, "/v1/files/download_url", other, sp.body("path", "secret.txt")), http.StatusNotFound, "not_found")
-		c.Error(c.API(http.MethodDelete, "/v1/files", other, sp.body("path", "secret.txt")), http.StatusNotFound, "not_found")
+	check("A-3", EMU, "another organisation gets 404 not_found (never 403) for a thread", nil, func(c *checkRun) {
+		c.need(needOther)
+		sp := c.thread("a3")
+		c.upload(sp, "secret.txt", "text/plain", secret)
+		other := c.other()
+		c.wantError(c.api(http.MethodPost, "/v1/files/list", other, sp.body()), http.StatusNotFound, "not_found")
+		c.wantError(c.api(http.MethodPost, "/v1/files/download_url", other, sp.body("path", "secret.txt")), http.StatusNotFound, "not_found")
+		c.wantError(c.api(http.MethodDelete, "/v1/files", other, sp.body("path", "secret.txt")), http.StatusNotFound, "not_found")
 	})
 
-	check("A-3", EMU, "another organisation gets 404 not_found (never 403) for a volume", nil, func(c *Check) {
-		c.Need(needOther)
+	check("A-3", EMU, "another organisation gets 404 not_found (never 403) for a volume", nil, func(c *checkRun) {
+		c.need(needOther)
 		var vols []string
 		for _, v := range []string{c.rs.cfg.RWVolume, c.rs.cfg.ROVolume} {
 			if v != "" {
@@ -90,15 +88,15 @@ var _ = Describe("isolation", Label("isolation"), func() {
 			}
 		}
 		if len(vols) == 0 {
-			c.Skip("no volume configured (--rw-volume, --ro-volume)")
+			c.skip("no volume configured (--rw-volume, --ro-volume)")
 		}
-		other := c.Other()
+		other := c.other()
 		for _, v := range vols {
 			sp := space{"volume", v}
-			c.Error(c.API(http.MethodPost, "/v1/files/list", other, sp.body()), http.StatusNotFound, "not_found")
-			r := c.API(http.MethodPost, "/v1/files/upload_url", other, sp.body("path", c.rs.prefix+"/x.txt", "content_length", 1))
-			c.Error(r, http.StatusNotFound, "not_found")
-			c.True(!slices.Contains([]int{http.StatusForbidden}, r.Status), r, "404", fmt.Sprint(r.Status), "403 leaks the volume's existence")
+			c.wantError(c.api(http.MethodPost, "/v1/files/list", other, sp.body()), http.StatusNotFound, "not_found")
+			r := c.api(http.MethodPost, "/v1/files/upload_url", other, sp.body("path", c.rs.prefix+"/x.txt", "content_length", 1))
+			c.wantError(r, http.StatusNotFound, "not_found")
+			c.expect(r, !slices.Contains([]int{http.StatusForbidden}, r.Status), claim{want: "404", got: fmt.Sprint(r.Status), why: "403 leaks the volume's existence"})
 		}
 	})
 })

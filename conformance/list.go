@@ -8,8 +8,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	. "github.com/onsi/ginkgo/v2" //nolint:revive // the Ginkgo DSL reads best unqualified
 )
 
 // listFixture is a thread laid out like the seed's example, plus the
@@ -32,16 +30,16 @@ var listFixtureFiles = [][]struct {
 	{{"model.pkl", 1500}},
 }
 
-func (c *Check) listFixture() *listFixture {
-	return c.Fixture("list", func(c *Check) any {
-		f := &listFixture{sp: c.SharedThread("list"), files: map[string]int64{}, dirs: []string{"data", "data/sub"}}
-		f.started = c.ServerNow()
+func (c *checkRun) listFixture() *listFixture {
+	return c.shared("list", func(c *checkRun) any {
+		f := &listFixture{sp: c.sharedThread("list"), files: map[string]int64{}, dirs: []string{"data", "data/sub"}}
+		f.started = c.serverNow()
 		for i, group := range listFixtureFiles {
 			if i > 0 && c.rs.pre.ClockControl {
-				c.Advance(2 * time.Minute)
+				c.advance(2 * time.Minute)
 			}
 			for _, fl := range group {
-				c.Upload(f.sp, fl.path, "application/octet-stream", patterned(fl.size))
+				c.upload(f.sp, fl.path, "application/octet-stream", patterned(fl.size))
 				f.files[fl.path] = int64(fl.size)
 			}
 		}
@@ -87,90 +85,88 @@ func sortedCopy(xs []string) []string {
 }
 
 // List semantics (SPEC L-1 … L-5).
-var _ = Describe("list", Label("list"), func() {
-	check("L-1", DOC, "entries carry name, path, size, modified and is_directory with JSON types", nil, func(c *Check) {
+var _ = area("list", nil, func() {
+	check("L-1", DOC, "entries carry name, path, size, modified and is_directory with JSON types", nil, func(c *checkRun) {
 		f := c.listFixture()
-		r := c.ListResp(f.sp, nil)
-		c.OK(r)
+		r := c.listResp(f.sp, nil)
+		c.ok(r)
 		checkEntryShapes(c, r)
 		if c.rs.cfg.ROVolume != "" {
-			r = c.ListResp(space{"volume", c.rs.cfg.ROVolume}, nil)
-			c.OK(r)
+			r = c.listResp(space{"volume", c.rs.cfg.ROVolume}, nil)
+			c.ok(r)
 			checkEntryShapes(c, r)
 		}
 	})
 
-	check("L-1", DOC, "path is the full path from the root, name its last segment, size in bytes (0 for directories)", nil, func(c *Check) {
+	check("L-1", DOC, "path is the full path from the root, name its last segment, size in bytes (0 for directories)", nil, func(c *checkRun) {
 		f := c.listFixture()
-		es, r := c.List(f.sp, nil)
+		es, r := c.list(f.sp, nil)
 		for _, e := range es {
 			want := e.Path[strings.LastIndex(e.Path, "/")+1:]
-			c.True(e.Name == want, r, fmt.Sprintf("name %q for path %q", want, e.Path), fmt.Sprintf("name %q", e.Name), "entry %q: name is not the last segment of the path", e.Path)
+			c.expect(r, e.Name == want, claim{want: fmt.Sprintf("name %q for path %q", want, e.Path), got: fmt.Sprintf("name %q", e.Name), why: fmt.Sprintf("entry %q: name is not the last segment of the path", e.Path)})
 			if e.IsDirectory {
-				c.True(e.Size == 0, r, "size 0 for a directory", fmt.Sprint(e.Size), "directory %q has size %d", e.Path, e.Size)
+				c.expect(r, e.Size == 0, claim{want: "size 0 for a directory", got: fmt.Sprint(e.Size), why: fmt.Sprintf("directory %q has size %d", e.Path, e.Size)})
 				continue
 			}
 			size, known := f.files[e.Path]
-			c.True(known, r, fmt.Sprint(f.all()), e.Path, "listing has an unexpected file %q", e.Path)
-			c.True(e.Size == size, r, fmt.Sprintf("%s: %d bytes", e.Path, size), fmt.Sprintf("%d bytes", e.Size), "wrong size for %q", e.Path)
+			c.expect(r, known, claim{want: fmt.Sprint(f.all()), got: e.Path, why: fmt.Sprintf("listing has an unexpected file %q", e.Path)})
+			c.expect(r, e.Size == size, claim{want: fmt.Sprintf("%s: %d bytes", e.Path, size), got: fmt.Sprintf("%d bytes", e.Size), why: fmt.Sprintf("wrong size for %q", e.Path)})
 		}
 	})
 
-	check("L-1", DOC, "modified is an RFC 3339 UTC time of the upload", nil, func(c *Check) {
+	check("L-1", DOC, "modified is an RFC 3339 UTC time of the upload", nil, func(c *checkRun) {
 		f := c.listFixture()
-		es, r := c.List(f.sp, nil)
-		now := c.ServerNow()
+		es, r := c.list(f.sp, nil)
+		now := c.serverNow()
 		tol := c.timeTolerance()
 		for _, e := range es {
 			t, err := parseUTC(e.Modified)
-			c.True(err == nil, r, "RFC 3339 UTC", e.Modified, "entry %q: %v", e.Path, err)
-			c.True(!t.Before(f.started.Add(-tol)) && !t.After(now.Add(tol)), r,
-				fmt.Sprintf("between %s and %s", f.started.Format(time.RFC3339), now.Format(time.RFC3339)), e.Modified,
-				"entry %q: modified %s is not the time of its upload", e.Path, e.Modified)
+			c.expect(r, err == nil, claim{want: "RFC 3339 UTC", got: e.Modified, why: fmt.Sprintf("entry %q: %v", e.Path, err)})
+			c.expect(r, !t.Before(f.started.Add(-tol)) && !t.After(now.Add(tol)), claim{want: fmt.Sprintf("between %s and %s", f.started.Format(time.RFC3339), now.Format(time.RFC3339)), got: e.Modified, why: fmt.Sprintf("entry %q: modified %s is not the time of its upload", e.Path, e.Modified)})
 		}
 	})
 
-	check("L-2", DOC, "without path the listing is recursive and includes directory entries", nil, func(c *Check) {
+	check("L-2", DOC, "without path the listing is recursive and includes directory entries", nil, func(c *checkRun) {
 		f := c.listFixture()
-		es, r := c.List(f.sp, nil)
+		es, r := c.list(f.sp, nil)
 		got, want := sortedCopy(paths(es)), f.all()
-		c.True(slices.Equal(got, want), r, fmt.Sprint(want), fmt.Sprint(got), "the listing is not the thread's full tree")
+		c.expect(r, slices.Equal(got, want), claim{want: fmt.Sprint(want), got: fmt.Sprint(got), why: "the listing is not the thread's full tree"})
 		for _, e := range es {
-			c.True(e.IsDirectory == slices.Contains(f.dirs, e.Path), r, fmt.Sprintf("is_directory %v", !e.IsDirectory), fmt.Sprintf("is_directory %v", e.IsDirectory), "entry %q: wrong is_directory", e.Path)
+			c.expect(r, e.IsDirectory == slices.Contains(f.dirs, e.Path), claim{want: fmt.Sprintf("is_directory %v", !e.IsDirectory), got: fmt.Sprintf("is_directory %v", e.IsDirectory), why: fmt.Sprintf("entry %q: wrong is_directory", e.Path)})
 		}
 	})
 
 	for _, prefix := range []string{"data/", "data/sub/"} {
-		check("L-3", DOC, fmt.Sprintf("path %q returns only entries under it, with full paths", prefix), nil, func(c *Check) {
+		check("L-3", DOC, fmt.Sprintf("path %q returns only entries under it, with full paths", prefix), nil, func(c *checkRun) {
 			f := c.listFixture()
-			es, r := c.List(f.sp, &prefix)
+			es, r := c.list(f.sp, &prefix)
 			got, want := sortedCopy(paths(es)), f.withPrefix(prefix)
-			c.True(slices.Equal(got, want), r, fmt.Sprint(want), fmt.Sprint(got), "path %q: wrong entries (paths must stay full paths from the root)", prefix)
+			c.expect(r, slices.Equal(got, want), claim{want: fmt.Sprint(want), got: fmt.Sprint(got), why: fmt.Sprintf("path %q: wrong entries (paths must stay full paths from the root)", prefix)})
 		})
 	}
 
-	check("L-3", EMU, `path "data" (no trailing slash) is a string prefix: data, data.csv and data/...`, nil, func(c *Check) {
+	check("L-3", EMU, `path "data" (no trailing slash) is a string prefix: data, data.csv and data/...`, nil, func(c *checkRun) {
 		f := c.listFixture()
 		prefix := "data"
-		es, r := c.List(f.sp, &prefix)
+		es, r := c.list(f.sp, &prefix)
 		got, want := sortedCopy(paths(es)), f.withPrefix(prefix)
-		c.True(slices.Equal(got, want), r, fmt.Sprint(want), fmt.Sprint(got), "path %q: wrong entries", prefix)
+		c.expect(r, slices.Equal(got, want), claim{want: fmt.Sprint(want), got: fmt.Sprint(got), why: fmt.Sprintf("path %q: wrong entries", prefix)})
 	})
 
-	check("L-4", EMU, "entries are sorted by path in byte order", nil, func(c *Check) {
+	check("L-4", EMU, "entries are sorted by path in byte order", nil, func(c *checkRun) {
 		f := c.listFixture()
-		es, r := c.List(f.sp, nil)
+		es, r := c.list(f.sp, nil)
 		got := paths(es)
-		c.True(slices.IsSorted(got), r, fmt.Sprint(sortedCopy(got)), fmt.Sprint(got), "entries are not sorted by path")
+		c.expect(r, slices.IsSorted(got), claim{want: fmt.Sprint(sortedCopy(got)), got: fmt.Sprint(got), why: "entries are not sorted by path"})
 	})
 
-	check("L-4", EMU, "a directory's modified is the newest of its contents", nil, func(c *Check) {
+	check("L-4", EMU, "a directory's modified is the newest of its contents", nil, func(c *checkRun) {
 		f := c.listFixture()
-		es, r := c.List(f.sp, nil)
+		es, r := c.list(f.sp, nil)
 		times := map[string]time.Time{}
 		for _, e := range es {
 			t, err := parseUTC(e.Modified)
-			c.True(err == nil, r, "RFC 3339 UTC", e.Modified, "entry %q: %v", e.Path, err)
+			c.expect(r, err == nil, claim{want: "RFC 3339 UTC", got: e.Modified, why: fmt.Sprintf("entry %q: %v", e.Path, err)})
 			times[e.Path] = t
 		}
 		for _, d := range f.dirs {
@@ -181,46 +177,46 @@ var _ = Describe("list", Label("list"), func() {
 				}
 			}
 			got, ok := times[d]
-			c.True(ok, r, "directory "+d+" listed", fmt.Sprint(paths(es)), "directory %q missing", d)
-			c.True(got.Equal(newest), r, newest.Format(time.RFC3339Nano), got.Format(time.RFC3339Nano), "directory %q: modified is not the newest of its contents", d)
+			c.expect(r, ok, claim{want: "directory " + d + " listed", got: fmt.Sprint(paths(es)), why: fmt.Sprintf("directory %q missing", d)})
+			c.expect(r, got.Equal(newest), claim{want: newest.Format(time.RFC3339Nano), got: got.Format(time.RFC3339Nano), why: fmt.Sprintf("directory %q: modified is not the newest of its contents", d)})
 		}
 	})
 
-	check("L-4", EMU, `a prefix that matches nothing gives {"files": []}, not null`, nil, func(c *Check) {
+	check("L-4", EMU, `a prefix that matches nothing gives {"files": []}, not null`, nil, func(c *checkRun) {
 		f := c.listFixture()
 		prefix := "no-such-prefix/"
-		r := c.ListResp(f.sp, &prefix)
-		c.OK(r)
+		r := c.listResp(f.sp, &prefix)
+		c.ok(r)
 		var raw map[string]json.RawMessage
 		_ = json.Unmarshal(r.Body, &raw)
 		got := strings.Join(strings.Fields(string(raw["files"])), "")
-		c.True(got == "[]", r, `"files": []`, `"files": `+string(raw["files"]), "an empty listing must be an empty array")
+		c.expect(r, got == "[]", claim{want: `"files": []`, got: `"files": ` + string(raw["files"]), why: "an empty listing must be an empty array"})
 	})
 
-	check("L-5", DOC, "an unknown thread → 404 not_found", nil, func(c *Check) {
-		r := c.ListResp(c.UnknownThread(), nil)
-		c.Error(r, http.StatusNotFound, "not_found")
+	check("L-5", DOC, "an unknown thread → 404 not_found", nil, func(c *checkRun) {
+		r := c.listResp(c.unknownThread(), nil)
+		c.wantError(r, http.StatusNotFound, "not_found")
 	})
 
-	check("L-5", DOC, "an unknown volume → 404 not_found", nil, func(c *Check) {
-		r := c.ListResp(space{"volume", c.rs.prefix + "-no-such-volume"}, nil)
-		c.Error(r, http.StatusNotFound, "not_found")
+	check("L-5", DOC, "an unknown volume → 404 not_found", nil, func(c *checkRun) {
+		r := c.listResp(space{"volume", c.rs.prefix + "-no-such-volume"}, nil)
+		c.wantError(r, http.StatusNotFound, "not_found")
 	})
 })
 
 // checkEntryShapes requires every entry to have the five L-1 fields with
 // their JSON types.
-func checkEntryShapes(c *Check, r *Response) {
+func checkEntryShapes(c *checkRun, r *Response) {
 	var lr struct {
 		Files []map[string]any `json:"files"`
 	}
 	if err := json.Unmarshal(r.Body, &lr); err != nil || lr.Files == nil {
-		c.Fail(r, `{"files": [...]}`, r.Summary(), "list answer has no files array")
+		c.fail(r, `{"files": [...]}`, r.Summary(), "list answer has no files array")
 	}
 	for i, e := range lr.Files {
 		raw, _ := json.Marshal(e)
 		need := func(field, kind string, ok bool) {
-			c.True(ok, r, fmt.Sprintf("entry field %q (%s)", field, kind), string(raw), "entry %d: field %q missing or not a %s", i, field, kind)
+			c.expect(r, ok, claim{want: fmt.Sprintf("entry field %q (%s)", field, kind), got: string(raw), why: fmt.Sprintf("entry %d: field %q missing or not a %s", i, field, kind)})
 		}
 		_, ok := e["name"].(string)
 		need("name", "string", ok)

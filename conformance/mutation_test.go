@@ -508,6 +508,38 @@ func runBinary(t *testing.T, args ...string) (int, *conformance.JSONReport, stri
 	return code, nil, string(out)
 }
 
+// runSuite runs the suite in this process against base with the dev keys
+// and volumes, and returns the result and its console output.
+func runSuite(t *testing.T, base, filter, profile string) (conformance.Result, string) {
+	t.Helper()
+	var out bytes.Buffer
+	cfg := devConfig(base)
+	cfg.LabelFilter, cfg.Profile, cfg.Out, cfg.Parallel = filter, profile, &syncWriter{w: &out}, 4
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	res, err := conformance.Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("conformance run: %v\n%s", err, out.String())
+	}
+	return res, out.String()
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func devConfig(base string) conformance.Config {
+	return conformance.Config{BaseURL: base, APIKey: conformance.DevAPIKey, OtherOrgAPIKey: conformance.DevOtherAPIKey,
+		RWVolume: conformance.DevRWVolume, ROVolume: conformance.DevROVolume}
+}
+
 func devArgs(base string) []string {
 	return []string{"--base-url", base, "--api-key", conformance.DevAPIKey, "--other-org-api-key", conformance.DevOtherAPIKey,
 		"--rw-volume", conformance.DevRWVolume, "--ro-volume", conformance.DevROVolume}
@@ -529,8 +561,7 @@ func TestSuiteCatchesDeviations(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the conformance binary many times")
 	}
-	conformanceBinary(t)
-	sem := make(chan struct{}, 3) // bounded: the machine is shared
+	sem := make(chan struct{}, 6) // bounded: the machine is shared
 	for _, d := range deviations() {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
@@ -540,12 +571,10 @@ func TestSuiteCatchesDeviations(t *testing.T) {
 			if d.exec && !canExec {
 				t.Skip("the emulator in this build cannot execute code")
 			}
-			code, jr, out := runBinary(t, append(devArgs(base), "--label-filter", d.filter)...)
-			if code != conformance.ExitFailed {
-				t.Fatalf("exit code %d, want %d\n%s", code, conformance.ExitFailed, out)
-			}
-			if jr == nil {
-				t.Fatalf("no JSON report\n%s", out)
+			res, out := runSuite(t, base, d.filter, "")
+			jr := res.Report
+			if res.ExitCode != conformance.ExitFailed || jr == nil {
+				t.Fatalf("exit code %d, want %d\n%s", res.ExitCode, conformance.ExitFailed, out)
 			}
 			got := failedRules(jr)
 			for _, want := range d.rules {
@@ -573,9 +602,10 @@ func TestDeploymentProfileObserves(t *testing.T) {
 		}
 	}
 	base, _ := startProxied(t, unsorted)
-	code, jr, out := runBinary(t, append(devArgs(base), "--profile", "deployment", "--label-filter", "list")...)
-	if code != conformance.ExitPass || jr == nil {
-		t.Fatalf("exit code %d, want 0\n%s", code, out)
+	res, out := runSuite(t, base, "list", conformance.ProfileDeployment)
+	jr := res.Report
+	if res.ExitCode != conformance.ExitPass || jr == nil {
+		t.Fatalf("exit code %d, want 0\n%s", res.ExitCode, out)
 	}
 	observed := false
 	for _, c := range jr.Checks {
@@ -596,9 +626,10 @@ func TestSuitePassesThroughFaithfulProxy(t *testing.T) {
 		t.Skip("builds and runs the conformance binary")
 	}
 	base, _ := startProxied(t, deviation{})
-	code, jr, out := runBinary(t, devArgs(base)...)
-	if code != conformance.ExitPass || jr == nil {
-		t.Fatalf("exit code %d, want 0\n%s", code, out)
+	res, out := runSuite(t, base, "", "")
+	jr := res.Report
+	if res.ExitCode != conformance.ExitPass || jr == nil {
+		t.Fatalf("exit code %d, want 0\n%s", res.ExitCode, out)
 	}
 	if jr.Summary.Failed != 0 || jr.Summary.Passed == 0 {
 		t.Errorf("summary %+v", jr.Summary)

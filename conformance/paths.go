@@ -8,13 +8,11 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
-
-	. "github.com/onsi/ginkgo/v2" //nolint:revive // the Ginkgo DSL reads best unqualified
 )
 
 // Sources, IDs and paths (SPEC S-1, S-3, S-4, P-1, P-2); S-2 is checked
 // with execution in execute.go.
-var _ = Describe("paths", Label("paths"), func() {
+var _ = area("paths", nil, func() {
 	// S-1 and required parameters: every operation, every way to get the
 	// source or id wrong.
 	bodies := []struct {
@@ -33,15 +31,15 @@ var _ = Describe("paths", Label("paths"), func() {
 		{"with an empty path", func(m map[string]any) map[string]any { return with(m, "path", "") }, pathEndpoints},
 	}
 	for _, b := range bodies {
-		check("S-1", DOC, "every operation "+b.name+" → 400 validation_error", nil, func(c *Check) {
+		check("S-1", DOC, "every operation "+b.name+" → 400 validation_error", nil, func(c *checkRun) {
 			eps := filesEndpoints
 			if b.only != nil {
 				eps = b.only
 			}
-			sp := c.UnknownThread()
+			sp := c.unknownThread()
 			for _, ep := range eps {
-				r := c.Call(ep.method, ep.path, b.mut(ep.body(sp)))
-				c.Error(r, http.StatusBadRequest, "validation_error")
+				r := c.call(ep.method, ep.path, b.mut(ep.body(sp)))
+				c.wantError(r, http.StatusBadRequest, "validation_error")
 			}
 		})
 	}
@@ -59,32 +57,32 @@ var _ = Describe("paths", Label("paths"), func() {
 		{"a newline", "a\nb.txt"},
 	}
 	for _, bp := range badPaths {
-		check("P-1", EMU, "a path with "+bp.name+" → 400 on upload_url, download_url and delete", nil, func(c *Check) {
-			sp := c.UnknownThread()
+		check("P-1", EMU, "a path with "+bp.name+" → 400 on upload_url, download_url and delete", nil, func(c *checkRun) {
+			sp := c.unknownThread()
 			for _, ep := range pathEndpoints {
-				r := c.Call(ep.method, ep.path, rawPathBody(with(ep.body(sp), "path", bp.path)))
-				c.Error(r, http.StatusBadRequest, "validation_error")
+				r := c.call(ep.method, ep.path, rawPathBody(with(ep.body(sp), "path", bp.path)))
+				c.wantError(r, http.StatusBadRequest, "validation_error")
 			}
 		})
 	}
 
-	check("P-1", EMU, "a path of 1024 bytes is accepted, 1025 bytes → 400", Label("limits"), func(c *Check) {
-		sp := c.Thread("p1-len")
+	check("P-1", EMU, "a path of 1024 bytes is accepted, 1025 bytes → 400", labels("limits"), func(c *checkRun) {
+		sp := c.thread("p1-len")
 		p := longPath(1024)
-		c.Status(c.UploadURLResp(sp, p, "text/plain", 1), http.StatusOK)
-		r := c.UploadURLResp(sp, p+"x", "text/plain", 1)
-		c.Error(r, http.StatusBadRequest, "validation_error")
+		c.status(c.uploadURLResp(sp, p, "text/plain", 1), http.StatusOK)
+		r := c.uploadURLResp(sp, p+"x", "text/plain", 1)
+		c.wantError(r, http.StatusBadRequest, "validation_error")
 	})
 
-	check("P-1", EMU, "a UTF-8 path with spaces round-trips through upload, list and download", nil, func(c *Check) {
-		sp := c.Thread("p1-utf8")
+	check("P-1", EMU, "a UTF-8 path with spaces round-trips through upload, list and download", nil, func(c *checkRun) {
+		sp := c.thread("p1-utf8")
 		p := "données/naïve file ü.txt"
 		data := []byte("unicode path\n")
-		c.Upload(sp, p, "text/plain", data)
-		es, r := c.List(sp, nil)
-		c.True(slices.Contains(paths(es), p), r, "listed "+p, fmt.Sprint(paths(es)), "the file is not listed under its path")
-		got := c.Download(sp, p)
-		c.True(bytes.Equal(got.Body, data), got, string(data), string(got.Body), "downloaded bytes differ")
+		c.upload(sp, p, "text/plain", data)
+		es, r := c.list(sp, nil)
+		c.expect(r, slices.Contains(paths(es), p), claim{want: "listed " + p, got: fmt.Sprint(paths(es)), why: "the file is not listed under its path"})
+		got := c.download(sp, p)
+		c.expect(got, bytes.Equal(got.Body, data), claim{want: string(data), got: string(got.Body), why: "downloaded bytes differ"})
 	})
 
 	badIDs := []struct {
@@ -96,58 +94,58 @@ var _ = Describe("paths", Label("paths"), func() {
 		{"129 characters", EMU, strings.Repeat("c", 129)},
 	}
 	for _, bi := range badIDs {
-		check("P-2", bi.level, "a thread ID or volume slug with "+bi.name+" → 400", nil, func(c *Check) {
+		check("P-2", bi.level, "a thread ID or volume slug with "+bi.name+" → 400", nil, func(c *checkRun) {
 			for _, src := range []string{"thread", "volume"} {
 				sp := space{src, bi.id}
-				r := c.ListResp(sp, nil)
-				c.Error(r, http.StatusBadRequest, "validation_error")
-				r = c.UploadURLResp(sp, "a.txt", "text/plain", 1)
-				c.Error(r, http.StatusBadRequest, "validation_error")
+				r := c.listResp(sp, nil)
+				c.wantError(r, http.StatusBadRequest, "validation_error")
+				r = c.uploadURLResp(sp, "a.txt", "text/plain", 1)
+				c.wantError(r, http.StatusBadRequest, "validation_error")
 			}
 		})
 	}
 
-	check("P-2", EMU, "a thread ID of 128 characters from [A-Za-z0-9._-] is accepted", Label("limits"), func(c *Check) {
-		id := c.NewThreadID("Id._-")
+	check("P-2", EMU, "a thread ID of 128 characters from [A-Za-z0-9._-] is accepted", labels("limits"), func(c *checkRun) {
+		id := c.newThreadID("Id._-")
 		id += strings.Repeat("x", 128-len(id))
 		sp := space{"thread", id}
-		c.Status(c.UploadURLResp(sp, "a.txt", "text/plain", 1), http.StatusOK)
+		c.status(c.uploadURLResp(sp, "a.txt", "text/plain", 1), http.StatusOK)
 	})
 
-	check("S-3", DOC, "the read-write volume takes uploads, lists, downloads and deletes", nil, func(c *Check) {
-		sp := c.RW()
-		p := c.VolPath("s3-rw.txt")
+	check("S-3", DOC, "the read-write volume takes uploads, lists, downloads and deletes", nil, func(c *checkRun) {
+		sp := c.rw()
+		p := c.volPath("s3-rw.txt")
 		data := []byte("volume round trip\n")
-		c.Upload(sp, p, "text/plain", data)
+		c.upload(sp, p, "text/plain", data)
 		pre := c.rs.prefix + "/"
-		es, r := c.List(sp, &pre)
-		c.True(slices.Contains(paths(es), p), r, "listed "+p, fmt.Sprint(paths(es)), "uploaded file not listed in the volume")
-		got := c.Download(sp, p)
-		c.True(bytes.Equal(got.Body, data), got, string(data), string(got.Body), "downloaded bytes differ")
-		d := c.DeleteResp(sp, p)
-		c.OK(d)
+		es, r := c.list(sp, &pre)
+		c.expect(r, slices.Contains(paths(es), p), claim{want: "listed " + p, got: fmt.Sprint(paths(es)), why: "uploaded file not listed in the volume"})
+		got := c.download(sp, p)
+		c.expect(got, bytes.Equal(got.Body, data), claim{want: string(data), got: string(got.Body), why: "downloaded bytes differ"})
+		d := c.deleteResp(sp, p)
+		c.ok(d)
 	})
 
-	check("S-3", DOC, "the read-only volume lists and downloads", Label("readonly"), func(c *Check) {
-		sp := c.RO()
-		es, r := c.List(sp, nil)
+	check("S-3", DOC, "the read-only volume lists and downloads", labels("readonly"), func(c *checkRun) {
+		sp := c.ro()
+		es, r := c.list(sp, nil)
 		for _, e := range es {
 			if !e.IsDirectory {
-				got := c.Download(sp, e.Path)
-				c.True(int64(len(got.Body)) == e.Size, got, fmt.Sprintf("%d bytes", e.Size), fmt.Sprintf("%d bytes", len(got.Body)), "download size differs from the listed size")
+				got := c.download(sp, e.Path)
+				c.expect(got, int64(len(got.Body)) == e.Size, claim{want: fmt.Sprintf("%d bytes", e.Size), got: fmt.Sprintf("%d bytes", len(got.Body)), why: "download size differs from the listed size"})
 				return
 			}
 		}
-		c.Skip("the read-only volume holds no file to download (listing: %s)", r.Summary())
+		c.skip("the read-only volume holds no file to download (listing: %s)", r.Summary())
 	})
 
-	check("S-4", EMU, "a thread comes into being with its first upload", nil, func(c *Check) {
-		sp := c.Thread("s4")
-		r := c.ListResp(sp, nil)
-		c.Error(r, http.StatusNotFound, "not_found")
-		c.Upload(sp, "first.txt", "text/plain", []byte("first"))
-		es, r := c.List(sp, nil)
-		c.True(slices.Contains(paths(es), "first.txt"), r, "first.txt listed", fmt.Sprint(paths(es)), "uploaded file not listed")
+	check("S-4", EMU, "a thread comes into being with its first upload", nil, func(c *checkRun) {
+		sp := c.thread("s4")
+		r := c.listResp(sp, nil)
+		c.wantError(r, http.StatusNotFound, "not_found")
+		c.upload(sp, "first.txt", "text/plain", []byte("first"))
+		es, r := c.list(sp, nil)
+		c.expect(r, slices.Contains(paths(es), "first.txt"), claim{want: "first.txt listed", got: fmt.Sprint(paths(es)), why: "uploaded file not listed"})
 	})
 })
 

@@ -42,12 +42,31 @@ type Summary struct {
 }
 
 // CheckResult is one check in the JSON report.
-type CheckResult = checkRecord
+type CheckResult struct {
+	Rule  string `json:"rule"`
+	Level string `json:"level"`
+	Area  string `json:"area,omitempty"`
+	Name  string `json:"name"`
+	// Clauses are the rule's clauses this check covers (CLAUSES.md).
+	Clauses    []string `json:"clauses,omitempty"`
+	Status     string   `json:"status"`
+	Message    string   `json:"message,omitempty"`
+	Expected   string   `json:"expected,omitempty"`
+	Actual     string   `json:"actual,omitempty"`
+	Reproducer string   `json:"reproducer,omitempty"`
+	DurationMS int64    `json:"duration_ms"`
+	Steps      []string `json:"steps,omitempty"`
+	// Exchanges are the requests the check sent, in order, with what came
+	// back (status, error code, JSON shape): the drift report's data.
+	Exchanges []Exchange `json:"exchanges,omitempty"`
+	// Observations are named facts the check saw, whatever its verdict
+	// (e.g. "expires_in": "900s"), for the drift report.
+	Observations map[string]string `json:"observations,omitempty"`
+}
 
-// buildJSONReport turns Ginkgo's report into ours: Ginkgo's state is the
-// truth for pass/fail (timeouts, panics), the check's own record adds rule,
-// level, expected, actual and the reproducer.
-func buildJSONReport(rs *runState, rep types.Report, started time.Time) *JSONReport {
+// buildJSONReport puts a run's results (in registration order) into the
+// JSON report.
+func buildJSONReport(rs *runState, results []CheckResult, notSelected int, started time.Time) *JSONReport {
 	jr := &JSONReport{
 		RunID:      rs.runID,
 		Target:     rs.pre.Target,
@@ -56,46 +75,20 @@ func buildJSONReport(rs *runState, rep types.Report, started time.Time) *JSONRep
 		DurationMS: time.Since(started).Milliseconds(),
 		Config:     rs.cfg.Redacted(),
 		Preflight:  rs.pre,
-		Checks:     []CheckResult{},
+		Checks:     results,
+	}
+	if jr.Checks == nil {
+		jr.Checks = []CheckResult{}
 	}
 	if rs.pre.Embedded {
 		jr.Target = "embedded emulator (" + rs.pre.Target + ")"
 	}
+	jr.Summary.NotSelected = notSelected
 	covered := map[string]bool{}
-	for _, sr := range rep.SpecReports {
-		if sr.LeafNodeType != types.NodeTypeIt {
-			if sr.State.Is(types.SpecStateFailureStates) {
-				// A suite-level node failed (e.g. the report node): say so.
-				jr.Checks = append(jr.Checks, CheckResult{Rule: "-", Level: DOC, Name: sr.LeafNodeType.String() + " " + sr.LeafNodeText, Status: StatusFailed, Message: sr.Failure.Message})
-				jr.Summary.Failed++
-			}
-			continue
-		}
-		rec, ok := recordOf(sr)
-		if !ok {
-			if sr.State == types.SpecStateSkipped && sr.Failure.Message == "" {
-				jr.Summary.NotSelected++ // excluded by the label filter
-				continue
-			}
-			rec = recordFromText(sr)
-		}
-		switch {
-		case sr.State.Is(types.SpecStateFailureStates):
-			if rec.Status != StatusFailed {
-				rec.Status = StatusFailed
-				rec.Message = strings.TrimSpace(sr.Failure.Message + " " + rec.Message)
-			}
-		case sr.State == types.SpecStateSkipped || sr.State == types.SpecStatePending:
-			rec.Status = StatusSkipped
-			if rec.Message == "" {
-				rec.Message = sr.Failure.Message
-			}
-		}
+	for _, rec := range results {
 		if rec.Status != StatusSkipped {
 			covered[rec.Rule] = true
 		}
-		rec.DurationMS = sr.RunTime.Milliseconds()
-		jr.Checks = append(jr.Checks, rec)
 		switch rec.Status {
 		case StatusPassed:
 			jr.Summary.Passed++
@@ -108,7 +101,7 @@ func buildJSONReport(rs *runState, rep types.Report, started time.Time) *JSONRep
 		}
 	}
 	jr.Summary.Total = len(jr.Checks)
-	jr.Summary.Success = jr.Summary.Failed == 0 && rep.SuiteSucceeded
+	jr.Summary.Success = jr.Summary.Failed == 0
 	for _, r := range Rules() {
 		if !covered[r.ID] {
 			jr.Uncovered = append(jr.Uncovered, r.ID)
@@ -117,38 +110,12 @@ func buildJSONReport(rs *runState, rep types.Report, started time.Time) *JSONRep
 	return jr
 }
 
-func recordOf(sr types.SpecReport) (checkRecord, bool) {
-	for _, e := range sr.ReportEntries {
-		if e.Name != entryName {
-			continue
-		}
-		if rec, ok := e.GetRawValue().(checkRecord); ok {
-			return rec, true
-		}
-	}
-	return checkRecord{}, false
-}
-
-// recordFromText rebuilds a record from "<rule>: name" and the labels, for
-// specs that never reached their body.
-func recordFromText(sr types.SpecReport) checkRecord {
-	rule, name, _ := strings.Cut(sr.LeafNodeText, ": ")
-	level := ruleLevel(rule)
-	labels := sr.Labels()
-	if slices.Contains(labels, EMU) {
-		level = EMU
-	} else if slices.Contains(labels, DOC) {
-		level = DOC
-	}
-	return checkRecord{Rule: rule, Level: level, Name: name, Area: areaOf(labels), Status: StatusPassed}
-}
-
-func writeReports(cfg Config, rep types.Report, jr *JSONReport) error {
+func writeReports(cfg Config, jr *JSONReport) error {
 	var errs []string
 	if cfg.JUnitReport != "" {
 		if err := mkParent(cfg.JUnitReport); err != nil {
 			errs = append(errs, err.Error())
-		} else if err := reporters.GenerateJUnitReportWithConfig(rep, cfg.JUnitReport, reporters.JunitReportConfig{OmitTimelinesForSpecState: types.SpecStatePassed}); err != nil {
+		} else if err := reporters.GenerateJUnitReportWithConfig(ginkgoReport(jr), cfg.JUnitReport, reporters.JunitReportConfig{OmitTimelinesForSpecState: types.SpecStatePassed}); err != nil {
 			errs = append(errs, fmt.Sprintf("JUnit report %s: %v", cfg.JUnitReport, err))
 		}
 	}
@@ -170,6 +137,48 @@ func writeReports(cfg Config, rep types.Report, jr *JSONReport) error {
 		return fmt.Errorf("%w: %s", ErrReport, strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// ginkgoReport shapes the results as a Ginkgo suite report, so that the
+// JUnit file is Ginkgo's own format: one testcase per check, in the
+// check's area.
+func ginkgoReport(jr *JSONReport) types.Report {
+	rep := types.Report{
+		SuiteDescription: "Baponi Files API conformance",
+		SuiteSucceeded:   jr.Summary.Success,
+		StartTime:        jr.StartedAt,
+		EndTime:          jr.StartedAt.Add(time.Duration(jr.DurationMS) * time.Millisecond),
+		RunTime:          time.Duration(jr.DurationMS) * time.Millisecond,
+	}
+	for _, c := range jr.Checks {
+		sr := types.SpecReport{
+			ContainerHierarchyTexts: []string{c.Area},
+			LeafNodeType:            types.NodeTypeIt,
+			LeafNodeText:            c.Rule + ": " + c.Name,
+			LeafNodeLabels:          append([]string{c.Rule, c.Level}, c.Clauses...),
+			RunTime:                 time.Duration(c.DurationMS) * time.Millisecond,
+			State:                   types.SpecStatePassed,
+		}
+		switch c.Status {
+		case StatusFailed:
+			sr.State = types.SpecStateFailed
+			sr.Failure = types.Failure{Message: c.Message + reproducerSuffix(c)}
+		case StatusSkipped:
+			sr.State = types.SpecStateSkipped
+			sr.Failure = types.Failure{Message: c.Message}
+		case StatusObserved:
+			sr.CapturedGinkgoWriterOutput = "observed (EMU rule, profile deployment): " + c.Message
+		}
+		rep.SpecReports = append(rep.SpecReports, sr)
+	}
+	return rep
+}
+
+func reproducerSuffix(c CheckResult) string {
+	if c.Reproducer == "" {
+		return ""
+	}
+	return "\nreproducer: " + c.Reproducer
 }
 
 func mkParent(path string) error {

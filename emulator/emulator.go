@@ -184,6 +184,9 @@ func (e *Emulator) start() error {
 	if e.store, err = store.Open(o.DataDir, e.clock, e.log); err != nil {
 		return fmt.Errorf("open data dir: %w", err)
 	}
+	if err := e.startRunner(); err != nil {
+		return err
+	}
 	for _, org := range cfg.Orgs {
 		for _, vc := range org.Volumes {
 			v, _ := e.tenants.Volume(org.ID, vc.Slug)

@@ -23,7 +23,11 @@ type execHandle struct {
 	svc    *execution.Service
 }
 
-func (e *Emulator) startExec(s *api.Server) error {
+// startRunner makes the sandbox runner. It runs before the store writes
+// anything (volume seeds), so that everything the store creates in a space
+// already belongs to the sandbox user (FileOwner): the runner never chowns
+// a tree that code can write.
+func (e *Emulator) startRunner() error {
 	o := e.opts.Sandbox
 	r, err := sandbox.NewRunner(sandbox.Options{
 		Isolation: o.Isolation, Python: o.Python, Node: o.Node, Bash: o.Bash,
@@ -35,9 +39,15 @@ func (e *Emulator) startExec(s *api.Server) error {
 	if uid, gid, ok := r.FileOwner(); ok {
 		e.store.SetFileOwner(uid, gid)
 	}
+	e.exec = &execHandle{runner: r}
+	return nil
+}
+
+func (e *Emulator) startExec(s *api.Server) error {
+	r := e.exec.runner
 	svc := execution.New(execution.Config{Runner: r, Store: e.store, Clock: e.clock, Logger: e.log.With("component", "execution"),
 		Deliver: e.deliverWebhook})
-	e.exec = &execHandle{runner: r, svc: svc}
+	e.exec.svc = svc
 	s.Exec = svc
 	return nil
 }
@@ -46,7 +56,9 @@ func (e *Emulator) stopExec() {
 	if e.exec == nil {
 		return
 	}
-	_ = e.exec.svc.Close()
+	if e.exec.svc != nil {
+		_ = e.exec.svc.Close()
+	}
 	if err := e.exec.runner.Close(); err != nil {
 		e.log.Warn("sandbox close", "err", err)
 	}

@@ -5,6 +5,7 @@
 //	baponi-conformance --base-url https://baponi.example --api-key "$KEY" \
 //	    --other-org-api-key "$KEY2" --rw-volume scratch --ro-volume reference \
 //	    --json-report out/conformance.json --markdown-report out/conformance.md
+//	baponi-conformance compare A.json B.json            # drift report of two runs
 //
 // Exit codes: 0 every required check passed, 1 a required check failed,
 // 2 configuration or connection error, 3 a report could not be written.
@@ -16,6 +17,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/localbaponi/localbaponi/conformance"
 )
@@ -25,6 +28,10 @@ func main() {
 }
 
 func run() int {
+	// SIGINT/SIGTERM stop the run: checks not started are reported as not
+	// run, and the cleanup sweep and reports still happen.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	cfg, err := conformance.ParseArgs(os.Args[1:], os.Getenv, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return conformance.ExitPass
@@ -33,9 +40,7 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "baponi-conformance: %v\n", err)
 		return conformance.ExitConfigError
 	}
-	// Ginkgo handles SIGINT/SIGTERM itself: it stops the run and still
-	// reports, so no signal handling here.
-	res, err := conformance.Run(context.Background(), cfg)
+	res, err := conformance.Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "baponi-conformance: %v\n", err)
 	}

@@ -134,6 +134,12 @@ func runChild() {
 			fail("limit memory: %v", err)
 		}
 	}
+	// The code starts with exactly 0, 1 and 2: the config pipe and any
+	// descriptor the emulator inherited without close-on-exec go away at
+	// exec (the error pipe too, which tells the parent the code started).
+	if err := closeOnExecAbove3(); err != nil {
+		fail("close inherited descriptors: %v", err)
+	}
 	err := unix.Exec(cfg.Argv[0], cfg.Argv, cfg.Env)
 	fail("start %s: %v", cfg.Argv[0], err)
 }

@@ -15,7 +15,6 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -369,7 +368,7 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 	tmpSize := strconv.FormatInt(spec.MemoryLimit, 10)
 	if spec.HomeDir != "" {
 		if n.asRoot {
-			if err := chownTree(spec.HomeDir, n.hostUID, n.hostGID); err != nil {
+			if err := giveTop(spec.HomeDir, n.hostUID, n.hostGID); err != nil {
 				return Result{}, err
 			}
 		}
@@ -382,7 +381,7 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 	}
 	for _, v := range spec.Volumes {
 		if !v.ReadOnly && n.asRoot {
-			if err := chownTree(v.HostDir, n.hostUID, n.hostGID); err != nil {
+			if err := giveTop(v.HostDir, n.hostUID, n.hostGID); err != nil {
 				return Result{}, err
 			}
 		}
@@ -439,8 +438,7 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 	stop := context.AfterFunc(ctx, func() { cancelled.Store(true); kill() })
 	defer stop()
 
-	// The home was chowned above, which changes ctimes: files that code
-	// changes are those changed after this instant.
+	// Files that code changes are those changed after this instant.
 	codeStarted := time.Now()
 	setupErr := ""
 	if p.joinErr != nil {
@@ -523,24 +521,28 @@ func (n *nsRunner) sysProcAttr() *syscall.SysProcAttr {
 	return a
 }
 
-// chownTree gives dir and everything below it to uid:gid, so that code
-// running as the sandbox user can change what the Files API stored there.
-// Symlinks are changed themselves, never followed.
-func chownTree(dir string, uid, gid int) error {
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
-			return err
-		}
-		if int(st.Uid) == uid && int(st.Gid) == gid {
-			return nil
-		}
-		return unix.Lchown(p, uid, gid)
-	})
+// giveTop gives the directory dir itself (not what is in it) to uid:gid,
+// so that code running as the sandbox user can create files at the top of
+// its home or of a writable volume. It is the only ownership change the
+// runner makes: it never walks a tree that code can write. The path's
+// components above dir are the emulator's own (code cannot replace them);
+// the last one is opened with O_NOFOLLOW and the owner is changed through
+// the descriptor. What lies inside belongs to whoever created it — the
+// store gives what it creates to the sandbox user (Runner.FileOwner).
+func giveTop(dir string, uid, gid int) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
+		return fmt.Errorf("sandbox: open %s: %w", dir, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("sandbox: stat %s: %w", dir, err)
+	}
+	if int(st.Uid) == uid && int(st.Gid) == gid {
+		return nil
+	}
+	if err := unix.Fchown(fd, uid, gid); err != nil {
 		return fmt.Errorf("sandbox: give %s to the sandbox user: %w", dir, err)
 	}
 	return nil
@@ -550,6 +552,7 @@ func chownTree(dir string, uid, gid int) error {
 // out of memory shows as status oom, not as the interpreter's own error).
 func (n *nsRunner) memoryCgroup() bool { return n != nil && n.cg != nil && n.cg.memory != "" }
 
-// chowns reports whether run gives homes and writable volumes to the
-// sandbox user (as root, the sandbox user is an unprivileged host uid).
+// chowns reports whether the sandbox user is a host id other than the
+// emulator's own (as root: an unprivileged host uid), so that files in a
+// home must be given to it (Runner.FileOwner).
 func (n *nsRunner) chowns() bool { return n.asRoot }

@@ -63,6 +63,11 @@ func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, er
 		Stderr:      errOutW,
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
 	}
+	// The interpreter starts with 0, 1 and 2 only, not with descriptors
+	// the emulator inherited without close-on-exec.
+	if cerr := closeOnExecAbove3(); cerr != nil {
+		r.log.Warn("sandbox: marking inherited descriptors close-on-exec", "err", cerr)
+	}
 	err = cmd.Start()
 	outW.Close()
 	errOutW.Close()

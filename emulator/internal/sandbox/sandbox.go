@@ -13,10 +13,13 @@
 //
 // Identity: inside the sandbox code runs as uid/gid 1000. When the emulator
 // runs as root that id is mapped to an unprivileged host id (65534 by
-// default), so code cannot plant a setuid-root file in a thread directory;
-// the runner chowns the thread directory (and read-write volumes) to that id
-// before each run so code can change what was uploaded, and the emulator,
-// being root, can still read and delete everything code leaves. When the
+// default), so code cannot plant a setuid-root file in a thread directory.
+// The runner never walks or chowns a tree that code can write (a symlink
+// swapped in by a concurrent run could lead such a walk onto host files):
+// it gives only the top directory of a home or writable volume to that id,
+// through a descriptor, and whoever puts files there (the store) creates
+// them with that owner (FileOwner). The emulator, being root, can still read
+// and delete everything code leaves. When the
 // emulator runs unprivileged, the id is mapped to the emulator's own uid/gid,
 // so files code writes belong to the emulator's user.
 //
@@ -205,11 +208,11 @@ func (r *Runner) Mode() string { return r.mode }
 // Reason says why the runner is not isolating ("" when it is).
 func (r *Runner) Reason() string { return r.reason }
 
-// FileOwner returns the host uid and gid that files in a thread must belong
-// to for sandboxed code to change them, when the runner chowns homes to it
-// (namespaces, run as root); ok is false otherwise. A store that creates
-// files with this owner spares the runner a chown, whose ctime change would
-// look like a change made by the code.
+// FileOwner returns the host uid and gid that files and directories in a
+// home or writable volume must belong to for sandboxed code to change them
+// (namespaces, run as root); ok is false when no such owner is needed. The
+// runner gives only the top directory to it: whoever creates files there
+// must create them with this owner.
 func (r *Runner) FileOwner() (uid, gid int, ok bool) {
 	if r.ns == nil || !r.ns.chowns() {
 		return 0, 0, false

@@ -100,9 +100,15 @@ func TestR1_LanguagesPrintAndExit(t *testing.T) {
 func TestR3_HomePersistsInTheThreadDirectory(t *testing.T) {
 	r := newRunner(t, Options{})
 	home := t.TempDir()
-	// A file put there by the emulator (as the store would: 0644, its owner).
+	// A file put there by the emulator (as the store would: 0644, given to
+	// the runner's FileOwner).
 	if err := os.WriteFile(filepath.Join(home, "input.json"), []byte(`{"values": [1, 2, 3, 4, 5]}`), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	if uid, gid, ok := r.FileOwner(); ok {
+		if err := os.Chown(filepath.Join(home, "input.json"), uid, gid); err != nil {
+			t.Fatal(err)
+		}
 	}
 	res := run(t, r, Spec{Language: "python", HomeDir: home, Code: []byte(`
 import json

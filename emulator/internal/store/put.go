@@ -269,6 +269,9 @@ func (s *Store) renameInto(r *os.Root, dir, base, p, tmp string, si statInfo) (o
 		if err := r.MkdirAll(dir, DirMode); err != nil {
 			return statInfo{}, si, raceOr(r, p, err)
 		}
+		if err := s.giveDirs(r, dir); err != nil {
+			return statInfo{}, si, raceOr(r, p, err)
+		}
 	}
 	pd, err := openDirIn(r, dir)
 	if err != nil {

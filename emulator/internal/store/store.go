@@ -18,10 +18,13 @@
 // symlink planted by sandboxed code cannot lead a read, write, list or delete
 // outside that space (neither out of the data directory nor into a sibling).
 //
-// Modes: files are created 0o644 and directories 0o755 (before umask). The
-// store does not chown or chmod anything; a sandbox that writes as another
-// uid must arrange its own access (for example by owning the space directory
-// or relaxing its mode itself).
+// Modes: files are created 0o644 and directories 0o755 (before umask). By
+// default the store does not chown anything. With SetFileOwner (the emulator
+// runs as root and the sandbox user is an unprivileged host id), everything
+// the store creates inside a space — the space directory, directories an
+// upload makes, uploaded files — is given to that owner through file
+// descriptors, never by path, so sandboxed code can change it and nobody has
+// to chown a tree that code can write (see giveDirs).
 package store
 
 import (
@@ -93,9 +96,10 @@ type Store struct {
 // fileOwner is a host uid and gid.
 type fileOwner struct{ uid, gid int }
 
-// SetFileOwner makes every file a Put writes from now on belong to uid:gid
-// (the sandbox user, so that code can change uploaded files without the
-// sandbox chowning them first). Needs the privilege to chown.
+// SetFileOwner makes every file a Put writes, every directory it makes and
+// every space directory Create makes or finds from now on belong to uid:gid
+// (the sandbox user, so that code can change them: the sandbox never chowns
+// anything). Needs the privilege to chown.
 func (s *Store) SetFileOwner(uid, gid int) { s.owner.Store(&fileOwner{uid, gid}) }
 
 // Open opens (creating it if needed) a store rooted at dir. With dir == "",
@@ -248,6 +252,17 @@ func (s *Store) Create(sp Space) error {
 		return fmt.Errorf("store: create: %w", err)
 	}
 	if err := s.root.MkdirAll(sp.Key(), DirMode); err != nil {
+		return fmt.Errorf("store: create %s: %w", sp.Key(), err)
+	}
+	if s.owner.Load() == nil {
+		return nil
+	}
+	r, err := s.openSpace(sp)
+	if err != nil {
+		return fmt.Errorf("store: create %s: %w", sp.Key(), err)
+	}
+	defer r.Close()
+	if err := s.giveDirs(r, ""); err != nil {
 		return fmt.Errorf("store: create %s: %w", sp.Key(), err)
 	}
 	return nil

@@ -1051,3 +1051,37 @@ func TestSetFileOwnerGivesUploadsToTheSandboxUser(t *testing.T) {
 		t.Fatalf("Stat(after) = %+v, %v", obj, err)
 	}
 }
+
+func TestSetFileOwnerGivesSpaceAndUploadDirectories(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to chown")
+	}
+	s, _ := newStore(t)
+	s.SetFileOwner(65534, 65534)
+	sp := Space{Org: "o", Kind: Volume, ID: "v"}
+	if _, err := s.Put(context.Background(), sp, "a/b/c.txt", "", 1, strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	}
+	for _, rel := range []string{"", "a", "a/b", "a/b/c.txt"} {
+		fi, err := os.Lstat(filepath.Join(s.SpaceDir(sp), rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); st.Uid != 65534 || st.Gid != 65534 {
+			t.Errorf("%q owned by %d:%d, want 65534:65534", rel, st.Uid, st.Gid)
+		}
+	}
+	// A symlink planted in the space in place of a directory is not
+	// followed: the upload fails and the link's target keeps its owner.
+	outside := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(s.SpaceDir(sp), "link")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(context.Background(), sp, "link/x.txt", "", 1, strings.NewReader("x")); err == nil {
+		t.Fatal("upload through a symlink to outside the space succeeded")
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(outside, &st); err != nil || st.Uid != 0 {
+		t.Fatalf("outside directory owner %d (%v), want 0", st.Uid, err)
+	}
+}
