@@ -16,9 +16,6 @@ import (
 // MaxContentLength is the largest file the Files API accepts (SPEC U-3).
 const MaxContentLength int64 = 10 << 30 // 10737418240
 
-// DefaultContentType is the content type of an upload that names none (SPEC U-1).
-const DefaultContentType = "application/octet-stream"
-
 // timeFormat is RFC 3339 in UTC with second precision, as the seed shows.
 const timeFormat = "2006-01-02T15:04:05Z"
 
@@ -239,7 +236,7 @@ func (s *Server) handleUploadURL(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ct := DefaultContentType
+	ct := store.DefaultContentType
 	if req.ContentType != nil && *req.ContentType != "" {
 		ct = *req.ContentType
 		if _, _, err := mime.ParseMediaType(ct); err != nil || strings.ContainsAny(ct, "\r\n") {

@@ -18,6 +18,7 @@ import (
 	"github.com/localbaponi/localbaponi/emulator/internal/face"
 	"github.com/localbaponi/localbaponi/emulator/internal/faults"
 	"github.com/localbaponi/localbaponi/emulator/internal/journal"
+	"github.com/localbaponi/localbaponi/emulator/internal/reqlog"
 	"github.com/localbaponi/localbaponi/emulator/internal/store"
 	"github.com/localbaponi/localbaponi/emulator/internal/tenancy"
 )
@@ -141,26 +142,6 @@ func (s *Server) caller(r *http.Request) (*tenancy.Key, error) {
 	return key, nil
 }
 
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Flush() {
-	if f, ok := r.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
 // logRequests logs one line per request at debug level.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -169,11 +150,8 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			return
 		}
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := reqlog.NewRecorder(w)
 		next.ServeHTTP(rec, r)
-		if rec.status == 0 {
-			rec.status = http.StatusOK
-		}
-		s.Log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+		s.Log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.StatusOr200(), "duration", time.Since(start))
 	})
 }

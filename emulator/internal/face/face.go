@@ -1,6 +1,13 @@
 // Package face defines what a storage face is: the signer of upload and
 // download URLs and the data-plane server that honours them, in the dialect of
 // one cloud provider (gcs, s3, azure).
+//
+// Every face package has the same shape: <face>.go holds Face, New and the
+// signing; serve.go holds ServeHTTP, whose handlers return an error; errors.go
+// holds the provider's refusals, one named constructor per error code
+// (errNoSuchKey, errSignatureDoesNotMatch, ...), and writeError, the one
+// writer of the provider's XML error body. An error that is not a refusal is
+// answered as the provider's internal error and logged.
 package face
 
 import (

@@ -12,8 +12,9 @@ import (
 	"strconv"
 )
 
-// defaultContentType is what a file without a known type is served as.
-const defaultContentType = "application/octet-stream"
+// DefaultContentType is the content type of a file stored without one (SPEC
+// U-1), whichever face or API wrote it.
+const DefaultContentType = "application/octet-stream"
 
 // sidecar is the JSON stored for one uploaded file. It is valid only while
 // the file still has the inode, size and mtime it was written for: anything
@@ -97,7 +98,7 @@ func (s *Store) contentType(sp Space, p string, si statInfo) string {
 	if ct := mime.TypeByExtension(path.Ext(p)); ct != "" {
 		return ct
 	}
-	return defaultContentType
+	return DefaultContentType
 }
 
 // etag is a cheap token that changes whenever the file is replaced or

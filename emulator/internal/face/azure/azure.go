@@ -116,7 +116,7 @@ func (f *Face) SignUpload(sp store.Space, path, contentType string, contentLengt
 		return face.Signed{}, fmt.Errorf("azure face: sign upload: negative content length %d", contentLength)
 	}
 	if contentType == "" {
-		contentType = "application/octet-stream"
+		contentType = store.DefaultContentType
 	}
 	s, err := f.sign(sp, path, uploadPerms, uploadBinding{length: contentLength, contentType: contentType}.identifier())
 	if err != nil {

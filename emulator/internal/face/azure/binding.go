@@ -69,7 +69,7 @@ func parseBinding(si string) (uploadBinding, bool) {
 
 // match refuses a Put Blob whose length or content type is not the one the
 // SAS was issued for (SPEC U-5).
-func (b uploadBinding) match(length int64, ct string) *azError {
+func (b uploadBinding) match(length int64, ct string) error {
 	if length == b.length && typeHash(ct) == b.typeHash {
 		return nil
 	}
@@ -77,7 +77,7 @@ func (b uploadBinding) match(length int64, ct string) *azError {
 	if length == b.length {
 		what = "content type"
 	}
-	return authFailed(fmt.Sprintf("This SAS was issued by localbaponi for a Put Blob of exactly %d bytes with one content type "+
+	return errAuthenticationFailed(fmt.Sprintf("This SAS was issued by localbaponi for a Put Blob of exactly %d bytes with one content type "+
 		"(its signed identifier binds both); the request's %s differs (Content-Length %d, content type %q). "+
 		"Send exactly the headers and bytes the upload URL was issued for.", b.length, what, length, ct))
 }

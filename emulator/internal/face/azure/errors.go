@@ -1,11 +1,17 @@
 package azure
 
+// Azure's refusals: one constructor per code the face answers with, and the
+// one writer of Azure Storage's XML error body.
+
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/localbaponi/localbaponi/emulator/internal/reqlog"
 )
 
 // azError is a refusal in Azure Storage's format: an HTTP status, an error
@@ -28,44 +34,114 @@ const (
 	msgPermission = "This request is not authorized to perform this operation using this permission."
 )
 
-func authFailed(detail string) *azError {
+// errAuthenticationFailed is the refusal of a SAS that is incomplete,
+// malformed, tampered with or outside its time window; detail says which.
+func errAuthenticationFailed(detail string) *azError {
 	return &azError{status: http.StatusForbidden, code: "AuthenticationFailed", message: msgAuthFailed, detail: detail}
 }
 
-func permissionMismatch() *azError {
+func errAuthorizationPermissionMismatch() *azError {
 	return &azError{status: http.StatusForbidden, code: "AuthorizationPermissionMismatch", message: msgPermission}
 }
 
-func blobNotFound() *azError {
+func errAuthorizationProtocolMismatch() *azError {
+	return &azError{status: http.StatusForbidden, code: "AuthorizationProtocolMismatch",
+		message: "This request is not authorized to perform this operation using this protocol."}
+}
+
+func errAuthorizationSourceIPMismatch(ip string) *azError {
+	return &azError{status: http.StatusForbidden, code: "AuthorizationSourceIPMismatch",
+		message: "This request is not authorized to perform this operation using this source IP " + ip + "."}
+}
+
+func errBlobNotFound() *azError {
 	return &azError{status: http.StatusNotFound, code: "BlobNotFound", message: "The specified blob does not exist."}
 }
 
-func containerNotFound() *azError {
+func errContainerNotFound() *azError {
 	return &azError{status: http.StatusNotFound, code: "ContainerNotFound", message: "The specified container does not exist."}
 }
 
-func resourceNotFound() *azError {
+func errResourceNotFound() *azError {
 	return &azError{status: http.StatusNotFound, code: "ResourceNotFound", message: "The specified resource does not exist."}
 }
 
-func missingHeader(name string) *azError {
+func errInvalidURI() *azError {
+	return &azError{status: http.StatusBadRequest, code: "InvalidUri",
+		message: "The requested URI does not represent any resource on the server."}
+}
+
+func errInvalidResourceName() *azError {
+	return &azError{status: http.StatusBadRequest, code: "InvalidResourceName",
+		message: "The specified resource name contains invalid characters."}
+}
+
+func errInvalidQueryParameterValue(name, value, reason string) *azError {
+	return &azError{status: http.StatusBadRequest, code: "InvalidQueryParameterValue",
+		message: "Value for one of the query parameters specified in the request URI is invalid.",
+		extra:   [][2]string{{"QueryParameterName", name}, {"QueryParameterValue", value}, {"Reason", reason}}}
+}
+
+func errMissingRequiredHeader(name string) *azError {
 	return &azError{status: http.StatusBadRequest, code: "MissingRequiredHeader",
 		message: "An HTTP header that's mandatory for this request is not specified.",
 		extra:   [][2]string{{"HeaderName", name}}}
 }
 
-func invalidHeader(name, value string) *azError {
+func errInvalidHeaderValue(name, value string) *azError {
 	return &azError{status: http.StatusBadRequest, code: "InvalidHeaderValue",
 		message: "The value for one of the HTTP headers is not in the correct format.",
 		extra:   [][2]string{{"HeaderName", name}, {"HeaderValue", value}}}
 }
 
-func conditionNotMet() *azError {
+func errMissingContentLengthHeader() *azError {
+	return &azError{status: http.StatusLengthRequired, code: "MissingContentLengthHeader",
+		message: "The Content-Length header was not specified."}
+}
+
+func errRequestBodyTooLarge(maxLimit int64) *azError {
+	return &azError{status: http.StatusRequestEntityTooLarge, code: "RequestBodyTooLarge",
+		message: "The request body is too large and exceeds the maximum permissible limit.",
+		extra:   [][2]string{{"MaxLimit", strconv.FormatInt(maxLimit, 10)}}}
+}
+
+// errInvalidInput refuses a body shorter than its Content-Length.
+func errInvalidInput() *azError {
+	return &azError{status: http.StatusBadRequest, code: "InvalidInput",
+		message: "One of the request inputs is not valid."}
+}
+
+// errPathConflict refuses a blob whose name is a directory in the store, or
+// runs through a file: Azure has no directories, Baponi's storage does, and
+// ADLS (hierarchical namespace) answers this with PathConflict.
+func errPathConflict() *azError {
+	return &azError{status: http.StatusConflict, code: "PathConflict",
+		message: "The specified path, or an element of the path, exists and its resource type is invalid for this operation."}
+}
+
+func errBlobAlreadyExists() *azError {
+	return &azError{status: http.StatusConflict, code: "BlobAlreadyExists", message: "The specified blob already exists."}
+}
+
+func errConditionNotMet() *azError {
 	return &azError{status: http.StatusPreconditionFailed, code: "ConditionNotMet",
 		message: "The condition specified using HTTP conditional header(s) is not met."}
 }
 
-func internalError() *azError {
+// errInvalidRange refuses a range outside a blob of size bytes.
+func errInvalidRange(size int64) *azError {
+	return &azError{status: http.StatusRequestedRangeNotSatisfiable, code: "InvalidRange",
+		message: "The range specified is invalid for the current size of the resource.",
+		header:  [][2]string{{"Content-Range", fmt.Sprintf("bytes */%d", size)}}}
+}
+
+func errUnsupportedHttpVerb() *azError {
+	return &azError{status: http.StatusMethodNotAllowed, code: "UnsupportedHttpVerb",
+		message: "The resource doesn't support specified Http Verb.",
+		header:  [][2]string{{"Allow", "GET, HEAD, PUT"}}}
+}
+
+func errInternalError() *azError {
 	return &azError{status: http.StatusInternalServerError, code: "InternalError",
 		message: "Server encountered an internal error. Please try again after some time."}
 }
@@ -74,9 +150,16 @@ func internalError() *azError {
 // '\n' literal, as Azure writes the RequestId and Time lines of a message.
 var xmlText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;", "\r", "&#xD;")
 
-// writeError sends e with the request ID reqID. A HEAD response carries the
-// code in x-ms-error-code only, as Azure's does.
-func (f *Face) writeError(w http.ResponseWriter, r *http.Request, reqID string, e *azError) {
+// writeError sends err with the request ID reqID, in Azure's XML. An error
+// that is not a refusal is an internal error, logged. A HEAD response carries
+// the code in x-ms-error-code only, as Azure's does.
+func (f *Face) writeError(w *reqlog.Recorder, r *http.Request, reqID string, err error) {
+	var e *azError
+	if !errors.As(err, &e) {
+		f.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", reqID, "err", err)
+		e = errInternalError()
+	}
+	w.Code = e.code
 	now := f.clk.Now()
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?><Error><Code>`)

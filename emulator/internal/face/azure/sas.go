@@ -104,19 +104,19 @@ type verified struct {
 // verify checks a SAS request for blob in container of account: every field
 // well formed, the signature, the protocol, the source IP and the time window.
 // The permission for the method is checked by the caller.
-func (f *Face) verify(r *http.Request, account, container, blob string) (verified, *azError) {
+func (f *Face) verify(r *http.Request, account, container, blob string) (verified, error) {
 	p := parseSAS(r.URL.Query())
 	switch {
 	case p.sig == "":
-		return verified{}, authFailed("sig is mandatory. Cannot be empty")
+		return verified{}, errAuthenticationFailed("sig is mandatory. Cannot be empty")
 	case p.version == "":
-		return verified{}, authFailed("sv is mandatory. Cannot be empty")
+		return verified{}, errAuthenticationFailed("sv is mandatory. Cannot be empty")
 	case p.resource == "":
-		return verified{}, authFailed("sr is mandatory. Cannot be empty")
+		return verified{}, errAuthenticationFailed("sr is mandatory. Cannot be empty")
 	case p.perms == "":
-		return verified{}, authFailed("sp is mandatory. Cannot be empty")
+		return verified{}, errAuthenticationFailed("sp is mandatory. Cannot be empty")
 	case p.expiry == "":
-		return verified{}, authFailed("se is mandatory. Cannot be empty")
+		return verified{}, errAuthenticationFailed("se is mandatory. Cannot be empty")
 	}
 	var binding *uploadBinding
 	if p.identifier != "" {
@@ -124,30 +124,30 @@ func (f *Face) verify(r *http.Request, account, container, blob string) (verifie
 		if !ok {
 			// A stored access policy would live on the container; the
 			// emulator has none but its own upload bindings.
-			return verified{}, authFailed(fmt.Sprintf("Signed identifier %q does not match any stored access policy: localbaponi has no stored access policies", p.identifier))
+			return verified{}, errAuthenticationFailed(fmt.Sprintf("Signed identifier %q does not match any stored access policy: localbaponi has no stored access policies", p.identifier))
 		}
 		binding = &b
 	}
 	if _, err := time.Parse("2006-01-02", p.version); err != nil {
-		return verified{}, authFailed(fmt.Sprintf("sv=%q is not a service version (YYYY-MM-DD)", p.version))
+		return verified{}, errAuthenticationFailed(fmt.Sprintf("sv=%q is not a service version (YYYY-MM-DD)", p.version))
 	}
 	if p.version < minVersion {
-		return verified{}, authFailed(fmt.Sprintf("sv=%s is older than %s; localbaponi verifies service SAS of version %s and later", p.version, minVersion, minVersion))
+		return verified{}, errAuthenticationFailed(fmt.Sprintf("sv=%s is older than %s; localbaponi verifies service SAS of version %s and later", p.version, minVersion, minVersion))
 	}
 	if p.resource != "b" && p.resource != "c" {
-		return verified{}, authFailed(fmt.Sprintf("sr=%s is not supported here: localbaponi serves blob (sr=b) and container (sr=c) SAS", p.resource))
+		return verified{}, errAuthenticationFailed(fmt.Sprintf("sr=%s is not supported here: localbaponi serves blob (sr=b) and container (sr=c) SAS", p.resource))
 	}
 	var start time.Time
 	if p.start != "" {
 		t, ok := parseSASTime(p.start)
 		if !ok {
-			return verified{}, authFailed(fmt.Sprintf("st=%q is not an ISO 8601 UTC time", p.start))
+			return verified{}, errAuthenticationFailed(fmt.Sprintf("st=%q is not an ISO 8601 UTC time", p.start))
 		}
 		start = t
 	}
 	expiry, ok := parseSASTime(p.expiry)
 	if !ok {
-		return verified{}, authFailed(fmt.Sprintf("se=%q is not an ISO 8601 UTC time", p.expiry))
+		return verified{}, errAuthenticationFailed(fmt.Sprintf("se=%q is not an ISO 8601 UTC time", p.expiry))
 	}
 
 	canonical := canonicalResource(account, container, blob, p.resource)
@@ -159,27 +159,26 @@ func (f *Face) verify(r *http.Request, account, container, blob string) (verifie
 		if account != f.account {
 			detail = fmt.Sprintf("Signature did not match: the account in the URL is %q, but localbaponi signs as account %q. String to sign used was %s", account, f.account, sts)
 		}
-		return verified{}, authFailed(detail)
+		return verified{}, errAuthenticationFailed(detail)
 	}
 
 	if p.protocol != "" {
 		if p.protocol != "https" && p.protocol != "https,http" {
-			return verified{}, authFailed(fmt.Sprintf("spr=%q is not a SAS protocol (https or https,http)", p.protocol))
+			return verified{}, errAuthenticationFailed(fmt.Sprintf("spr=%q is not a SAS protocol (https or https,http)", p.protocol))
 		}
 		if p.protocol == "https" && r.TLS == nil && !strings.HasPrefix(f.base, "https://") {
-			return verified{}, &azError{status: http.StatusForbidden, code: "AuthorizationProtocolMismatch",
-				message: "This request is not authorized to perform this operation using this protocol."}
+			return verified{}, errAuthorizationProtocolMismatch()
 		}
 	}
 	if p.ip != "" {
-		if e := checkIP(p.ip, r.RemoteAddr); e != nil {
-			return verified{}, e
+		if err := checkIP(p.ip, r.RemoteAddr); err != nil {
+			return verified{}, err
 		}
 	}
 
 	now := f.clk.Now()
 	if !start.IsZero() && !expiry.After(start) {
-		return verified{}, authFailed(fmt.Sprintf("Signed expiry time [%s] must be after signed start time [%s]",
+		return verified{}, errAuthenticationFailed(fmt.Sprintf("Signed expiry time [%s] must be after signed start time [%s]",
 			expiry.Format(http.TimeFormat), start.Format(http.TimeFormat)))
 	}
 	if now.After(expiry) || (!start.IsZero() && now.Before(start)) {
@@ -187,7 +186,7 @@ func (f *Face) verify(r *http.Request, account, container, blob string) (verifie
 		if st.IsZero() {
 			st = now
 		}
-		return verified{}, authFailed(fmt.Sprintf("Signature not valid in the specified time frame: Start [%s] - Expiry [%s] - Current [%s]",
+		return verified{}, errAuthenticationFailed(fmt.Sprintf("Signature not valid in the specified time frame: Start [%s] - Expiry [%s] - Current [%s]",
 			st.Format(http.TimeFormat), expiry.Format(http.TimeFormat), now.Format(http.TimeFormat)))
 	}
 	return verified{sasParams: p, binding: binding}, nil
@@ -195,15 +194,14 @@ func (f *Face) verify(r *http.Request, account, container, blob string) (verifie
 
 // checkIP refuses a request whose source address is outside sip (one address
 // or "start-end").
-func checkIP(sip, remoteAddr string) *azError {
+func checkIP(sip, remoteAddr string) error {
 	host, _, err := net.SplitHostPort(remoteAddr)
 	if err != nil {
 		host = remoteAddr
 	}
 	src, err := netip.ParseAddr(host)
 	if err != nil {
-		return &azError{status: http.StatusForbidden, code: "AuthorizationSourceIPMismatch",
-			message: "This request is not authorized to perform this operation using this source IP " + host + "."}
+		return errAuthorizationSourceIPMismatch(host)
 	}
 	src = src.Unmap()
 	lo, hi, _ := strings.Cut(sip, "-")
@@ -213,11 +211,10 @@ func checkIP(sip, remoteAddr string) *azError {
 	a, err1 := netip.ParseAddr(lo)
 	b, err2 := netip.ParseAddr(hi)
 	if err1 != nil || err2 != nil {
-		return authFailed(fmt.Sprintf("sip=%q is not an IP address or range", sip))
+		return errAuthenticationFailed(fmt.Sprintf("sip=%q is not an IP address or range", sip))
 	}
 	if src.Compare(a.Unmap()) < 0 || src.Compare(b.Unmap()) > 0 {
-		return &azError{status: http.StatusForbidden, code: "AuthorizationSourceIPMismatch",
-			message: "This request is not authorized to perform this operation using this source IP " + src.String() + "."}
+		return errAuthorizationSourceIPMismatch(src.String())
 	}
 	return nil
 }

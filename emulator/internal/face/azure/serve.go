@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/face"
+	"github.com/localbaponi/localbaponi/emulator/internal/reqlog"
 	"github.com/localbaponi/localbaponi/emulator/internal/store"
 )
 
@@ -27,43 +28,40 @@ import (
 func (f *Face) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	began := time.Now() // real time: this measures work, not the emulator clock
 	reqID := newRequestID()
-	rec := &recorder{ResponseWriter: w}
+	rec := reqlog.NewRecorder(w)
 	h := w.Header()
 	h.Set("x-ms-request-id", reqID)
 	h.Set("x-ms-version", responseVersion(r))
 	h.Set("Date", f.clk.Now().Format(http.TimeFormat))
 
-	code := ""
-	if e := f.serve(rec, r); e != nil {
-		code = e.code
-		f.writeError(rec, r, reqID, e)
+	if err := f.serve(rec, r); err != nil {
+		f.writeError(rec, r, reqID, err)
 	}
 	// The query holds the signature, a credential: log the path only.
 	f.log.LogAttrs(r.Context(), slog.LevelDebug, "request",
 		slog.String("method", r.Method), slog.String("path", r.URL.Path),
-		slog.Int("status", rec.status), slog.String("code", code),
-		slog.Int64("bytes_in", max(r.ContentLength, 0)), slog.Int64("bytes_out", rec.bytes),
+		slog.Int("status", rec.StatusOr200()), slog.String("code", rec.Code),
+		slog.Int64("bytes_in", max(r.ContentLength, 0)), slog.Int64("bytes_out", rec.Bytes),
 		slog.String("request_id", reqID), slog.Duration("took", time.Since(began)))
 }
 
 // serve handles one request; a non-nil result is the refusal to send (the
 // response has not been started then).
-func (f *Face) serve(w http.ResponseWriter, r *http.Request) *azError {
+func (f *Face) serve(w http.ResponseWriter, r *http.Request) error {
 	account, container, blob, ok := splitPath(r.URL.Path)
 	if !ok {
-		return &azError{status: http.StatusBadRequest, code: "InvalidUri",
-			message: "The requested URI does not represent any resource on the server."}
+		return errInvalidURI()
 	}
 	q := r.URL.Query()
 	if !hasSAS(q) {
 		if r.Header.Get("Authorization") != "" {
-			return authFailed("localbaponi authorises blob requests by SAS only; Shared Key and OAuth authorization are not supported")
+			return errAuthenticationFailed("localbaponi authorises blob requests by SAS only; Shared Key and OAuth authorization are not supported")
 		}
-		return resourceNotFound()
+		return errResourceNotFound()
 	}
-	v, e := f.verify(r, account, container, blob)
-	if e != nil {
-		return e
+	v, err := f.verify(r, account, container, blob)
+	if err != nil {
+		return err
 	}
 
 	// Azure checks the SAS permission for the operation before looking at
@@ -71,40 +69,37 @@ func (f *Face) serve(w http.ResponseWriter, r *http.Request) *azError {
 	switch r.Method {
 	case http.MethodPut:
 		if !strings.ContainsAny(v.perms, "cw") {
-			return permissionMismatch()
+			return errAuthorizationPermissionMismatch()
 		}
 	case http.MethodGet, http.MethodHead:
 		if !strings.Contains(v.perms, "r") {
-			return permissionMismatch()
+			return errAuthorizationPermissionMismatch()
 		}
 	case http.MethodDelete:
 		if !strings.Contains(v.perms, "d") {
-			return permissionMismatch()
+			return errAuthorizationPermissionMismatch()
 		}
-		return unsupportedVerb()
+		return errUnsupportedHttpVerb()
 	default:
-		return unsupportedVerb()
+		return errUnsupportedHttpVerb()
 	}
 	if q.Has("comp") {
 		// Put Block, Put Block List, Get Blob Tags, ...: clients that send
 		// one Put Blob (curl, the SDK's Upload) never need them.
-		return &azError{status: http.StatusBadRequest, code: "InvalidQueryParameterValue",
-			message: "Value for one of the query parameters specified in the request URI is invalid.",
-			extra: [][2]string{{"QueryParameterName", "comp"}, {"QueryParameterValue", q.Get("comp")},
-				{"Reason", "localbaponi serves Put Blob, Get Blob and Get Blob Properties only"}}}
+		return errInvalidQueryParameterValue("comp", q.Get("comp"), "localbaponi serves Put Blob, Get Blob and Get Blob Properties only")
 	}
 	if container != face.Bucket {
-		return containerNotFound()
+		return errContainerNotFound()
 	}
 	sp, path, err := store.ParseObjectKey(blob)
 	if r.Method == http.MethodPut {
 		if err != nil {
-			return invalidResourceName()
+			return errInvalidResourceName()
 		}
 		return f.put(w, r, v, sp, path)
 	}
 	if err != nil {
-		return blobNotFound()
+		return errBlobNotFound()
 	}
 	return f.get(w, r, v, sp, path)
 }
@@ -131,35 +126,32 @@ func responseVersion(r *http.Request) string {
 }
 
 // put is Put Blob for a block blob.
-func (f *Face) put(w http.ResponseWriter, r *http.Request, v verified, sp store.Space, path string) *azError {
+func (f *Face) put(w http.ResponseWriter, r *http.Request, v verified, sp store.Space, path string) error {
 	switch bt := r.Header.Get("x-ms-blob-type"); bt {
 	case "BlockBlob":
 	case "":
-		return missingHeader("x-ms-blob-type")
+		return errMissingRequiredHeader("x-ms-blob-type")
 	default:
 		// PageBlob and AppendBlob are real Azure types, but not Baponi's.
-		return invalidHeader("x-ms-blob-type", bt)
+		return errInvalidHeaderValue("x-ms-blob-type", bt)
 	}
 	if r.ContentLength < 0 {
-		return &azError{status: http.StatusLengthRequired, code: "MissingContentLengthHeader",
-			message: "The Content-Length header was not specified."}
+		return errMissingContentLengthHeader()
 	}
 	ct := blobContentType(r)
 	if v.binding != nil {
-		if e := v.binding.match(r.ContentLength, ct); e != nil {
-			return e
+		if err := v.binding.match(r.ContentLength, ct); err != nil {
+			return err
 		}
 	}
-	if e := f.checkAccess(sp, true); e != nil {
-		return e
+	if err := f.checkAccess(sp, true); err != nil {
+		return err
 	}
 	if f.strict && r.ContentLength > MaxPutBlobBytes {
-		return &azError{status: http.StatusRequestEntityTooLarge, code: "RequestBodyTooLarge",
-			message: "The request body is too large and exceeds the maximum permissible limit.",
-			extra:   [][2]string{{"MaxLimit", strconv.FormatInt(MaxPutBlobBytes, 10)}}}
+		return errRequestBodyTooLarge(MaxPutBlobBytes)
 	}
-	if e := f.checkPutConditions(r.Context(), r, v, sp, path); e != nil {
-		return e
+	if err := f.checkPutConditions(r.Context(), r, v, sp, path); err != nil {
+		return err
 	}
 
 	obj, err := f.store.Put(r.Context(), sp, path, ct, r.ContentLength, r.Body)
@@ -171,22 +163,20 @@ func (f *Face) put(w http.ResponseWriter, r *http.Request, v verified, sp store.
 			// connection broke, or the body stalled past the idle timeout:
 			// nothing was stored. Usually nobody is left to read this answer.
 			f.log.Debug("put blob: body shorter than Content-Length; nothing stored", "path", r.URL.Path, "err", err)
-			return &azError{status: http.StatusBadRequest, code: "InvalidInput",
-				message: "One of the request inputs is not valid."}
+			return errInvalidInput()
 		case errors.Is(err, store.ErrIsDir):
 			// Azure has no directories; Baponi's storage does, so a blob
 			// cannot be both a file and a prefix of another file. ADLS
 			// (hierarchical namespace) answers this with PathConflict.
-			return &azError{status: http.StatusConflict, code: "PathConflict",
-				message: "The specified path, or an element of the path, exists and its resource type is invalid for this operation."}
+			return errPathConflict()
 		case errors.Is(err, store.ErrInvalidPath):
-			return invalidResourceName()
+			return errInvalidResourceName()
 		case r.Context().Err() != nil:
 			f.log.Debug("put blob: client went away; nothing stored", "path", r.URL.Path, "err", err)
-			return internalError()
+			return errInternalError()
 		default:
 			f.log.Error("put blob", "path", r.URL.Path, "err", err)
-			return internalError()
+			return errInternalError()
 		}
 	}
 	h := w.Header()
@@ -208,11 +198,11 @@ func blobContentType(r *http.Request) string {
 	if ct := strings.TrimSpace(r.Header.Get("Content-Type")); ct != "" {
 		return ct
 	}
-	return "application/octet-stream"
+	return store.DefaultContentType
 }
 
 // checkAccess asks Config.Access about the space.
-func (f *Face) checkAccess(sp store.Space, write bool) *azError {
+func (f *Face) checkAccess(sp store.Space, write bool) error {
 	if f.access == nil {
 		return nil
 	}
@@ -221,15 +211,15 @@ func (f *Face) checkAccess(sp store.Space, write bool) *azError {
 	case err == nil:
 		return nil
 	case errors.Is(err, face.ErrReadOnly):
-		return permissionMismatch()
+		return errAuthorizationPermissionMismatch()
 	case errors.Is(err, face.ErrNoSpace):
 		if write {
-			return containerNotFound()
+			return errContainerNotFound()
 		}
-		return blobNotFound()
+		return errBlobNotFound()
 	default:
 		f.log.Error("access check", "space", sp.Key(), "err", err)
-		return internalError()
+		return errInternalError()
 	}
 }
 
@@ -237,7 +227,7 @@ func (f *Face) checkAccess(sp store.Space, write bool) *azError {
 // exists: a create-only SAS (sp has 'c' but not 'w') cannot overwrite, and
 // If-Match / If-None-Match. The check and the Put are not atomic: a
 // concurrent writer can slip in between, which Azure would prevent.
-func (f *Face) checkPutConditions(ctx context.Context, r *http.Request, v verified, sp store.Space, path string) *azError {
+func (f *Face) checkPutConditions(ctx context.Context, r *http.Request, v verified, sp store.Space, path string) error {
 	createOnly := !strings.Contains(v.perms, "w")
 	ifMatch, ifNoneMatch := r.Header.Get("If-Match"), r.Header.Get("If-None-Match")
 	if !createOnly && ifMatch == "" && ifNoneMatch == "" {
@@ -247,32 +237,32 @@ func (f *Face) checkPutConditions(ctx context.Context, r *http.Request, v verifi
 	exists := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrIsDir) {
 		f.log.Error("put blob: stat", "path", r.URL.Path, "err", err)
-		return internalError()
+		return errInternalError()
 	}
 	if createOnly && exists {
-		return permissionMismatch()
+		return errAuthorizationPermissionMismatch()
 	}
 	if ifMatch != "" && (!exists || !etagListMatches(ifMatch, obj.ETag)) {
-		return conditionNotMet()
+		return errConditionNotMet()
 	}
 	if ifNoneMatch != "" && exists && etagListMatches(ifNoneMatch, obj.ETag) {
-		return &azError{status: http.StatusConflict, code: "BlobAlreadyExists", message: "The specified blob already exists."}
+		return errBlobAlreadyExists()
 	}
 	return nil
 }
 
 // get is Get Blob (GET) and Get Blob Properties (HEAD).
-func (f *Face) get(w http.ResponseWriter, r *http.Request, v verified, sp store.Space, path string) *azError {
-	if e := f.checkAccess(sp, false); e != nil {
-		return e
+func (f *Face) get(w http.ResponseWriter, r *http.Request, v verified, sp store.Space, path string) error {
+	if err := f.checkAccess(sp, false); err != nil {
+		return err
 	}
 	rd, err := f.store.Open(r.Context(), sp, path)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrIsDir) || errors.Is(err, store.ErrInvalidPath) {
-			return blobNotFound()
+			return errBlobNotFound()
 		}
 		f.log.Error("get blob: open", "path", r.URL.Path, "err", err)
-		return internalError()
+		return errInternalError()
 	}
 	defer rd.Close()
 	obj := rd.Object
@@ -280,9 +270,9 @@ func (f *Face) get(w http.ResponseWriter, r *http.Request, v verified, sp store.
 	h := w.Header()
 	h.Set("ETag", obj.ETag)
 	h.Set("Last-Modified", obj.Modified.UTC().Format(http.TimeFormat))
-	status, e := getConditions(r, obj)
-	if e != nil {
-		return e
+	status, err := getConditions(r, obj)
+	if err != nil {
+		return err
 	}
 	if status == http.StatusNotModified {
 		w.WriteHeader(http.StatusNotModified)
@@ -291,7 +281,7 @@ func (f *Face) get(w http.ResponseWriter, r *http.Request, v verified, sp store.
 
 	ct := obj.ContentType
 	if ct == "" {
-		ct = "application/octet-stream"
+		ct = store.DefaultContentType
 	}
 	h.Set("Content-Type", ct)
 	h.Set("Accept-Ranges", "bytes")
@@ -329,21 +319,19 @@ func (f *Face) get(w http.ResponseWriter, r *http.Request, v verified, sp store.
 			start, n, status = s, l, http.StatusPartialContent
 			h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", s, s+l-1, obj.Size))
 		case rangeUnsatisfiable:
-			return &azError{status: http.StatusRequestedRangeNotSatisfiable, code: "InvalidRange",
-				message: "The range specified is invalid for the current size of the resource.",
-				header:  [][2]string{{"Content-Range", fmt.Sprintf("bytes */%d", obj.Size)}}}
+			return errInvalidRange(obj.Size)
 		case rangeMalformed:
 			// A malformed Range is ignored, as HTTP says; Azure's own
 			// header is validated.
 			if header == "x-ms-range" {
-				return invalidHeader("x-ms-range", spec)
+				return errInvalidHeaderValue("x-ms-range", spec)
 			}
 		}
 	}
 	if start > 0 {
 		if _, err := rd.Seek(start, io.SeekStart); err != nil {
 			f.log.Error("get blob: seek", "path", r.URL.Path, "err", err)
-			return internalError()
+			return errInternalError()
 		}
 	}
 	h.Set("Content-Length", strconv.FormatInt(n, 10))
@@ -358,15 +346,15 @@ func (f *Face) get(w http.ResponseWriter, r *http.Request, v verified, sp store.
 
 // getConditions evaluates the conditional headers of a read in RFC 9110
 // order: it returns a 412 refusal, or 304, or 200 to go on.
-func getConditions(r *http.Request, obj store.Object) (int, *azError) {
+func getConditions(r *http.Request, obj store.Object) (int, error) {
 	mod := obj.Modified.UTC().Truncate(time.Second)
 	if im := r.Header.Get("If-Match"); im != "" {
 		if !etagListMatches(im, obj.ETag) {
-			return 0, conditionNotMet()
+			return 0, errConditionNotMet()
 		}
 	} else if ius := r.Header.Get("If-Unmodified-Since"); ius != "" {
 		if t, err := http.ParseTime(ius); err == nil && mod.After(t) {
-			return 0, conditionNotMet()
+			return 0, errConditionNotMet()
 		}
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" {
@@ -441,51 +429,3 @@ func parseRange(spec string, size int64) (start, length int64, res rangeResult) 
 	}
 	return s, end - s + 1, rangeOK
 }
-
-func unsupportedVerb() *azError {
-	return &azError{status: http.StatusMethodNotAllowed, code: "UnsupportedHttpVerb",
-		message: "The resource doesn't support specified Http Verb.",
-		header:  [][2]string{{"Allow", "GET, HEAD, PUT"}}}
-}
-
-func invalidResourceName() *azError {
-	return &azError{status: http.StatusBadRequest, code: "InvalidResourceName",
-		message: "The specified resource name contains invalid characters."}
-}
-
-// recorder remembers the status and body size of a response for the log.
-type recorder struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(p []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	n, err := r.ResponseWriter.Write(p)
-	r.bytes += int64(n)
-	return n, err
-}
-
-// ReadFrom keeps the underlying writer's ReadFrom (sendfile) reachable
-// through the recorder.
-func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	n, err := io.Copy(r.ResponseWriter, src)
-	r.bytes += n
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

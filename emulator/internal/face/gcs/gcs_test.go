@@ -23,6 +23,7 @@ import (
 	"github.com/localbaponi/localbaponi/emulator/internal/clock"
 	"github.com/localbaponi/localbaponi/emulator/internal/face"
 	"github.com/localbaponi/localbaponi/emulator/internal/face/facetest"
+	"github.com/localbaponi/localbaponi/emulator/internal/reqlog"
 	"github.com/localbaponi/localbaponi/emulator/internal/store"
 )
 
@@ -80,10 +81,10 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { st.Close() })
 	e.st = st
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		rec := reqlog.NewRecorder(w)
 		e.f.ServeHTTP(rec, r)
 		select {
-		case e.done <- r.Method + " " + strconv.Itoa(rec.status):
+		case e.done <- r.Method + " " + strconv.Itoa(rec.StatusOr200()):
 		default:
 		}
 	}))
@@ -124,14 +125,14 @@ func (e *env) upload(t *testing.T, sp store.Space, path, ct string, data []byte)
 	}
 }
 
-type gcsError struct {
+type xmlError struct {
 	Code    string
 	Message string
 	Details string
 }
 
 // wantError checks that a response is the GCS XML error code with status.
-func wantError(t *testing.T, resp *http.Response, body []byte, status int, code string) gcsError {
+func wantError(t *testing.T, resp *http.Response, body []byte, status int, code string) xmlError {
 	t.Helper()
 	if resp.StatusCode != status {
 		t.Fatalf("status %d, want %d; body %s", resp.StatusCode, status, body)
@@ -143,7 +144,7 @@ func wantError(t *testing.T, resp *http.Response, body []byte, status int, code 
 	if !bytes.HasPrefix(body, []byte(prefix)) {
 		t.Fatalf("body does not start with %q: %s", prefix, body)
 	}
-	var ge gcsError
+	var ge xmlError
 	if err := xml.Unmarshal(body, &ge); err != nil {
 		t.Fatalf("body is not XML: %v: %s", err, body)
 	}

@@ -44,11 +44,6 @@ import (
 	"github.com/localbaponi/localbaponi/emulator/internal/store"
 )
 
-// defaultContentType is stored when a PUT carries no Content-Type; it is the
-// Files API's default (SPEC U-1), not S3's binary/octet-stream, so that a file
-// looks the same whichever face wrote it.
-const defaultContentType = "application/octet-stream"
-
 // backend implements gofakes3.Backend (and gofakes3.MultipartBackend, only
 // to keep gofakes3's in-memory multipart fallback out) over a store.Store
 // holding the single bucket face.Bucket.
@@ -146,7 +141,7 @@ func etagHash(etag string) []byte {
 func metadata(o store.Object) map[string]string {
 	ct := o.ContentType
 	if ct == "" {
-		ct = defaultContentType
+		ct = store.DefaultContentType
 	}
 	return map[string]string{
 		"Content-Type":  ct,
@@ -253,7 +248,10 @@ func (b *backend) PutObject(bucket, key string, meta map[string]string, input io
 	}
 	ct := meta["Content-Type"]
 	if ct == "" {
-		ct = defaultContentType
+		// The Files API's default (SPEC U-1), not S3's
+		// binary/octet-stream, so that a file looks the same whichever
+		// face wrote it.
+		ct = store.DefaultContentType
 	}
 	body := &exactReader{r: input, left: size}
 	if _, err := b.store.Put(b.ctx(), sp, p, ct, size, body); err != nil {

@@ -10,17 +10,13 @@
 package s3
 
 import (
-	"encoding/base64"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/johannesboyne/gofakes3"
 
@@ -103,7 +99,7 @@ func (f *Face) SignUpload(sp store.Space, path, contentType string, contentLengt
 		return face.Signed{}, fmt.Errorf("s3 face: sign upload: negative content length %d", contentLength)
 	}
 	if contentType == "" {
-		contentType = defaultContentType
+		contentType = store.DefaultContentType
 	}
 	s, err := f.presign(http.MethodPut, sp, path, face.UploadHeaders(contentType, contentLength))
 	if err != nil {
@@ -127,226 +123,6 @@ func (f *Face) SignDownload(sp store.Space, path string) (face.Signed, error) {
 // presign presigns method on the object at path in sp.
 func (f *Face) presign(method string, sp store.Space, path string, h http.Header) (face.Signed, error) {
 	return face.V4Signer{Dialect: f.dialect, Creds: f.creds, Base: f.base, Now: f.cfg.Clock.Now}.Presign(method, sp, path, h)
-}
-
-// authParams are the query parameters of a presigned request; a request
-// with none of them is anonymous.
-var authParams = []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature"}
-
-// subresources are the query parameters on which gofakes3 routes to
-// operations other than plain object GET/HEAD/PUT/DELETE and bucket listing:
-// multipart uploads, versioning, multi-delete. None is offered (the fallback
-// multipart uploader and the XML body decoder buffer whole bodies).
-var subresources = []string{"uploads", "uploadId", "partNumber", "versioning", "versions", "versionId", "delete"}
-
-// ServeHTTP verifies a presigned request and serves it through gofakes3.
-func (f *Face) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := fmt.Sprintf("%016X", f.reqID.Add(1))
-	w.Header().Set("x-amz-request-id", id)
-	f.log.Debug("s3 face: request", "method", r.Method, "path", r.URL.Path, "request_id", id)
-
-	if r.Method == http.MethodOptions && r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != "" {
-		// A browser's CORS preflight carries no signature and moves no
-		// data: gofakes3 answers it, allowing any origin.
-		f.s3.ServeHTTP(w, r)
-		return
-	}
-	if r.Header.Get("Authorization") != "" {
-		f.refuse(w, r, id, http.StatusForbidden, s3Error{Code: "AccessDenied",
-			Message: "This emulator's S3 face accepts presigned URLs only (query-string SigV4); requests signed in the Authorization header are not supported."})
-		return
-	}
-	q := r.URL.Query()
-	anonymous := true
-	for _, p := range authParams {
-		if q.Has(p) {
-			anonymous = false
-		}
-	}
-	if anonymous {
-		f.refuse(w, r, id, http.StatusForbidden, s3Error{Code: "AccessDenied", Message: "Access Denied"})
-		return
-	}
-	if !f.verify(w, r, id) {
-		return
-	}
-
-	for _, s := range subresources {
-		if q.Has(s) {
-			f.refuse(w, r, id, http.StatusNotImplemented, s3Error{Code: "NotImplemented",
-				Message: fmt.Sprintf("The %q subresource is not implemented by this emulator: only single-request object GET, HEAD, PUT and DELETE are.", s)})
-			return
-		}
-	}
-	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	write := r.Method != http.MethodGet && r.Method != http.MethodHead
-	switch {
-	case key != "":
-		if r.Header.Get("X-Amz-Copy-Source") != "" {
-			f.refuse(w, r, id, http.StatusNotImplemented, s3Error{Code: "NotImplemented", Message: "CopyObject is not implemented by this emulator."})
-			return
-		}
-		if sp, _, err := store.ParseObjectKey(key); err == nil && bucket == face.Bucket {
-			if !f.access(w, r, id, sp, write, "NoSuchKey") {
-				return
-			}
-		}
-		if r.Method == http.MethodPut && f.cfg.StrictProviderLimits {
-			if n := putSize(r); n > MaxSinglePut {
-				f.refuse(w, r, id, http.StatusBadRequest, s3Error{Code: "EntityTooLarge",
-					Message:        "Your proposed upload exceeds the maximum allowed size",
-					ProposedSize:   strconv.FormatInt(n, 10),
-					MaxSizeAllowed: strconv.FormatInt(MaxSinglePut, 10)})
-				return
-			}
-		}
-	case bucket != "":
-		if write {
-			f.refuse(w, r, id, http.StatusNotImplemented, s3Error{Code: "NotImplemented",
-				Message: "Bucket operations other than listing are not implemented by this emulator."})
-			return
-		}
-		if sp, _, ok := spaceOfPrefix(q.Get("prefix")); ok && bucket == face.Bucket {
-			if !f.access(w, r, id, sp, false, "NoSuchBucket") {
-				return
-			}
-		}
-	}
-	f.s3.ServeHTTP(w, r)
-}
-
-// verify checks the signature and time window on the emulator clock and
-// answers the refusal itself; it reports whether the request may go on.
-func (f *Face) verify(w http.ResponseWriter, r *http.Request, id string) bool {
-	now := f.cfg.Clock.Now()
-	req := signing.FromHTTP(r)
-	p, err := f.dialect.Verify(req, f.creds, now)
-	if err == nil {
-		return true
-	}
-	var se *signing.Error
-	if !errors.As(err, &se) {
-		f.log.Error("s3 face: verify", "err", err)
-		f.refuse(w, r, id, http.StatusInternalServerError, s3Error{Code: "InternalError", Message: "We encountered an internal error. Please try again."})
-		return false
-	}
-	f.log.Debug("s3 face: refused", "request_id", id, "err", err)
-	switch {
-	case errors.Is(err, signing.ErrMissingParam):
-		f.refuse(w, r, id, http.StatusBadRequest, s3Error{Code: "AuthorizationQueryParametersError",
-			Message: "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."})
-	case errors.Is(err, signing.ErrMalformed):
-		f.refuse(w, r, id, http.StatusBadRequest, s3Error{Code: "AuthorizationQueryParametersError", Message: se.Detail})
-	case errors.Is(err, signing.ErrCredential) && p.KeyID != f.creds.KeyID:
-		// As S3 does for a key it does not know.
-		f.refuse(w, r, id, http.StatusForbidden, s3Error{Code: "InvalidAccessKeyId",
-			Message: "The AWS Access Key Id you provided does not exist in our records.", AWSAccessKeyID: p.KeyID})
-	case errors.Is(err, signing.ErrCredential):
-		// A scope with another date, region or service.
-		f.refuse(w, r, id, http.StatusBadRequest, s3Error{Code: "AuthorizationQueryParametersError",
-			Message: "Error parsing the X-Amz-Credential parameter; " + se.Detail + "."})
-	case errors.Is(err, signing.ErrNotYetValid):
-		f.refuse(w, r, id, http.StatusForbidden, s3Error{Code: "AccessDenied", Message: "Request is not valid yet",
-			ServerTime: now.Format(time.RFC3339)})
-	case errors.Is(err, signing.ErrExpired):
-		f.refuse(w, r, id, http.StatusForbidden, s3Error{Code: "AccessDenied", Message: "Request has expired",
-			XAmzExpires: strconv.FormatInt(int64(p.Expires/time.Second), 10),
-			Expires:     p.ExpiresAt().Format(time.RFC3339),
-			ServerTime:  now.Format(time.RFC3339)})
-	default: // signing.ErrSignature
-		f.refuse(w, r, id, http.StatusForbidden, s3Error{Code: "SignatureDoesNotMatch",
-			Message:           "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
-			AWSAccessKeyID:    p.KeyID,
-			StringToSign:      se.StringToSign,
-			SignatureProvided: r.URL.Query().Get("X-Amz-Signature"),
-			CanonicalRequest:  se.CanonicalRequest})
-	}
-	return false
-}
-
-// access asks the emulator whether the space may be used and answers the
-// refusal itself; missing is the S3 code for a space that does not exist.
-func (f *Face) access(w http.ResponseWriter, r *http.Request, id string, sp store.Space, write bool, missing string) bool {
-	if f.cfg.Access == nil {
-		return true
-	}
-	err := f.cfg.Access(sp, write)
-	switch {
-	case err == nil:
-		return true
-	case errors.Is(err, face.ErrNoSpace):
-		msg := "The specified key does not exist."
-		if missing == "NoSuchBucket" {
-			msg = "The specified bucket does not exist"
-		}
-		if r.Method == http.MethodPut {
-			// S3 has no missing "directory": a PUT into a space the
-			// emulator does not know is a PUT into a missing bucket.
-			missing, msg = "NoSuchBucket", "The specified bucket does not exist"
-		}
-		f.refuse(w, r, id, http.StatusNotFound, s3Error{Code: missing, Message: msg})
-	default: // face.ErrReadOnly, or anything else the emulator refuses
-		f.refuse(w, r, id, http.StatusForbidden, s3Error{Code: "AccessDenied", Message: "Access Denied: " + err.Error()})
-	}
-	return false
-}
-
-// putSize is the object size a PUT declares: the decoded length of an
-// aws-chunked body, else Content-Length.
-func putSize(r *http.Request) int64 {
-	if v := r.Header.Get("X-Amz-Decoded-Content-Length"); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return n
-		}
-	}
-	return r.ContentLength
-}
-
-// s3Error is S3's XML error body. Optional elements are those S3 itself adds
-// for the error in question (the string it signed, the expiry, the limit).
-type s3Error struct {
-	XMLName           xml.Name `xml:"Error"`
-	Code              string   `xml:"Code"`
-	Message           string   `xml:"Message"`
-	AWSAccessKeyID    string   `xml:"AWSAccessKeyId,omitempty"`
-	StringToSign      string   `xml:"StringToSign,omitempty"`
-	SignatureProvided string   `xml:"SignatureProvided,omitempty"`
-	CanonicalRequest  string   `xml:"CanonicalRequest,omitempty"`
-	XAmzExpires       string   `xml:"X-Amz-Expires,omitempty"`
-	Expires           string   `xml:"Expires,omitempty"`
-	ServerTime        string   `xml:"ServerTime,omitempty"`
-	ProposedSize      string   `xml:"ProposedSize,omitempty"`
-	MaxSizeAllowed    string   `xml:"MaxSizeAllowed,omitempty"`
-	RequestID         string   `xml:"RequestId"`
-	HostID            string   `xml:"HostId"`
-}
-
-// refuse writes an S3 error response (headers only for HEAD, as S3 does).
-func (f *Face) refuse(w http.ResponseWriter, r *http.Request, id string, status int, e s3Error) {
-	e.RequestID = id
-	e.HostID = base64.StdEncoding.EncodeToString([]byte(id + id))
-	body, err := xml.Marshal(e)
-	if err != nil {
-		// Only strings: cannot fail.
-		f.log.Error("s3 face: encode error", "err", err)
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/xml")
-	h.Set("x-amz-id-2", e.HostID)
-	h.Set("Server", "AmazonS3")
-	// As gofakes3 does for the requests it answers, so that a browser
-	// client can read why it was refused.
-	h.Set("Access-Control-Allow-Origin", "*")
-	if r.Method == http.MethodHead {
-		w.WriteHeader(status)
-		return
-	}
-	body = append([]byte(xml.Header), body...)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	if _, err := w.Write(body); err != nil {
-		f.log.Debug("s3 face: write error response", "err", err)
-	}
 }
 
 // slogAdapter sends gofakes3's log lines to slog: its INFO lines are per
