@@ -1,12 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -175,8 +177,16 @@ func writeError(w http.ResponseWriter, err error) {
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	// The Content-Type is not checked: curl -d sends a form type unless told
 	// otherwise, and every example of the docs sends JSON either way.
-	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	dec := json.NewDecoder(body)
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		return jsonError(err)
+	}
+	// Case-only key matches, duplicate fields and invalid UTF-8 are
+	// refused before encoding/json would quietly accept them (strict.go).
+	if err := checkJSON(data, reflect.TypeOf(dst)); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
