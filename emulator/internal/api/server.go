@@ -52,6 +52,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	r := mux.NewRouter()
 	r.StrictSlash(false)
+	r.SkipClean(true) // never redirect; guardPaths answers unclean paths (paths.go)
 	v1 := r.PathPrefix("/v1/").Subrouter()
 	v1.Use(s.authenticate, control.AfterAuth)
 	methods(v1, "/files/list", routes{http.MethodPost: s.handleList})
@@ -66,8 +67,8 @@ func (s *Server) Handler() http.Handler {
 	s.adminRoutes(admin)
 	admin.PathPrefix("/").Handler(noRoute("no admin route"))
 
-	r.PathPrefix("/").Handler(s.Face)
-	return recoverer(s.Log, s.logRequests(r))
+	r.PathPrefix("/").Handler(s.faceOrNoRoute())
+	return recoverer(s.Log, s.logRequests(s.guardPaths(r)))
 }
 
 // noRoute answers 404 for any request under a prefix that has no route for

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -294,6 +295,7 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 		if force != "" {
 			res = forced(res, force, req)
 		}
+		res.Error = hideHostPaths(res.Error, spec, s.cfg.Store.Dir())
 		// Files the code wrote, in its thread and in writable volumes, get
 		// modified times from the emulator clock.
 		since := started
@@ -609,4 +611,33 @@ func (w *streamWriter) flush() {
 		w.e.emit(map[string]string{"event": w.kind, "data": string(w.pending)})
 		w.pending = nil
 	}
+}
+
+// hideHostPaths replaces the host directories of an execution in a message
+// meant for the client by what the code sees (/home/baponi, /volumes/<slug>)
+// and the data directory by "<data-dir>": where the emulator keeps its data
+// on the host is none of the client's or the code's business (issue 8
+// defect 9).
+func hideHostPaths(msg string, spec sandbox.Spec, dataDir string) string {
+	if msg == "" {
+		return msg
+	}
+	var pairs []string
+	if spec.HomeDir != "" {
+		pairs = append(pairs, spec.HomeDir, "/home/baponi")
+	}
+	for _, v := range spec.Volumes {
+		if v.HostDir != "" {
+			pairs = append(pairs, v.HostDir, "/volumes/"+v.Slug)
+		}
+	}
+	if dataDir != "" {
+		pairs = append(pairs, dataDir, "<data-dir>")
+	}
+	if len(pairs) == 0 {
+		return msg
+	}
+	// strings.Replacer tries the pairs in order at each position: the
+	// space directories (longer, under the data directory) come first.
+	return strings.NewReplacer(pairs...).Replace(msg)
 }

@@ -368,3 +368,22 @@ func TestListAfterRunShowsWhatCodeChanged(t *testing.T) {
 		}
 	}
 }
+
+// Issue 8 defect 9: the host data-dir path showed in execution error strings.
+func TestHideHostPaths(t *testing.T) {
+	spec := sandbox.Spec{
+		HomeDir: "/srv/data/orgs/o/threads/t",
+		Volumes: []sandbox.Mount{{HostDir: "/srv/data/orgs/o/volumes/v", Slug: "v"}},
+	}
+	for in, want := range map[string]string{
+		"internal error: chown /srv/data/orgs/o/threads/t/a/b: file name too long": "internal error: chown /home/baponi/a/b: file name too long",
+		"bind /srv/data/orgs/o/volumes/v on /volumes/v: EPERM":                     "bind /volumes/v on /volumes/v: EPERM",
+		"open /srv/data/.tmp/x: ENOSPC":                                            "open <data-dir>/.tmp/x: ENOSPC",
+		"nothing to hide":                                                          "nothing to hide",
+		"":                                                                         "",
+	} {
+		if got := hideHostPaths(in, spec, "/srv/data"); got != want {
+			t.Errorf("hideHostPaths(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
