@@ -73,9 +73,17 @@ const (
 type Options struct {
 	// Addr is the listen address; default "127.0.0.1:0".
 	Addr string
-	// ExternalURL is the base URL that signed URLs use (e.g. when a proxy or
-	// docker port mapping sits in front); default the listener's URL.
+	// ExternalURL, if set, is the base URL that every signed URL (and URL
+	// in a response) starts with, whoever asks. Unset, each request gets
+	// URLs with the scheme and host it used (its Host header), so a client
+	// that reached the emulator as localhost, 127.0.0.1, a compose service
+	// name or a mapped port gets URLs that work for it.
 	ExternalURL string
+	// TrustForwardedHeaders takes the client's host and scheme from
+	// X-Forwarded-Host and X-Forwarded-Proto (set by a reverse proxy in
+	// front) for the URLs and for verifying signed URLs. Off, those
+	// headers are ignored.
+	TrustForwardedHeaders bool
 	// DataDir keeps the data across restarts; default a temporary directory
 	// removed by Close.
 	DataDir string
@@ -229,6 +237,7 @@ func (e *Emulator) start() error {
 	server := &api.Server{
 		Tenants: e.tenants, Store: e.store, Clock: e.clock, Face: e.face,
 		Log: e.log, AdminToken: o.AdminToken, Info: e.info,
+		RequestURLs: o.ExternalURL == "", TrustForwardedHeaders: o.TrustForwardedHeaders,
 	}
 	if err := e.startExec(server); err != nil {
 		return err
@@ -283,7 +292,9 @@ func (e *Emulator) info() map[string]any {
 // URL returns the emulator's base URL, e.g. "http://127.0.0.1:41234".
 func (e *Emulator) URL() string { return e.url }
 
-// ExternalURL returns the base URL that signed URLs use.
+// ExternalURL returns Options.ExternalURL if it was set, else URL(). Unless
+// Options.ExternalURL was set, signed URLs use the scheme and host of the
+// request they answer, and this is only their fallback.
 func (e *Emulator) ExternalURL() string {
 	if e.opts.ExternalURL != "" {
 		return strings.TrimSuffix(e.opts.ExternalURL, "/")

@@ -39,7 +39,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var (
 		addr        = fs.String("addr", "127.0.0.1:8080", "listen address")
-		externalURL = fs.String("external-url", "", "base URL that signed URLs use (default: http://<addr>)")
+		externalURL = fs.String("external-url", "", "base URL that every signed URL uses (default: the scheme and host of each request)")
+		trustFwd    = fs.Bool("trust-forwarded-headers", false, "take the client's host and scheme from X-Forwarded-Host and X-Forwarded-Proto (behind a reverse proxy)")
 		configFile  = fs.String("config", "", "YAML config of orgs, keys, volumes and signing identity (replaces the dev defaults)")
 		dataDir     = fs.String("data-dir", "", "keep data in this directory across restarts (default: a temporary directory removed on exit)")
 		backend     = fs.String("backend", "gcs", "storage face of signed URLs: gcs, s3 or azure")
@@ -86,7 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	opts := emulator.Options{
 		Addr: *addr, ExternalURL: *externalURL, DataDir: *dataDir, Backend: *backend,
-		SigningKeyID: *keyID, SigningSecret: *secret, StrictProviderLimits: *strict,
+		TrustForwardedHeaders: *trustFwd,
+		SigningKeyID:          *keyID, SigningSecret: *secret, StrictProviderLimits: *strict,
 		AdminToken: *adminToken, Logger: log, BodyIdleTimeout: *bodyIdle,
 		Sandbox: emulator.SandboxOptions{Isolation: *isolation, Python: *python, Node: *node, Bash: *bash},
 	}

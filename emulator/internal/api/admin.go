@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/localbaponi/localbaponi/emulator/internal/face"
 	"github.com/localbaponi/localbaponi/emulator/internal/store"
 	"github.com/localbaponi/localbaponi/emulator/internal/tenancy"
 )
@@ -62,6 +63,9 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) error {
 		for k, v := range s.Info() {
 			info[k] = v
 		}
+	}
+	if base := face.BaseURL(r.Context()); base != nil {
+		info["external_url"] = base.String() // what this client's URLs start with
 	}
 	return writeJSON(w, http.StatusOK, info)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -31,6 +32,7 @@ func (panickyFace) SignUpload(store.Space, string, string, int64) (face.Signed, 
 	return face.Signed{}, nil
 }
 func (panickyFace) SignDownload(store.Space, string) (face.Signed, error) { return face.Signed{}, nil }
+func (f panickyFace) SignerAt(*url.URL) face.Signer                       { return f }
 
 func newTestServer(t *testing.T) *httptest.Server {
 	t.Helper()

@@ -249,7 +249,7 @@ func (s *Server) handleUploadURL(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.Store.Stat(r.Context(), sp, p); errors.Is(err, store.ErrIsDir) {
 		return validationf("path %q is a directory", p)
 	}
-	sg, err := s.Face.SignUpload(sp, p, ct, n)
+	sg, err := s.signer(r).SignUpload(sp, p, ct, n)
 	if err != nil {
 		return fmt.Errorf("sign upload URL: %w", err)
 	}
@@ -289,7 +289,7 @@ func (s *Server) handleDownloadURL(w http.ResponseWriter, r *http.Request) error
 		}
 		return storeError(err, sp, p)
 	}
-	sg, err := s.Face.SignDownload(sp, p)
+	sg, err := s.signer(r).SignDownload(sp, p)
 	if err != nil {
 		return fmt.Errorf("sign download URL: %w", err)
 	}

@@ -43,6 +43,15 @@ type Server struct {
 	Faults  *faults.Engine
 	Journal *journal.Journal
 	State   StateControl
+	// RequestURLs makes signed URLs, and URLs in responses, start with the
+	// scheme and host of the request they answer, instead of the face's
+	// configured base URL (which stays the fallback for a request without
+	// a usable Host). Set it unless an external URL was configured.
+	RequestURLs bool
+	// TrustForwardedHeaders takes the client's host and scheme from
+	// X-Forwarded-Host and X-Forwarded-Proto, as set by a reverse proxy in
+	// front of the emulator. Off, both headers are ignored.
+	TrustForwardedHeaders bool
 }
 
 // Handler returns the root handler: /v1, /_emulator and the face.
@@ -68,7 +77,7 @@ func (s *Server) Handler() http.Handler {
 	admin.PathPrefix("/").Handler(noRoute("no admin route"))
 
 	r.PathPrefix("/").Handler(s.faceOrNoRoute())
-	return recoverer(s.Log, s.logRequests(s.guardPaths(r)))
+	return recoverer(s.Log, s.logRequests(s.requestBase(s.guardPaths(r))))
 }
 
 // noRoute answers 404 for any request under a prefix that has no route for

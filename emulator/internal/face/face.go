@@ -11,9 +11,11 @@
 package face
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/clock"
@@ -34,18 +36,52 @@ type Signed struct {
 	ExpiresAt time.Time
 }
 
-// Face signs URLs and serves the data plane. ServeHTTP receives every request
-// that is not under /v1/ or /_emulator/ and answers it in the provider's own
-// format (XML errors and all).
-type Face interface {
-	http.Handler
-	// Name is "gcs", "s3" or "azure".
-	Name() string
+// Signer signs upload and download URLs.
+type Signer interface {
 	// SignUpload returns a URL that accepts one PUT of exactly contentLength
 	// bytes with the given Content-Type, until URLLifetime from now.
 	SignUpload(sp store.Space, path, contentType string, contentLength int64) (Signed, error)
 	// SignDownload returns a URL that GETs the file until URLLifetime from now.
 	SignDownload(sp store.Space, path string) (Signed, error)
+}
+
+// Face signs URLs and serves the data plane. ServeHTTP receives every request
+// that is not under /v1/ or /_emulator/ and answers it in the provider's own
+// format (XML errors and all). Its own SignUpload and SignDownload use
+// Config.BaseURL.
+type Face interface {
+	http.Handler
+	Signer
+	// Name is "gcs", "s3" or "azure".
+	Name() string
+	// SignerAt returns a Signer whose URLs start with base (scheme and host
+	// only) instead of Config.BaseURL: the API passes the scheme and host
+	// the client used for its request, so the URL works for that client.
+	SignerAt(base *url.URL) Signer
+}
+
+type baseURLKey struct{}
+
+// WithBaseURL returns ctx carrying base (scheme and host, no path): the URL
+// a request reached the emulator at, which signed URLs made for that request
+// start with.
+func WithBaseURL(ctx context.Context, base *url.URL) context.Context {
+	return context.WithValue(ctx, baseURLKey{}, base)
+}
+
+// BaseURL returns the base URL that WithBaseURL put in ctx, or nil.
+func BaseURL(ctx context.Context) *url.URL {
+	u, _ := ctx.Value(baseURLKey{}).(*url.URL)
+	return u
+}
+
+// SignerFor returns the signer for a request's context: f at the base URL in
+// ctx, or f itself (Config.BaseURL) when ctx carries none.
+func SignerFor(ctx context.Context, f Face) Signer {
+	if base := BaseURL(ctx); base != nil {
+		return f.SignerAt(base)
+	}
+	return f
 }
 
 // Config is what every face is built from.

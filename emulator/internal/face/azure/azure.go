@@ -112,13 +112,46 @@ func (f *Face) AccountKey() string { return base64.StdEncoding.EncodeToString(f.
 // refuses any other length or type, also after a restart, and two URLs for
 // one path differ whenever their lengths or types do.
 func (f *Face) SignUpload(sp store.Space, path, contentType string, contentLength int64) (face.Signed, error) {
+	return f.signUpload(f.base, sp, path, contentType, contentLength)
+}
+
+// SignDownload returns a SAS URL that reads the file (Get Blob or Get Blob
+// Properties) until face.URLLifetime from now.
+func (f *Face) SignDownload(sp store.Space, path string) (face.Signed, error) {
+	return f.signDownload(f.base, sp, path)
+}
+
+// SignerAt returns a signer whose URLs start with base's scheme and host.
+// A SAS does not sign the host (Azure's string-to-sign names the account,
+// container and blob, not the endpoint), so its URLs verify on any host
+// that reaches this emulator, as Azure's do on any of an account's
+// endpoints.
+func (f *Face) SignerAt(base *url.URL) face.Signer {
+	return signerAt{f: f, base: base.Scheme + "://" + base.Host}
+}
+
+// signerAt signs with the face's identity at another base URL.
+type signerAt struct {
+	f    *Face
+	base string
+}
+
+func (s signerAt) SignUpload(sp store.Space, path, contentType string, contentLength int64) (face.Signed, error) {
+	return s.f.signUpload(s.base, sp, path, contentType, contentLength)
+}
+
+func (s signerAt) SignDownload(sp store.Space, path string) (face.Signed, error) {
+	return s.f.signDownload(s.base, sp, path)
+}
+
+func (f *Face) signUpload(base string, sp store.Space, path, contentType string, contentLength int64) (face.Signed, error) {
 	if contentLength < 0 {
 		return face.Signed{}, fmt.Errorf("azure face: sign upload: negative content length %d", contentLength)
 	}
 	if contentType == "" {
 		contentType = store.DefaultContentType
 	}
-	s, err := f.sign(sp, path, uploadPerms, uploadBinding{length: contentLength, contentType: contentType}.identifier())
+	s, err := f.sign(base, sp, path, uploadPerms, uploadBinding{length: contentLength, contentType: contentType}.identifier())
 	if err != nil {
 		return face.Signed{}, fmt.Errorf("azure face: sign upload: %w", err)
 	}
@@ -127,10 +160,8 @@ func (f *Face) SignUpload(sp store.Space, path, contentType string, contentLengt
 	return s, nil
 }
 
-// SignDownload returns a SAS URL that reads the file (Get Blob or Get Blob
-// Properties) until face.URLLifetime from now.
-func (f *Face) SignDownload(sp store.Space, path string) (face.Signed, error) {
-	s, err := f.sign(sp, path, downloadPerms, "")
+func (f *Face) signDownload(base string, sp store.Space, path string) (face.Signed, error) {
+	s, err := f.sign(base, sp, path, downloadPerms, "")
 	if err != nil {
 		return face.Signed{}, fmt.Errorf("azure face: sign download: %w", err)
 	}
@@ -139,10 +170,10 @@ func (f *Face) SignDownload(sp store.Space, path string) (face.Signed, error) {
 	return s, nil
 }
 
-// sign builds a blob service SAS URL with permissions perms and signed
-// identifier si (may be empty), valid from now (truncated to the second, so
-// st is never after the issue instant) for face.URLLifetime.
-func (f *Face) sign(sp store.Space, path, perms, si string) (face.Signed, error) {
+// sign builds a blob service SAS URL at base with permissions perms and
+// signed identifier si (may be empty), valid from now (truncated to the
+// second, so st is never after the issue instant) for face.URLLifetime.
+func (f *Face) sign(base string, sp store.Space, path, perms, si string) (face.Signed, error) {
 	if err := store.ValidID(sp.Org); err != nil {
 		return face.Signed{}, err
 	}
@@ -177,7 +208,7 @@ func (f *Face) sign(sp store.Space, path, perms, si string) (face.Signed, error)
 	q += "&sr=" + p.resource +
 		"&sp=" + p.perms +
 		"&sig=" + url.QueryEscape(sig)
-	u := f.base + "/" + url.PathEscape(f.account) + "/" + face.Bucket + "/" + escapeBlob(blob) + "?" + q
+	u := base + "/" + url.PathEscape(f.account) + "/" + face.Bucket + "/" + escapeBlob(blob) + "?" + q
 	return face.Signed{URL: u, ExpiresAt: exp}, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/localbaponi/localbaponi/emulator/internal/face"
 )
 
 // Service versions that change the string-to-sign of a service SAS. Versions
@@ -166,7 +168,13 @@ func (f *Face) verify(r *http.Request, account, container, blob string) (verifie
 		if p.protocol != "https" && p.protocol != "https,http" {
 			return verified{}, errAuthenticationFailed(fmt.Sprintf("spr=%q is not a SAS protocol (https or https,http)", p.protocol))
 		}
-		if p.protocol == "https" && r.TLS == nil && !strings.HasPrefix(f.base, "https://") {
+		// The client used https if the connection is TLS, or if the
+		// scheme it reached the emulator with (a trusted proxy's
+		// X-Forwarded-Proto, see face.WithBaseURL) or the configured base
+		// URL says so.
+		base := face.BaseURL(r.Context())
+		viaHTTPS := r.TLS != nil || base != nil && base.Scheme == "https" || base == nil && strings.HasPrefix(f.base, "https://")
+		if p.protocol == "https" && !viaHTTPS {
 			return verified{}, errAuthorizationProtocolMismatch()
 		}
 	}

@@ -1,0 +1,64 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/localbaponi/localbaponi/emulator/internal/face"
+)
+
+// requestBase puts in each request's context the base URL the client used
+// to reach the emulator (face.WithBaseURL), so that signed URLs and URLs in
+// responses work for that client whatever name or mapped port it used: a
+// URL made for 127.0.0.1:8080 is useless to a client that reached the
+// server as localbaponi:8080 inside a compose network.
+//
+// With TrustForwardedHeaders, X-Forwarded-Host replaces the request's Host
+// before anything else sees it, so the faces also verify a signature
+// against the host the client sent to the proxy (host is a signed header
+// in V4), and X-Forwarded-Proto gives the scheme.
+func (s *Server) requestBase(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		if s.TrustForwardedHeaders {
+			if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" && validHost(h) {
+				r.Host = h
+			}
+			switch p := strings.ToLower(firstValue(r.Header.Get("X-Forwarded-Proto"))); p {
+			case "http", "https":
+				scheme = p
+			}
+		}
+		if s.RequestURLs && validHost(r.Host) {
+			r = r.WithContext(face.WithBaseURL(r.Context(), &url.URL{Scheme: scheme, Host: r.Host}))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// firstValue returns the first element of a comma-separated header value
+// (the original client's, when proxies append theirs).
+func firstValue(v string) string {
+	first, _, _ := strings.Cut(v, ",")
+	return strings.TrimSpace(first)
+}
+
+// validHost reports whether h is a bare host[:port] that can stand as the
+// host of a URL: no userinfo, path, query or fragment.
+func validHost(h string) bool {
+	if h == "" || strings.ContainsAny(h, "/?#@\\ \t") {
+		return false
+	}
+	u, err := url.Parse("http://" + h)
+	return err == nil && u.Host == h && u.Hostname() != ""
+}
+
+// signer returns the face's signer for the request: at the base URL the
+// client used, or at the configured external URL.
+func (s *Server) signer(r *http.Request) face.Signer {
+	return face.SignerFor(r.Context(), s.Face)
+}
