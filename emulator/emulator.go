@@ -67,6 +67,10 @@ const (
 	Bucket = face.Bucket
 )
 
+// DefaultCloseTimeout is how long Close waits for requests in flight when
+// Options.CloseTimeout is zero.
+const DefaultCloseTimeout = 5 * time.Second
+
 // Options configure an emulator. The zero value is a working emulator on
 // 127.0.0.1 with a free port, the dev defaults, the GCS face, a temporary
 // data directory and the real clock.
@@ -106,6 +110,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Listener, if set, is used instead of listening on Addr.
 	Listener net.Listener
+	// CloseTimeout bounds how long Close waits for requests still being
+	// served once executions are cancelled (an upload in progress, a
+	// download to a slow client); then it closes their connections and
+	// returns an error wrapping context.DeadlineExceeded. Default 5 s.
+	CloseTimeout time.Duration
 	// BodyIdleTimeout is how long a request body (a signed-URL PUT on any
 	// face, a /v1 or admin JSON body) may send nothing before the emulator
 	// gives up on it and discards the partial upload; the deadline moves
@@ -332,27 +341,45 @@ func (e *Emulator) Backend() string { return e.face.Name() }
 // DataDir returns the directory that holds the emulator's data.
 func (e *Emulator) DataDir() string { return e.store.Dir() }
 
-// Close stops the server, waits for it, and removes a temporary data directory.
+// Close stops the emulator, as httptest.Server.Close does, and removes a
+// temporary data directory. Running executions are cancelled first (their
+// records say cancelled and their requests are answered), then the server
+// stops accepting and waits for the requests still in flight, at most
+// Options.CloseTimeout; a request still running then is cut off and Close
+// reports it. Every error met on the way is returned; Close may be called
+// more than once and returns the same error.
 func (e *Emulator) Close() error {
 	e.closeOnce.Do(e.shutdown)
 	return e.closeErr
 }
 
 func (e *Emulator) shutdown() {
-	var errs []error
+	// Executions first: a sync or streamed execution holds its request open
+	// until the code ends, which the HTTP shutdown would wait for.
+	errs := []error{e.stopExec()}
 	if e.srv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		timeout := e.opts.CloseTimeout
+		if timeout <= 0 {
+			timeout = DefaultCloseTimeout
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		if err := e.srv.Shutdown(ctx); err != nil {
-			errs = append(errs, e.srv.Close())
+			errs = append(errs, fmt.Errorf("emulator: close: requests still running after %s were cut off: %w", timeout, err))
+			if err := e.srv.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("emulator: close connections: %w", err))
+			}
 		}
 		cancel()
 		<-e.served
 	} else if e.ln != nil {
-		errs = append(errs, e.ln.Close())
+		if err := e.ln.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("emulator: close listener: %w", err))
+		}
 	}
-	e.stopExec()
 	if e.store != nil {
-		errs = append(errs, e.store.Close())
+		if err := e.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("emulator: close store: %w", err))
+		}
 	}
 	e.closeErr = errors.Join(errs...)
 }

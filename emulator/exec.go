@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/api"
@@ -52,17 +53,23 @@ func (e *Emulator) startExec(s *api.Server) error {
 	return nil
 }
 
-func (e *Emulator) stopExec() {
+// stopExec cancels the running executions, waits for them (and for their
+// webhook deliveries), and closes the sandbox runner.
+func (e *Emulator) stopExec() error {
 	if e.exec == nil {
-		return
+		return nil
 	}
+	var errs []error
 	if e.exec.svc != nil {
-		_ = e.exec.svc.Close()
+		if err := e.exec.svc.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("emulator: close executions: %w", err))
+		}
 	}
 	if err := e.exec.runner.Close(); err != nil {
-		e.log.Warn("sandbox close", "err", err)
+		errs = append(errs, fmt.Errorf("emulator: close sandbox: %w", err))
 	}
 	e.exec = nil
+	return errors.Join(errs...)
 }
 
 func (e *Emulator) execInfo(m map[string]any) {
