@@ -1,0 +1,36 @@
+package api
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/localbaponi/localbaponi/emulator/internal/store"
+)
+
+// appendListJSON must write byte for byte what json.Marshal writes for the
+// same listing, for every kind of name a path may hold.
+func TestAppendListJSONMatchesEncodingJSON(t *testing.T) {
+	t1 := time.Date(2026, 1, 2, 3, 4, 5, 999_999_999, time.FixedZone("x", 3600))
+	names := []string{"a.txt", `q"uote`, `back\slash`, "<b>&amp;", "ünï", "line\u2028sep", "tab\tname", "emoji 😀", "sp ace", "x\x7f"}
+	var entries []store.Entry
+	for i, n := range names {
+		entries = append(entries,
+			store.Entry{Name: n, Path: "dir/" + n, Size: int64(i * 1000), Modified: t1.Add(time.Duration(i/3) * time.Second)},
+			store.Entry{Name: n, Path: n, Modified: t1.Add(-time.Duration(i) * time.Hour), IsDir: true})
+	}
+	for _, es := range [][]store.Entry{nil, entries} {
+		files := make([]fileEntry, 0, len(es))
+		for _, e := range es {
+			files = append(files, fileEntry{Name: e.Name, Path: e.Path, Size: e.Size,
+				Modified: e.Modified.UTC().Format(timeFormat), IsDirectory: e.IsDir})
+		}
+		want, err := json.Marshal(map[string]any{"files": files})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendListJSON(nil, es); string(got) != string(want) {
+			t.Errorf("appendListJSON =\n%s\nwant\n%s", got, want)
+		}
+	}
+}
