@@ -155,3 +155,12 @@ func infoFromFileInfo(fi fs.FileInfo) statInfo {
 	}
 	return si
 }
+
+// linkCount is the number of hard links of a stat result: 0 for a directory
+// that has been removed while it was open.
+func linkCount(fi fs.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Nlink)
+	}
+	return 1
+}

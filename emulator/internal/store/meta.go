@@ -89,12 +89,19 @@ func (s *Store) removeSidecar(sp Space, p string, ino uint64) {
 	}
 }
 
-// contentType is the sidecar's type, or else a guess from the name's
-// extension, or else application/octet-stream.
+// contentType is the sidecar's type, or else guessType.
 func (s *Store) contentType(sp Space, p string, si statInfo) string {
 	if ct, ok := s.sidecarType(sp, p, si); ok {
 		return ct
 	}
+	return guessType(p)
+}
+
+// guessType is the type of a file without a sidecar: the one its name's
+// extension gives (Go's mime table, with the system's), or else
+// application/octet-stream. Put writes no sidecar for an upload whose type
+// is this guess.
+func guessType(p string) string {
 	if ct := mime.TypeByExtension(path.Ext(p)); ct != "" {
 		return ct
 	}

@@ -38,15 +38,26 @@ func (s *Store) Put(ctx context.Context, sp Space, p, contentType string, size i
 	if size < 0 {
 		return fail(fmt.Errorf("%w: declared length %d is negative", ErrSizeMismatch, size))
 	}
-	// Refuse a path that cannot be written before receiving up to 10 GiB.
-	if err := s.precheck(sp, p); err != nil {
+	// The space is opened once, for the precheck and the commit; a space
+	// that does not exist yet is made at the commit (SPEC S-4).
+	r, err := s.openSpace(sp)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		r = nil
+	case err != nil:
 		return fail(err)
+	default:
+		defer func() { r.Close() }()
+		// Refuse a path that cannot be written before receiving up to 10 GiB.
+		if err := precheck(r, p); err != nil {
+			return fail(err)
+		}
 	}
 	tmp, si, err := s.receive(ctx, size, body)
 	if err != nil {
 		return fail(err)
 	}
-	obj, err := s.commit(sp, p, contentType, tmp, si)
+	obj, err := s.commit(sp, &r, p, contentType, tmp, si)
 	if err != nil {
 		if rerr := s.tmpRoot.Remove(tmp); rerr != nil && !isNotFound(rerr) {
 			s.log.Warn("store: remove temp file", "name", tmp, "err", rerr)
@@ -57,17 +68,8 @@ func (s *Store) Put(ctx context.Context, sp Space, p, contentType string, size i
 }
 
 // precheck refuses early a path whose parent is a file, that leads outside
-// the space, or that names a directory. A missing space passes: the upload
-// creates it (SPEC S-4).
-func (s *Store) precheck(sp Space, p string) error {
-	r, err := s.openSpace(sp)
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		return err
-	}
-	defer r.Close()
+// the space r, or that names a directory.
+func precheck(r *os.Root, p string) error {
 	if dir, _ := parentOf(p); dir != "" {
 		fi, err := r.Stat(dir)
 		switch {
@@ -179,15 +181,16 @@ func (s *Store) receive(ctx context.Context, size int64, body io.Reader) (_ stri
 		return "", statInfo{}, fmt.Errorf("close temp file: %w", err)
 	}
 	// The emulator clock, not the real one, is the file's modified time.
-	now := s.clk.Now()
-	if err := s.tmpRoot.Chtimes(name, now, now); err != nil {
+	// Both calls are relative to the .tmp directory's descriptor: one
+	// syscall each, no path resolved.
+	if err := lutimesAt(s.tmpDir, name, s.clk.Now()); err != nil {
 		return "", statInfo{}, fmt.Errorf("set modified time: %w", err)
 	}
-	fi, err := s.tmpRoot.Lstat(name)
+	si, err := lstatAt(s.tmpDir, name)
 	if err != nil {
 		return "", statInfo{}, fmt.Errorf("stat temp file: %w", err)
 	}
-	return name, infoFromFileInfo(fi), nil
+	return name, si, nil
 }
 
 // commit moves the finished temp file tmp into place at p.
@@ -201,30 +204,48 @@ func (s *Store) receive(ctx context.Context, size int64, body io.Reader) (_ stri
 // .tmp directory fd to that parent fd with single-segment names: no path
 // component is resolved again, and renameat never follows a symlink at the
 // destination (it replaces the link itself).
-func (s *Store) commit(sp Space, p, contentType, tmp string, si statInfo) (Object, error) {
-	if err := s.Create(sp); err != nil {
-		return Object{}, err
+//
+// *rp is the space as Put opened it, or nil if it did not exist then: it is
+// made and opened here, and also opened again if it was removed meanwhile
+// (so the file never lands in a directory that is gone). Put closes *rp.
+func (s *Store) commit(sp Space, rp **os.Root, p, contentType, tmp string, si statInfo) (Object, error) {
+	if *rp != nil {
+		if fi, err := (*rp).Lstat("."); err != nil || linkCount(fi) == 0 {
+			(*rp).Close()
+			*rp = nil
+		}
 	}
-	r, err := s.openSpace(sp)
-	if err != nil {
-		return Object{}, err
+	if *rp == nil {
+		if err := s.Create(sp); err != nil {
+			return Object{}, err
+		}
+		r, err := s.openSpace(sp)
+		if err != nil {
+			return Object{}, err
+		}
+		*rp = r
 	}
-	defer r.Close()
+	r := *rp
 	dir, base := parentOf(p)
 
 	// The sidecar is written first, under the temp file's inode (which the
 	// rename keeps), so the new file is never visible without its type; the
 	// sidecar of a file it replaces is keyed by that file's inode and stays
-	// valid if the rename fails.
+	// valid if the rename fails. A type that the name's extension gives
+	// anyway needs none (guessType is what a file without a sidecar gets).
+	guess := guessType(p)
 	wroteMeta := false
-	if contentType != "" {
+	if contentType != "" && contentType != guess {
 		if err := s.writeSidecar(sp, p, contentType, si); err != nil {
 			s.log.Warn("store: write sidecar", "space", sp.Key(), "path", p, "err", err)
 		} else {
 			wroteMeta = true
 		}
 	}
-	var old statInfo
+	var (
+		old statInfo
+		err error
+	)
 	for attempt := 1; attempt <= commitAttempts; attempt++ {
 		s.treeMu.RLock()
 		old, si, err = s.renameInto(r, dir, base, p, tmp, si)
@@ -243,7 +264,11 @@ func (s *Store) commit(sp Space, p, contentType, tmp string, si statInfo) (Objec
 		s.removeSidecar(sp, p, old.ino)
 	}
 	s.reindex(sp, r, p)
-	return s.object(sp, p, si), nil
+	ct := guess
+	if wroteMeta {
+		ct = contentType
+	}
+	return Object{Path: p, Size: si.size, ContentType: ct, Modified: si.mtime, ETag: etag(si)}, nil
 }
 
 // errRaced marks a failure caused by the parent directory that Put had just
