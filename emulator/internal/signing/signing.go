@@ -16,9 +16,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -194,10 +196,47 @@ func (d Dialect) StringToSign(t time.Time, canonicalRequest string) string {
 // SigningKey derives the key for the day of t: HMAC chained over the date,
 // region, service and terminator, starting from KeyPrefix+secret.
 func (d Dialect) SigningKey(secret string, t time.Time) []byte {
-	k := hmacSHA256([]byte(d.KeyPrefix+secret), t.UTC().Format(scopeDateFormat))
+	ck := keyCacheKey{d.KeyPrefix + secret, t.UTC().Format(scopeDateFormat), d.Region, d.Service, d.Terminator}
+	if k, ok := signingKeys.get(ck); ok {
+		return slices.Clone(k)
+	}
+	k := hmacSHA256([]byte(ck.secret), ck.date)
 	k = hmacSHA256(k, d.Region)
 	k = hmacSHA256(k, d.Service)
-	return hmacSHA256(k, d.Terminator)
+	k = hmacSHA256(k, d.Terminator)
+	signingKeys.put(ck, slices.Clone(k))
+	return k
+}
+
+// keyCacheKey is everything a signing key is derived from.
+type keyCacheKey struct{ secret, date, region, service, terminator string }
+
+// keyCache remembers derived signing keys: every URL signed or verified on
+// the same day with the same secret uses the same key, and deriving it is
+// four HMACs. It holds at most keyCacheMax keys (then starts afresh).
+type keyCache struct {
+	mu   sync.Mutex
+	keys map[keyCacheKey][]byte
+}
+
+const keyCacheMax = 64
+
+var signingKeys keyCache
+
+func (c *keyCache) get(k keyCacheKey) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.keys[k]
+	return v, ok
+}
+
+func (c *keyCache) put(k keyCacheKey, v []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.keys == nil || len(c.keys) >= keyCacheMax {
+		c.keys = make(map[keyCacheKey][]byte)
+	}
+	c.keys[k] = v
 }
 
 // Signature returns the hex signature of stringToSign for the day of t.
@@ -407,27 +446,36 @@ func headerValue(req Request, name string) string {
 // then value, as name=value joined with '&'.
 func canonicalQuery(q url.Values, skip string) string {
 	type kv struct{ k, v string }
-	var pairs []kv
+	pairs := make([]kv, 0, len(q))
+	n := 0
 	for k, vs := range q {
 		if k == skip {
 			continue
 		}
 		ek := escape(k, true)
 		for _, v := range vs {
-			pairs = append(pairs, kv{ek, escape(v, true)})
+			p := kv{ek, escape(v, true)}
+			pairs = append(pairs, p)
+			n += len(p.k) + len(p.v) + 2
 		}
 	}
-	sort.Slice(pairs, func(i, j int) bool {
-		if pairs[i].k != pairs[j].k {
-			return pairs[i].k < pairs[j].k
+	slices.SortFunc(pairs, func(a, b kv) int {
+		if c := strings.Compare(a.k, b.k); c != 0 {
+			return c
 		}
-		return pairs[i].v < pairs[j].v
+		return strings.Compare(a.v, b.v)
 	})
-	parts := make([]string, len(pairs))
+	var b strings.Builder
+	b.Grow(n)
 	for i, p := range pairs {
-		parts[i] = p.k + "=" + p.v
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(p.k)
+		b.WriteByte('=')
+		b.WriteString(p.v)
 	}
-	return strings.Join(parts, "&")
+	return b.String()
 }
 
 // EscapePath percent-encodes a decoded path as both providers' canonical
@@ -445,8 +493,17 @@ func EscapeQuery(s string) string { return escape(s, true) }
 
 func escape(s string, slash bool) string {
 	const hexDigits = "0123456789ABCDEF"
+	i := 0
+	for i < len(s) && unreserved(s[i], slash) {
+		i++
+	}
+	if i == len(s) {
+		return s // nothing to encode: no copy
+	}
 	var b strings.Builder
-	for i := 0; i < len(s); i++ {
+	b.Grow(len(s) + 16)
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
 		c := s[i]
 		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
 			c == '-' || c == '.' || c == '_' || c == '~' || (c == '/' && !slash) {
@@ -458,4 +515,10 @@ func escape(s string, slash bool) string {
 		b.WriteByte(hexDigits[c&15])
 	}
 	return b.String()
+}
+
+// unreserved reports whether escape copies c as it is.
+func unreserved(c byte, slash bool) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~' || (c == '/' && !slash)
 }
