@@ -255,3 +255,12 @@ func asNobody(t *testing.T) []string {
 	}
 	return []string{p, "--reuid=65534", "--regid=65534", "--clear-groups", "--"}
 }
+
+// killPid sends SIGKILL to pid (cleanup after a failed assertion).
+func killPid(pid int) error {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	return p.Kill()
+}

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -65,8 +66,9 @@ func newCgroups(log *slog.Logger) *cgroups {
 }
 
 // removeStale removes the cgroups of emulators that died without closing
-// their runner (a test binary killed by its timeout): they are named after
-// the process, and hold no process once it is gone.
+// their runner (kill -9, a test binary killed by its timeout): they are
+// named after the process. Processes still in them (code that outlived its
+// emulator) are killed first: a cgroup holding processes cannot be removed.
 func removeStale(base string) {
 	dirs, _ := filepath.Glob(filepath.Join(base, "localbaponi-*"))
 	for _, d := range dirs {
@@ -79,9 +81,32 @@ func removeStale(base string) {
 		}
 		runs, _ := filepath.Glob(filepath.Join(d, "run-*"))
 		for _, r := range runs {
+			killCgroup(r)
 			_ = os.Remove(r)
 		}
 		_ = os.Remove(d)
+	}
+}
+
+// killCgroup kills every process in the cgroup dir, for up to a second
+// (a fork bomb may add processes while it kills).
+func killCgroup(dir string) {
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		if err != nil {
+			return
+		}
+		pids := strings.Fields(string(b))
+		if len(pids) == 0 {
+			return
+		}
+		for _, p := range pids {
+			if n, err := strconv.Atoi(p); err == nil && n > 1 {
+				_ = syscall.Kill(n, syscall.SIGKILL)
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

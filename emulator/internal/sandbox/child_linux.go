@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -70,6 +71,9 @@ func init() {
 
 // runChild never returns: it execs the interpreter or exits.
 func runChild() {
+	// Per-thread state (no_new_privs, the seccomp filter, the parent-death
+	// signal, ambient capabilities) must be set on the thread that execs.
+	runtime.LockOSThread()
 	errPipe := os.NewFile(errorFD, "sandbox-errors")
 	unix.CloseOnExec(errorFD) // EOF on exec tells the parent the code started
 	fail := func(format string, args ...any) {
@@ -127,6 +131,31 @@ func runChild() {
 	if err := unix.Chdir(cfg.Dir); err != nil {
 		fail("chdir %s: %v", cfg.Dir, err)
 	}
+	// The code starts with exactly 0, 1 and 2: the config pipe and any
+	// descriptor the emulator inherited without close-on-exec go away at
+	// exec (the error pipe too, which tells the parent the code started).
+	if err := closeOnExecAbove3(); err != nil {
+		fail("close inherited descriptors: %v", err)
+	}
+	// This process is pid 1 of the sandbox: when it dies, the kernel kills
+	// every process in it. It must die with the emulator, but the switch to
+	// uid 1000 cleared the parent-death signal set at clone, so it is set
+	// again; if the emulator died before that, nobody reads the error pipe
+	// any more (POLLERR) and the child gives up. The seccomp filter keeps
+	// the code from clearing the signal.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		fail("set parent-death signal: %v", err)
+	}
+	if pfd := []unix.PollFd{{Fd: errorFD, Events: unix.POLLOUT}}; func() bool {
+		n, err := unix.Poll(pfd, 0)
+		return err == nil && n > 0 && pfd[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0
+	}() {
+		os.Exit(exitSetupFailed) // the emulator is gone
+	}
+	prog, err := seccompProgram()
+	if err != nil {
+		fail("%v", err)
+	}
 	if cfg.AddrSpace > 0 {
 		// Last, just before exec: the Go runtime cannot live under a small
 		// address-space limit.
@@ -134,13 +163,10 @@ func runChild() {
 			fail("limit memory: %v", err)
 		}
 	}
-	// The code starts with exactly 0, 1 and 2: the config pipe and any
-	// descriptor the emulator inherited without close-on-exec go away at
-	// exec (the error pipe too, which tells the parent the code started).
-	if err := closeOnExecAbove3(); err != nil {
-		fail("close inherited descriptors: %v", err)
+	if err := installSeccomp(prog); err != nil {
+		fail("%v", err)
 	}
-	err := unix.Exec(cfg.Argv[0], cfg.Argv, cfg.Env)
+	err = unix.Exec(cfg.Argv[0], cfg.Argv, cfg.Env)
 	fail("start %s: %v", cfg.Argv[0], err)
 }
 

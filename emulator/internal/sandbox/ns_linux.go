@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,7 +68,8 @@ func newNSRunner(r *Runner) (*nsRunner, error) {
 	} else {
 		n.hostUID, n.hostGID = os.Geteuid(), os.Getegid()
 	}
-	root, err := os.MkdirTemp("", "localbaponi-sandbox-")
+	sweepRoots()
+	root, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", rootPrefix, os.Getpid()))
 	if err != nil {
 		return nil, fmt.Errorf("sandbox root: %w", err)
 	}
@@ -90,6 +92,26 @@ func newNSRunner(r *Runner) (*nsRunner, error) {
 	// (most of those a test starts) should not keep one. The first run
 	// spawns its own and starts keeping one ahead.
 	return n, nil
+}
+
+// rootPrefix starts the name of a runner's sandbox root in the temporary
+// directory; the emulator's pid follows.
+const rootPrefix = "localbaponi-sandbox-"
+
+// sweepRoots removes the sandbox roots (empty mount points) of runners
+// whose emulator died without closing them.
+func sweepRoots() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), rootPrefix+"*"))
+	for _, d := range dirs {
+		pid, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(d), rootPrefix), "-")
+		if _, err := strconv.Atoi(pid); err != nil {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + pid); err == nil {
+			continue // alive (or its pid was reused: the directory waits)
+		}
+		_ = os.Remove(d) // only if empty: never a tree
+	}
 }
 
 // plan builds the skeleton shared by every run: system directories and a
