@@ -60,14 +60,19 @@ func (s *shaper) allow(want int, flush func()) (int, error) {
 	return int(n), nil
 }
 
-// passed accounts for n bytes in p that went through: corrupts the chosen
-// byte (p must be writable) and waits for the throttle.
-func (s *shaper) passed(p []byte, flush func()) bool {
+// corrupt flips the chosen byte if it is in p, the next bytes of the
+// stream (p must be writable).
+func (s *shaper) corrupt(p []byte) {
 	if s.a.Corrupt {
 		if off := s.a.CorruptOffset - s.n; off >= 0 && off < int64(len(p)) {
 			p[off] ^= 0xFF
 		}
 	}
+}
+
+// passed accounts for the bytes in p that went through and waits for the
+// throttle.
+func (s *shaper) passed(p []byte, flush func()) bool {
 	s.n += int64(len(p))
 	if bps := s.a.ThrottleBPS; bps > 0 {
 		if flush != nil {
@@ -95,6 +100,7 @@ func (s *shaper) write(w *respWriter, p []byte) (int, error) {
 		chunk := p[done : done+n]
 		if s.a.Corrupt {
 			chunk = append([]byte(nil), chunk...) // never change the caller's bytes
+			s.corrupt(chunk)
 		}
 		m, err := w.raw(chunk)
 		done += m
@@ -126,6 +132,7 @@ func (b *shapedBody) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	m, rerr := b.ReadCloser.Read(p[:n])
+	b.sh.corrupt(p[:m])
 	if !b.sh.passed(p[:m], nil) {
 		return m, errAborted
 	}

@@ -1,0 +1,14 @@
+package s3
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// WriteFaultError writes an error that a fault rule injects, as S3 writes
+// its errors.
+func (f *Face) WriteFaultError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	id := fmt.Sprintf("%016X", f.reqID.Add(1))
+	w.Header().Set("x-amz-request-id", id)
+	f.refuse(w, r, id, status, s3Error{Code: code, Message: message})
+}
