@@ -1,6 +1,10 @@
 package azure
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/localbaponi/localbaponi/emulator/internal/reqlog"
+)
 
 // WriteFaultError writes an error that a fault rule injects, as Azure Blob
 // Storage writes its errors.
@@ -9,5 +13,5 @@ func (f *Face) WriteFaultError(w http.ResponseWriter, r *http.Request, status in
 	h := w.Header()
 	h.Set("x-ms-request-id", reqID)
 	h.Set("x-ms-version", responseVersion(r))
-	f.writeError(w, r, reqID, &azError{status: status, code: code, message: message})
+	f.writeError(reqlog.NewRecorder(w), r, reqID, &azError{status: status, code: code, message: message})
 }
