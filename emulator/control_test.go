@@ -153,7 +153,7 @@ func TestFaultRuleContractJSON(t *testing.T) {
 	if d := time.Since(began); d < 200*time.Millisecond {
 		t.Errorf("reset after %v, want at least the 200ms latency", d)
 	}
-	reqs := emu.Requests(emulator.RequestFilter{Scope: "test-42"})
+	reqs := waitRequests(emu, emulator.RequestFilter{Scope: "test-42"}, 3)
 	last := reqs[len(reqs)-1]
 	if last.FaultID != id || last.Status != 0 || !strings.Contains(last.Error, "reset") {
 		t.Errorf("journal entry %+v, want fault_id %s, status 0, a reset", last, id)

@@ -159,6 +159,8 @@ func (c *Controller) hijack(cl *call, rst bool) {
 	if tc, ok := conn.(*net.TCPConn); ok && rst {
 		_ = tc.SetLinger(0)
 	}
+	// The entry is in the journal before the client sees the connection end.
+	c.record(cl)
 	_ = conn.Close()
 }
 

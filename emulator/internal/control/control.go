@@ -94,6 +94,7 @@ type call struct {
 	hijacked atomic.Bool
 	tgt      atomic.Pointer[target] // org and thread, for a partial reset
 	abortCh  chan struct{}          // made on demand under c.mu; closed by abort
+	recorded bool                   // the journal entry is written
 }
 
 type callKey struct{}
@@ -148,6 +149,14 @@ func (c *Controller) finish(cl *call) {
 	c.mu.Lock()
 	delete(c.inflight, cl)
 	c.mu.Unlock()
+	if !cl.recorded {
+		c.record(cl)
+	}
+}
+
+// record adds the call's journal entry.
+func (c *Controller) record(cl *call) {
+	cl.recorded = true
 	e := &cl.entry
 	switch {
 	case cl.hijacked.Load():
