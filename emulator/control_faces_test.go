@@ -23,7 +23,7 @@ import (
 )
 
 // signed asks the API for an upload (data != nil) or download URL.
-func signed(t testing.TB, emu *emulator.Emulator, thread, path string, data []byte) (string, map[string]string) {
+func signedURL(t testing.TB, emu *emulator.Emulator, thread, path string, data []byte) (string, map[string]string) {
 	t.Helper()
 	route, body := "/v1/files/download_url", map[string]any{"source": "thread", "id": thread, "path": path}
 	if data != nil {
@@ -96,11 +96,11 @@ func TestFaultsOnStorageFaces(t *testing.T) {
 				}
 			}
 			get := func(scope string) transferResult {
-				u, h := signed(t, emu, "t", "f.bin", nil)
+				u, h := signedURL(t, emu, "t", "f.bin", nil)
 				return doTransfer("GET", u, h, nil, emulator.FaultScopeHeader, scope)
 			}
 			put := func(scope, path string, body []byte) transferResult {
-				u, h := signed(t, emu, "t", path, body)
+				u, h := signedURL(t, emu, "t", path, body)
 				return doTransfer("PUT", u, h, body, emulator.FaultScopeHeader, scope)
 			}
 			n := func(v int64) *int64 { return &v }
@@ -211,13 +211,13 @@ func TestStalledUploadDoesNotSlowOthers(t *testing.T) {
 		Action: emulator.FaultAction{Body: &emulator.FaultBody{StallAfter: &stall, StallFor: emulator.Duration(3 * time.Second)}}})
 	data := randomBytes(64 << 10)
 	emu.WriteFile(emulator.Thread("t"), "other.bin", data)
-	u, h := signed(t, emu, "t", "big.bin", data)
+	u, h := signedURL(t, emu, "t", "big.bin", data)
 	done := make(chan transferResult, 1)
 	go func() { done <- doTransfer("PUT", u, h, data, emulator.FaultScopeHeader, "stall") }()
 	time.Sleep(100 * time.Millisecond) // the upload is in its stall now
 	began := time.Now()
 	for range 5 {
-		du, dh := signed(t, emu, "t", "other.bin", nil)
+		du, dh := signedURL(t, emu, "t", "other.bin", nil)
 		if r := doTransfer("GET", du, dh, nil); r.err != nil || !bytes.Equal(r.body, data) {
 			t.Fatalf("unrelated GET: %v", r.err)
 		}
@@ -234,7 +234,7 @@ func TestStalledUploadDoesNotSlowOthers(t *testing.T) {
 }
 
 func putTo(t *testing.T, emu *emulator.Emulator, path string, body []byte) transferResult {
-	u, h := signed(t, emu, "t", path, body)
+	u, h := signedURL(t, emu, "t", path, body)
 	return doTransfer("PUT", u, h, body)
 }
 
@@ -245,7 +245,7 @@ func TestAWSSDKRetriesS3Face503(t *testing.T) {
 	emu.WriteFile(emulator.Thread("sdk"), "r.txt", data)
 	rule, _ := emu.AddFault(emulator.FaultRule{Match: emulator.FaultMatch{Route: "storage.get", ThreadID: "sdk"},
 		Action: emulator.FaultAction{Error: &emulator.FaultError{Status: 503}}, Times: 2})
-	u, _ := signed(t, emu, "sdk", "r.txt", nil)
+	u, _ := signedURL(t, emu, "sdk", "r.txt", nil)
 	client := presignedS3Client(emu, u)
 	out, err := client.GetObject(context.Background(), &awss3.GetObjectInput{
 		Bucket: aws.String(emulator.Bucket), Key: aws.String("orgs/org_local/threads/sdk/r.txt")})
@@ -300,7 +300,7 @@ func TestAzblobSDKRetriesAzureFace503(t *testing.T) {
 	opts := &blockblob.ClientOptions{}
 	opts.Retry = policy.RetryOptions{MaxRetries: 4, RetryDelay: 10 * time.Millisecond, MaxRetryDelay: 50 * time.Millisecond}
 	data := []byte("uploaded by azblob after two 503s")
-	u, _ := signed(t, emu, "sdk", "a.txt", data)
+	u, _ := signedURL(t, emu, "sdk", "a.txt", data)
 	up, err := blockblob.NewClientWithNoCredential(u, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -309,7 +309,7 @@ func TestAzblobSDKRetriesAzureFace503(t *testing.T) {
 	if _, err := up.Upload(context.Background(), streamingNop{bytes.NewReader(data)}, &blockblob.UploadOptions{HTTPHeaders: &blob.HTTPHeaders{BlobContentType: &ct}}); err != nil {
 		t.Fatalf("Upload after retries: %v", err)
 	}
-	d, _ := signed(t, emu, "sdk", "a.txt", nil)
+	d, _ := signedURL(t, emu, "sdk", "a.txt", nil)
 	down, _ := blockblob.NewClientWithNoCredential(d, opts)
 	resp, err := down.DownloadStream(context.Background(), nil)
 	if err != nil {
