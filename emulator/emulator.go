@@ -44,8 +44,26 @@ func NewClock() *Clock { return clock.NewReal() }
 func NewFrozenClock(t time.Time) *Clock { return clock.NewFrozen(t) }
 
 // Config is the tenants' configuration: orgs, keys, volumes and the signing
-// identity. See fixtures/dev.yaml.
+// identity. See fixtures/dev.yaml, and ExampleConfig for one built in Go.
 type Config = tenancy.Config
+
+// Org is one organisation of a Config: its ID, API keys and volumes.
+type Org = tenancy.Org
+
+// KeyConfig is one API key of an Org, with its rate limit and execution
+// limits.
+type KeyConfig = tenancy.KeyConfig
+
+// RateLimit is a key's token bucket: RPS requests per second, bursts of
+// Burst (SPEC E-3).
+type RateLimit = tenancy.RateLimit
+
+// VolumeConfig is one volume of an Org: its slug, whether it is read-only,
+// and the files it is seeded with (path → content) when it is created empty.
+type VolumeConfig = tenancy.VolumeConfig
+
+// Signing is the identity that signed URLs are made with.
+type Signing = tenancy.Signing
 
 // DevConfig returns the built-in dev defaults.
 func DevConfig() Config { return tenancy.DevConfig() }
