@@ -32,13 +32,16 @@ func main() {
 // run parses the arguments, serves until ctx is done (SIGINT/SIGTERM) and
 // returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck(ctx, args[1:], stdout, stderr, os.LookupEnv)
+	}
 	if len(args) > 0 && args[0] == "serve" {
 		args = args[1:]
 	}
 	fs := flag.NewFlagSet("localbaponi", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		addr        = fs.String("addr", "127.0.0.1:8080", "listen address")
+		addr        = fs.String("addr", defaultAddr, "listen address")
 		externalURL = fs.String("external-url", "", "base URL that every signed URL uses (default: the scheme and host of each request)")
 		trustFwd    = fs.Bool("trust-forwarded-headers", false, "take the client's host and scheme from X-Forwarded-Host and X-Forwarded-Proto (behind a reverse proxy)")
 		configFile  = fs.String("config", "", "YAML config of orgs, keys, volumes and signing identity (replaces the dev defaults)")
@@ -58,14 +61,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		journalSize = fs.Int("journal-size", 10000, "request journal size in entries (GET /_emulator/requests); 0 keeps none")
 		capture     = fs.Bool("journal-bodies", false, "keep /v1 request bodies (up to 64 KiB) in the request journal")
 	)
+	// Every flag, also one added above later, has an environment variable.
+	applyEnv := withEnv(fs, "", os.LookupEnv)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: localbaponi [serve] [flags]\n\nRuns the Baponi Files API emulator.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: localbaponi [serve] [flags]\n       localbaponi healthcheck [--url URL]\n\n"+
+			"Runs the Baponi Files API emulator. Every flag can also be set by the environment\n"+
+			"variable in brackets (%s + the flag name in upper case, '-' as '_'); the flag wins.\n\nFlags:\n", envPrefix)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		return 2
+	}
+	if err := applyEnv(); err != nil {
+		fmt.Fprintf(stderr, "localbaponi: %v\n", err)
 		return 2
 	}
 	if *bodyIdle == 0 {
