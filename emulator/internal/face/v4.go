@@ -12,8 +12,11 @@ import (
 )
 
 // V4Signer presigns path-style object URLs, <base>/<Bucket>/<object key>, in
-// a dialect of the V4 query-string family (GCS and S3 faces).
+// a dialect of the V4 query-string family: it is the Signer of the GCS and S3
+// faces.
 type V4Signer struct {
+	// Face names the face in errors ("gcs", "s3").
+	Face    string
 	Dialect signing.Dialect
 	Creds   signing.Credentials
 	Base    *url.URL // scheme and host, no path
@@ -27,6 +30,42 @@ func UploadHeaders(contentType string, contentLength int64) http.Header {
 	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.FormatInt(contentLength, 10))
 	return h
+}
+
+// SignUpload presigns a PUT of exactly contentLength bytes of contentType
+// (store.DefaultContentType if empty): both are signed headers, as is host.
+// The client must send the returned Content-Type (and the Content-Length its
+// HTTP library sends anyway).
+func (s V4Signer) SignUpload(sp store.Space, path, contentType string, contentLength int64) (Signed, error) {
+	if contentLength < 0 {
+		return Signed{}, fmt.Errorf("%s face: sign upload: content length %d is negative", s.Face, contentLength)
+	}
+	if contentType == "" {
+		contentType = store.DefaultContentType
+	}
+	sg, err := s.Presign(http.MethodPut, sp, path, UploadHeaders(contentType, contentLength))
+	if err != nil {
+		return Signed{}, fmt.Errorf("%s face: sign upload: %w", s.Face, err)
+	}
+	sg.Headers = map[string]string{"Content-Type": contentType}
+	return sg, nil
+}
+
+// SignDownload presigns a GET of the file; only host is signed. The method
+// is signed too, so the URL does not allow HEAD.
+func (s V4Signer) SignDownload(sp store.Space, path string) (Signed, error) {
+	sg, err := s.Presign(http.MethodGet, sp, path, nil)
+	if err != nil {
+		return Signed{}, fmt.Errorf("%s face: sign download: %w", s.Face, err)
+	}
+	return sg, nil
+}
+
+// At returns the signer with URLs at base's scheme and host. Host is a
+// signed header: the URLs verify only when sent to that host.
+func (s V4Signer) At(base *url.URL) V4Signer {
+	s.Base = &url.URL{Scheme: base.Scheme, Host: base.Host}
+	return s
 }
 
 // Presign signs method on the object at path in sp with the headers h.

@@ -337,7 +337,7 @@ func TestD3Head(t *testing.T) {
 	e.upload(t, thread, "h.txt", "text/plain", data)
 
 	// A URL signed for HEAD serves HEAD.
-	hs, err := e.f.sign(e.f.base, http.MethodHead, thread, "h.txt", nil)
+	hs, err := e.f.signer().Presign(http.MethodHead, thread, "h.txt", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +353,7 @@ func TestD3Head(t *testing.T) {
 		t.Fatalf("HEAD with a GET URL: %d %v, want 403", resp.StatusCode, resp.Header)
 	}
 	// HEAD of a missing object is a 404.
-	ms, _ := e.f.sign(e.f.base, http.MethodHead, thread, "missing", nil)
+	ms, _ := e.f.signer().Presign(http.MethodHead, thread, "missing", nil)
 	resp, _ = facetest.Do(t, "HEAD", ms.URL, nil, nil)
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("HEAD of a missing object: %d, want 404", resp.StatusCode)

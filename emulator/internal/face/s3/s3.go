@@ -95,63 +95,23 @@ func (f *Face) Name() string { return "s3" }
 // contentType; the client must send the returned Content-Type header (and the
 // Content-Length its HTTP library sends anyway).
 func (f *Face) SignUpload(sp store.Space, path, contentType string, contentLength int64) (face.Signed, error) {
-	return f.signUpload(f.base, sp, path, contentType, contentLength)
+	return f.signer().SignUpload(sp, path, contentType, contentLength)
 }
 
 // SignDownload returns a presigned GET URL. As in S3, the method is signed:
 // a HEAD needs a URL presigned for HEAD.
 func (f *Face) SignDownload(sp store.Space, path string) (face.Signed, error) {
-	return f.signDownload(f.base, sp, path)
+	return f.signer().SignDownload(sp, path)
 }
 
 // SignerAt returns a signer whose URLs start with base's scheme and host.
 // Host is a signed header in SigV4: the URLs verify only when sent to that
 // host.
-func (f *Face) SignerAt(base *url.URL) face.Signer {
-	return signerAt{f: f, base: &url.URL{Scheme: base.Scheme, Host: base.Host}}
-}
+func (f *Face) SignerAt(base *url.URL) face.Signer { return f.signer().At(base) }
 
-// signerAt signs with the face's identity at another base URL.
-type signerAt struct {
-	f    *Face
-	base *url.URL
-}
-
-func (s signerAt) SignUpload(sp store.Space, path, contentType string, contentLength int64) (face.Signed, error) {
-	return s.f.signUpload(s.base, sp, path, contentType, contentLength)
-}
-
-func (s signerAt) SignDownload(sp store.Space, path string) (face.Signed, error) {
-	return s.f.signDownload(s.base, sp, path)
-}
-
-func (f *Face) signUpload(base *url.URL, sp store.Space, path, contentType string, contentLength int64) (face.Signed, error) {
-	if contentLength < 0 {
-		return face.Signed{}, fmt.Errorf("s3 face: sign upload: negative content length %d", contentLength)
-	}
-	if contentType == "" {
-		contentType = store.DefaultContentType
-	}
-	s, err := f.presign(base, http.MethodPut, sp, path, face.UploadHeaders(contentType, contentLength))
-	if err != nil {
-		return face.Signed{}, fmt.Errorf("s3 face: sign upload: %w", err)
-	}
-	s.Headers = map[string]string{"Content-Type": contentType}
-	return s, nil
-}
-
-func (f *Face) signDownload(base *url.URL, sp store.Space, path string) (face.Signed, error) {
-	s, err := f.presign(base, http.MethodGet, sp, path, http.Header{})
-	if err != nil {
-		return face.Signed{}, fmt.Errorf("s3 face: sign download: %w", err)
-	}
-	s.Headers = map[string]string{}
-	return s, nil
-}
-
-// presign presigns method on the object at path in sp, at base.
-func (f *Face) presign(base *url.URL, method string, sp store.Space, path string, h http.Header) (face.Signed, error) {
-	return face.V4Signer{Dialect: f.dialect, Creds: f.creds, Base: base, Now: f.cfg.Clock.Now}.Presign(method, sp, path, h)
+// signer presigns SigV4 URLs at the face's base URL, on the emulator clock.
+func (f *Face) signer() face.V4Signer {
+	return face.V4Signer{Face: "s3", Dialect: f.dialect, Creds: f.creds, Base: f.base, Now: f.cfg.Clock.Now}
 }
 
 // slogAdapter sends gofakes3's log lines to slog: its INFO lines are per

@@ -334,12 +334,12 @@ func TestD3_Head(t *testing.T) {
 	if r := do(t, http.MethodHead, get.URL, nil, nil); r.status != 403 {
 		t.Errorf("HEAD with a URL signed for GET: %d, want 403 as S3 answers", r.status)
 	}
-	s, _ := e.f.presign(e.f.base, http.MethodHead, thread, "h.csv", http.Header{})
+	s, _ := e.f.signer().Presign(http.MethodHead, thread, "h.csv", http.Header{})
 	r := do(t, http.MethodHead, s.URL, nil, nil)
 	if r.status != 200 || r.header.Get("Content-Length") != "8" || r.header.Get("Content-Type") != "text/csv" || len(r.body) != 0 {
 		t.Errorf("HEAD: %d %v %q", r.status, r.header, r.body)
 	}
-	s, _ = e.f.presign(e.f.base, http.MethodHead, thread, "missing.csv", http.Header{})
+	s, _ = e.f.signer().Presign(http.MethodHead, thread, "missing.csv", http.Header{})
 	if r := do(t, http.MethodHead, s.URL, nil, nil); r.status != 404 {
 		t.Errorf("HEAD missing: %d", r.status)
 	}
