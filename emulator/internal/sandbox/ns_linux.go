@@ -483,31 +483,9 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 	res.Stderr, t2 = errOut.bytes()
 	res.Truncated = res.Truncated || t2
 	oom := cg != nil && cg.oomKilled()
-	var ee *exec.ExitError
-	if werr != nil && !errors.As(werr, &ee) {
-		return Result{}, fmt.Errorf("sandbox: wait: %w", werr)
-	}
-	ws, _ := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
-	switch {
-	case timedOut.Load():
-		res.Status, res.ExitCode = StatusTimeout, ExitTimeout
-		res.Error = fmt.Sprintf("Execution timed out after %s", spec.Timeout)
-	case oom:
-		res.Status, res.ExitCode = StatusOOM, ExitKilled
-		res.Error = fmt.Sprintf("Memory limit exceeded (%d MiB)", spec.MemoryLimit>>20)
-	case cancelled.Load():
-		res.Status, res.ExitCode = StatusCancelled, ExitKilled
-		res.Error = "Execution cancelled"
-	case setupErr != "":
-		res.Status, res.ExitCode = StatusFailed, -1
-		res.Error = "sandbox: " + setupErr
-	case ws.Signaled():
-		res.Status, res.ExitCode = StatusFailed, 128+int(ws.Signal())
-		res.Error = fmt.Sprintf("Process killed by signal %d (%s)", int(ws.Signal()), ws.Signal())
-	case ws.ExitStatus() == 0:
-		res.Status = StatusSuccess
-	default:
-		res.Status, res.ExitCode = StatusFailed, ws.ExitStatus()
+	end := ending{timedOut: timedOut.Load(), oom: oom, cancelled: cancelled.Load(), setupErr: setupErr}
+	if err := res.conclude(end, werr, p.cmd.ProcessState, spec); err != nil {
+		return Result{}, err
 	}
 	return res, nil
 }

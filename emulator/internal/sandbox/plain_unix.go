@@ -8,7 +8,6 @@ package sandbox
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -110,25 +109,9 @@ func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, er
 	var t2 bool
 	res.Stderr, t2 = errOut.bytes()
 	res.Truncated = res.Truncated || t2
-	var ee *exec.ExitError
-	if werr != nil && !errors.As(werr, &ee) {
-		return Result{}, fmt.Errorf("sandbox: wait: %w", werr)
-	}
-	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
-	switch {
-	case timedOut.Load():
-		res.Status, res.ExitCode = StatusTimeout, ExitTimeout
-		res.Error = fmt.Sprintf("Execution timed out after %s", spec.Timeout)
-	case cancelled.Load():
-		res.Status, res.ExitCode = StatusCancelled, ExitKilled
-		res.Error = "Execution cancelled"
-	case ws.Signaled():
-		res.Status, res.ExitCode = StatusFailed, 128+int(ws.Signal())
-		res.Error = fmt.Sprintf("Process killed by signal %d (%s)", int(ws.Signal()), ws.Signal())
-	case ws.ExitStatus() == 0:
-		res.Status = StatusSuccess
-	default:
-		res.Status, res.ExitCode = StatusFailed, ws.ExitStatus()
+	end := ending{timedOut: timedOut.Load(), cancelled: cancelled.Load()}
+	if err := res.conclude(end, werr, cmd.ProcessState, spec); err != nil {
+		return Result{}, err
 	}
 	return res, nil
 }

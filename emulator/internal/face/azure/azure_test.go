@@ -45,19 +45,8 @@ type env struct {
 // newEnv starts a face; mod may adjust the config before New.
 func newEnv(t *testing.T, mod func(*face.Config)) *env {
 	t.Helper()
-	clk := clock.NewFrozen(testEpoch)
-	st, err := store.Open(t.TempDir(), clk, nil)
-	if err != nil {
-		t.Fatalf("store.Open: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	// Listen first: the face needs its base URL before it can serve.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	base := "http://" + ln.Addr().String()
-	cfg := face.Config{Store: st, Clock: clk, BaseURL: base, KeyID: testAccount, Secret: testSecret}
+	fe := facetest.NewEnv(t, clock.NewFrozen(testEpoch), nil)
+	cfg := fe.Config(testAccount, testSecret, nil, nil)
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -65,10 +54,8 @@ func newEnv(t *testing.T, mod func(*face.Config)) *env {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	srv := &http.Server{Handler: f, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return &env{t: t, clk: clk, st: st, face: f, base: base}
+	fe.Serve(f)
+	return &env{t: t, clk: fe.Clock, st: fe.Store, face: f, base: fe.URL}
 }
 
 func (e *env) signUpload(path, ct string, n int64) face.Signed {

@@ -68,19 +68,19 @@ func (s *syncBuffer) String() string {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{
-		start: time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC),
+		start: facetest.Epoch,
 		logs:  &syncBuffer{},
 		done:  make(chan string, 100),
 	}
-	e.clk = clock.NewFrozen(e.start)
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	st, err := store.Open(t.TempDir(), e.clk, log)
+	fe := facetest.NewEnv(t, nil, log)
+	e.st, e.clk, e.srv = fe.Store, fe.Clock, fe.Server
+	var err error
+	e.f, err = New(fe.Config(testKeyID, testSecret, facetest.Access(gone, roVolume), log))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	e.st = st
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	fe.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := reqlog.NewRecorder(w)
 		e.f.ServeHTTP(rec, r)
 		select {
@@ -88,22 +88,6 @@ func newEnv(t *testing.T) *env {
 		default:
 		}
 	}))
-	t.Cleanup(e.srv.Close)
-	e.f, err = New(face.Config{
-		Store: st, Clock: e.clk, BaseURL: e.srv.URL, KeyID: testKeyID, Secret: testSecret, Logger: log,
-		Access: func(sp store.Space, write bool) error {
-			switch {
-			case sp == gone:
-				return face.ErrNoSpace
-			case sp == roVolume && write:
-				return face.ErrReadOnly
-			}
-			return nil
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return e
 }
 

@@ -53,35 +53,11 @@ type env struct {
 	srv *httptest.Server
 }
 
-// access allows everything but writes to roVol and anything in ghost.
-func access(sp store.Space, write bool) error {
-	switch {
-	case sp == ghost:
-		return face.ErrNoSpace
-	case sp == roVol && write:
-		return face.ErrReadOnly
-	}
-	return nil
-}
-
 func newEnv(t *testing.T, clk *clock.Clock, mod ...func(*face.Config)) *env {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(t.TempDir(), clk, log)
-	if err != nil {
-		t.Fatalf("store.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	srv := httptest.NewUnstartedServer(nil)
-	cfg := face.Config{
-		Store:   st,
-		Clock:   clk,
-		BaseURL: "http://" + srv.Listener.Addr().String(),
-		KeyID:   testKeyID,
-		Secret:  testSecret,
-		Access:  access,
-		Logger:  log,
-	}
+	fe := facetest.NewEnv(t, clk, log)
+	cfg := fe.Config(testKeyID, testSecret, facetest.Access(ghost, roVol), log)
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -89,10 +65,8 @@ func newEnv(t *testing.T, clk *clock.Clock, mod ...func(*face.Config)) *env {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	srv.Config.Handler = f
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &env{f: f, st: st, clk: clk, srv: srv}
+	fe.Serve(f)
+	return &env{f: f, st: fe.Store, clk: fe.Clock, srv: fe.Server}
 }
 
 // s3Err is the part of S3's XML error body the tests look at.
