@@ -151,7 +151,11 @@ func (f *Face) signUpload(base string, sp store.Space, path, contentType string,
 	if contentType == "" {
 		contentType = store.DefaultContentType
 	}
-	s, err := f.sign(base, sp, path, uploadPerms, uploadBinding{length: contentLength, contentType: contentType}.identifier())
+	si := uploadBinding{length: contentLength, contentType: contentType}.identifier()
+	if len(si) > maxIdentifier {
+		return face.Signed{}, fmt.Errorf("azure face: sign upload: content length %d is too large to bind into a SAS", contentLength)
+	}
+	s, err := f.sign(base, sp, path, uploadPerms, si)
 	if err != nil {
 		return face.Signed{}, fmt.Errorf("azure face: sign upload: %w", err)
 	}

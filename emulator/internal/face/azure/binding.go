@@ -30,6 +30,10 @@ import (
 // bound and may write any length, as in Azure.
 const bindingPrefix = "localbaponi.put."
 
+// maxIdentifier is Azure's limit on a signed identifier: 64 characters, room
+// for lengths up to 15 digits (the Files API's 10 GiB has 11).
+const maxIdentifier = 64
+
 // uploadBinding is what an upload SAS was issued for.
 type uploadBinding struct {
 	length      int64
@@ -49,12 +53,15 @@ func (b uploadBinding) identifier() string {
 
 // parseBinding parses an si value written by identifier.
 func parseBinding(si string) (uploadBinding, bool) {
+	if len(si) > maxIdentifier {
+		return uploadBinding{}, false
+	}
 	rest, ok := strings.CutPrefix(si, bindingPrefix)
 	if !ok {
 		return uploadBinding{}, false
 	}
 	n, h, ok := strings.Cut(rest, ".")
-	if !ok || len(h) != 32 || n == "" || (len(n) > 1 && n[0] == '0') {
+	if !ok || len(h) != 32 || n == "" || (len(n) > 1 && n[0] == '0') || strings.Trim(n, "0123456789") != "" {
 		return uploadBinding{}, false
 	}
 	length, err := strconv.ParseInt(n, 10, 64)
