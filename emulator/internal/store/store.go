@@ -5,7 +5,8 @@
 //
 //	orgs/<org>/threads/<id>/<path>   thread files (bind-mounted at /home/baponi)
 //	orgs/<org>/volumes/<slug>/<path> volume files (bind-mounted at /volumes/<slug>)
-//	.meta/<space key>/<hash>.<inode>.json  sidecars: content type per upload
+//	.meta/<space key>/<hash>.<inode>.json  sidecars: the content type of an upload
+//	                                 whose type is not the one its extension gives
 //	.tmp/                            uploads in flight (same filesystem, so rename works),
 //	                                 named <instance id>.<kind>-<random>
 //	.instances/<id>.lock             one per open store, flock'ed while it is open
@@ -17,6 +18,11 @@
 // and every per-space operation opens a root at the space's directory, so a
 // symlink planted by sandboxed code cannot lead a read, write, list or delete
 // outside that space (neither out of the data directory nor into a sibling).
+//
+// List answers from an in-memory index of each listed space (index.go),
+// built by the space's first List and kept true by Put and Delete; while code
+// runs in a space (Modifying) and after TouchSince, the next List walks the
+// directory again, since code writes behind the store's back.
 //
 // Modes: files are created 0o644 and directories 0o755 (before umask). By
 // default the store does not chown anything. With SetFileOwner (the emulator
