@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/localbaponi/localbaponi/emulator/internal/rmtree"
 )
 
 func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, error) {
@@ -26,7 +28,7 @@ func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, er
 		if err != nil {
 			return Result{}, fmt.Errorf("sandbox: temporary home: %w", err)
 		}
-		defer os.RemoveAll(tmp)
+		defer rmtree.RemoveAll(tmp) // code may leave a very deep tree
 		home = tmp
 	}
 	file := ""
@@ -35,7 +37,7 @@ func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, er
 		if err != nil {
 			return Result{}, fmt.Errorf("sandbox: code file: %w", err)
 		}
-		defer os.RemoveAll(dir)
+		defer rmtree.RemoveAll(dir)
 		file = filepath.Join(dir, scriptName(spec.Language))
 		if err := os.WriteFile(file, spec.Code, 0o644); err != nil {
 			return Result{}, fmt.Errorf("sandbox: code file: %w", err)

@@ -236,6 +236,12 @@ func (s *Store) touchDir(sp Space, d *os.File, rel string, cutoff, now time.Time
 	var errs []error
 	for _, name := range names {
 		p := join(rel, name)
+		if ValidPath(p) != nil {
+			// Not addressable by the Files API (too long, among others):
+			// nobody lists it, so it needs no stamp, and skipping it bounds
+			// the walk's depth, and its open descriptors, by MaxPathBytes.
+			continue
+		}
 		si, err := lstatAt(d, name)
 		if err != nil {
 			if !isNotFound(err) {

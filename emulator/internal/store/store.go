@@ -46,6 +46,7 @@ import (
 	"time"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/clock"
+	"github.com/localbaponi/localbaponi/emulator/internal/rmtree"
 )
 
 // FileMode is the mode (before umask) of files the store creates.
@@ -154,7 +155,7 @@ func Open(dir string, clk *clock.Clock, log *slog.Logger) (*Store, error) {
 
 func (s *Store) removeTemp(dir string) {
 	if s.temp {
-		_ = os.RemoveAll(dir)
+		_ = rmtree.RemoveAll(dir)
 	}
 }
 
@@ -206,7 +207,9 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		err := s.closeRoots()
 		if s.temp {
-			if rerr := os.RemoveAll(s.dir); rerr != nil {
+			// Code may have left a tree deeper than os.RemoveAll can
+			// remove (one descriptor per level).
+			if rerr := rmtree.RemoveAll(s.dir); rerr != nil {
 				err = errors.Join(err, fmt.Errorf("store: remove %s: %w", s.dir, rerr))
 			}
 		}
