@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -613,11 +614,11 @@ func (w *streamWriter) flush() {
 	}
 }
 
-// hideHostPaths replaces the host directories of an execution in a message
-// meant for the client by what the code sees (/home/baponi, /volumes/<slug>)
-// and the data directory by "<data-dir>": where the emulator keeps its data
-// on the host is none of the client's or the code's business (issue 8
-// defect 9).
+// hideHostPaths replaces, in a message meant for the client, the host
+// directories of an execution by what the code sees (/home/baponi,
+// /volumes/<slug>), the data directory by "<data-dir>" and the host's temp
+// directory by "<tmp>": where the emulator keeps things on the host is none
+// of the client's or the code's business (issue 8 defect 9).
 func hideHostPaths(msg string, spec sandbox.Spec, dataDir string) string {
 	if msg == "" {
 		return msg
@@ -633,6 +634,11 @@ func hideHostPaths(msg string, spec sandbox.Spec, dataDir string) string {
 	}
 	if dataDir != "" {
 		pairs = append(pairs, dataDir, "<data-dir>")
+	}
+	// The sandbox's own scratch directories (its root) live in the host's
+	// temp directory; the data directory may too, and wins (it comes first).
+	if tmp := strings.TrimSuffix(os.TempDir(), "/"); tmp != "" {
+		pairs = append(pairs, tmp+"/", "<tmp>/")
 	}
 	if len(pairs) == 0 {
 		return msg
