@@ -176,7 +176,7 @@ func Start(opts Options) (*Emulator, error) {
 	e := &Emulator{opts: opts, served: make(chan struct{})}
 	if err := e.start(); err != nil {
 		e.shutdown()
-		return nil, err
+		return nil, errors.Join(err, e.closeErr)
 	}
 	return e, nil
 }
@@ -224,10 +224,17 @@ func (e *Emulator) start() error {
 	}
 	for _, org := range cfg.Orgs {
 		for _, vc := range org.Volumes {
-			v, _ := e.tenants.Volume(org.ID, vc.Slug)
+			v, ok := e.tenants.Volume(org.ID, vc.Slug)
+			if !ok {
+				return fmt.Errorf("config: volume %q of %q is not in the registry built from it", vc.Slug, org.ID)
+			}
 			files := vc.Files
 			sp := store.Space{Org: v.Org, Kind: store.Volume, ID: v.Slug}
-			if exists, _ := e.store.Exists(sp); exists {
+			exists, err := e.store.Exists(sp)
+			if err != nil {
+				return fmt.Errorf("look up volume %q of %q: %w", v.Slug, v.Org, err)
+			}
+			if exists {
 				files = nil // a kept data dir keeps what the volume holds
 			}
 			if err := api.SeedVolume(context.Background(), e.store, v, files); err != nil {
