@@ -44,12 +44,12 @@ func cleanPath(p string) bool {
 // guardPaths answers unclean paths outside the face with a JSON 404 instead
 // of letting a router redirect them.
 func (s *Server) guardPaths(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		if !s.facePath(r.URL.Path) && !cleanPath(r.URL.Path) {
-			writeError(w, notFoundf("no route %s %q: the path has empty, '.' or '..' segments; the emulator does not clean or redirect paths", r.Method, r.URL.Path))
-			return
+			return notFoundf("no route %s %q: the path has empty, '.' or '..' segments; the emulator does not clean or redirect paths", r.Method, r.URL.Path)
 		}
 		next.ServeHTTP(w, r)
+		return nil
 	})
 }
 
