@@ -12,10 +12,11 @@ import (
 const module = "github.com/localbaponi/localbaponi/"
 
 // layers is the house's order, top down: cmd → conformance → emulator → api
-// → services → faces → store, sandbox and helpers → clock. A package may
-// import only packages of a lower layer. A package under emulator/internal
-// that is not listed is taken for a leaf helper (layer 2); give it its
-// layer here when it needs more. Packages outside emulator/ and
+// → services → faces → store, sandbox and helpers → clock and leaf helpers.
+// A package may import only packages of a lower layer. A package under
+// emulator/internal that is not listed is taken for a leaf helper (layer 1,
+// importing nothing of the module); give it its layer here when it needs
+// more. Packages outside emulator/ and
 // conformance/ (cmd, bench, hardening) are at the top.
 var layers = map[string]int{
 	"conformance/internal/gen":        10,
@@ -37,6 +38,7 @@ var layers = map[string]int{
 	"emulator/internal/signing":       2,
 	"emulator/internal/reqlog":        2,
 	"emulator/internal/clock":         1,
+	"emulator/internal/rmtree":        1,
 }
 
 const top = 100
@@ -46,7 +48,7 @@ func layerOf(pkg string) int {
 		return l
 	}
 	if strings.HasPrefix(pkg, "emulator/internal/") {
-		return 2
+		return 1
 	}
 	return top
 }
