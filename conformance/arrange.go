@@ -20,6 +20,7 @@ var arrangeInputs = map[string]string{
 	"rate-limited key": "--rate-limited-api-key / BAPONI_RATE_LIMITED_API_KEY (a key of the organisation with a small rate limit)",
 	"small-memory key": "--small-memory-api-key / BAPONI_SMALL_MEMORY_API_KEY (a key whose executions are limited to a few hundred MiB)",
 	"second key":       "--second-api-key / BAPONI_SECOND_API_KEY (another key of the same organisation)",
+	"revoked key":      "--revoked-api-key / BAPONI_REVOKED_API_KEY (a key of the organisation that has been revoked)",
 	"flippable volume": "none: a deployment's volumes are made read-only by its administrator; the check needs the emulator's admin API",
 }
 
@@ -84,6 +85,8 @@ func envOfInput(what string) string {
 		return "BAPONI_SMALL_MEMORY_API_KEY"
 	case "second key":
 		return "BAPONI_SECOND_API_KEY"
+	case "revoked key":
+		return "BAPONI_REVOKED_API_KEY"
 	}
 	return ""
 }

@@ -43,6 +43,21 @@ type Config struct {
 	APIKey string `yaml:"api_key"`
 	// OtherOrgAPIKey is a key of a second organisation (isolation checks).
 	OtherOrgAPIKey string `yaml:"other_org_api_key"`
+	// SecondAPIKey is another key of the same organisation (S-3: volumes
+	// are shared by every key of the organisation). On an emulator the run
+	// makes one with the admin API when it is empty.
+	SecondAPIKey string `yaml:"second_api_key"`
+	// RateLimitedAPIKey is a key of the organisation with a small rate
+	// limit (E-3: 429 with Retry-After). Made with the admin API on an
+	// emulator when empty.
+	RateLimitedAPIKey string `yaml:"rate_limited_api_key"`
+	// SmallMemoryAPIKey is a key whose executions may use a few hundred
+	// MiB at most (R-5: status oom). Made with the admin API on an emulator
+	// when empty.
+	SmallMemoryAPIKey string `yaml:"small_memory_api_key"`
+	// RevokedAPIKey is a key of the organisation that has been revoked
+	// (A-1: 401). On an emulator the run makes and revokes one.
+	RevokedAPIKey string `yaml:"revoked_api_key"`
 	// RWVolume and ROVolume are slugs of a read-write and a read-only volume
 	// of the organisation. The suite writes only under "conf-<run id>/" in
 	// the read-write one and never writes to the read-only one.
@@ -105,6 +120,10 @@ var envNames = []struct {
 	{"BAPONI_BASE_URL", func(c *Config, v string) { c.BaseURL = v }},
 	{"BAPONI_API_KEY", func(c *Config, v string) { c.APIKey = v }},
 	{"BAPONI_OTHER_ORG_API_KEY", func(c *Config, v string) { c.OtherOrgAPIKey = v }},
+	{"BAPONI_SECOND_API_KEY", func(c *Config, v string) { c.SecondAPIKey = v }},
+	{"BAPONI_RATE_LIMITED_API_KEY", func(c *Config, v string) { c.RateLimitedAPIKey = v }},
+	{"BAPONI_SMALL_MEMORY_API_KEY", func(c *Config, v string) { c.SmallMemoryAPIKey = v }},
+	{"BAPONI_REVOKED_API_KEY", func(c *Config, v string) { c.RevokedAPIKey = v }},
 	{"BAPONI_RW_VOLUME", func(c *Config, v string) { c.RWVolume = v }},
 	{"BAPONI_RO_VOLUME", func(c *Config, v string) { c.ROVolume = v }},
 	{"BAPONI_PROFILE", func(c *Config, v string) { c.Profile = v }},
@@ -144,6 +163,10 @@ func ParseArgs(args []string, getenv func(string) string, stderr io.Writer) (Con
 	fs.StringVar(&flagCfg.BaseURL, "base-url", "", "target base `URL`; empty starts the embedded emulator")
 	fs.StringVar(&flagCfg.APIKey, "api-key", "", "API `key` of the organisation under test")
 	fs.StringVar(&flagCfg.OtherOrgAPIKey, "other-org-api-key", "", "API `key` of a second organisation (isolation checks)")
+	fs.StringVar(&flagCfg.SecondAPIKey, "second-api-key", "", "another API `key` of the same organisation (S-3; made with the admin API on an emulator)")
+	fs.StringVar(&flagCfg.RateLimitedAPIKey, "rate-limited-api-key", "", "API `key` of the organisation with a small rate limit (E-3; made with the admin API on an emulator)")
+	fs.StringVar(&flagCfg.SmallMemoryAPIKey, "small-memory-api-key", "", "API `key` whose executions get a few hundred MiB at most (R-5 oom; made with the admin API on an emulator)")
+	fs.StringVar(&flagCfg.RevokedAPIKey, "revoked-api-key", "", "a revoked API `key` (A-1; made and revoked with the admin API on an emulator)")
 	fs.StringVar(&flagCfg.RWVolume, "rw-volume", "", "read-write volume `slug`")
 	fs.StringVar(&flagCfg.ROVolume, "ro-volume", "", "read-only volume `slug`")
 	fs.StringVar(&flagCfg.Profile, "profile", "", "emulator|deployment (default: emulator if the target says it is localbaponi)")
@@ -183,6 +206,10 @@ func ParseArgs(args []string, getenv func(string) string, stderr io.Writer) (Con
 	over("base-url", &cfg.BaseURL, flagCfg.BaseURL)
 	over("api-key", &cfg.APIKey, flagCfg.APIKey)
 	over("other-org-api-key", &cfg.OtherOrgAPIKey, flagCfg.OtherOrgAPIKey)
+	over("second-api-key", &cfg.SecondAPIKey, flagCfg.SecondAPIKey)
+	over("rate-limited-api-key", &cfg.RateLimitedAPIKey, flagCfg.RateLimitedAPIKey)
+	over("small-memory-api-key", &cfg.SmallMemoryAPIKey, flagCfg.SmallMemoryAPIKey)
+	over("revoked-api-key", &cfg.RevokedAPIKey, flagCfg.RevokedAPIKey)
 	over("rw-volume", &cfg.RWVolume, flagCfg.RWVolume)
 	over("ro-volume", &cfg.ROVolume, flagCfg.ROVolume)
 	over("profile", &cfg.Profile, flagCfg.Profile)
@@ -253,6 +280,10 @@ func (c Config) Redacted() map[string]string {
 	put("base_url", c.BaseURL)
 	put("api_key", redactKey(c.APIKey))
 	put("other_org_api_key", redactKey(c.OtherOrgAPIKey))
+	put("second_api_key", redactKey(c.SecondAPIKey))
+	put("rate_limited_api_key", redactKey(c.RateLimitedAPIKey))
+	put("small_memory_api_key", redactKey(c.SmallMemoryAPIKey))
+	put("revoked_api_key", redactKey(c.RevokedAPIKey))
 	put("rw_volume", c.RWVolume)
 	put("ro_volume", c.ROVolume)
 	put("profile", c.Profile)

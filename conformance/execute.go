@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -67,7 +68,7 @@ func (c *checkRun) execOK(lang, code, thread string, kv ...any) execResult {
 
 // Code execution (SPEC R-1 … R-8, S-2).
 var _ = area("execute", nil, func() {
-	check("R-1", DOC, "execute answers {success, stdout, stderr, exit_code} with success == (exit_code == 0)", nil, func(c *checkRun) {
+	check("R-1", DOC, "execute answers {success, stdout, stderr, exit_code} with success == (exit_code == 0)", labels("R-1.a", "R-1.b", "R-1.c", "R-1.d"), func(c *checkRun) {
 		c.need(needExecute)
 		e := c.exec("python", "import sys\nprint('hello')\nsys.stderr.write('warn')\n", "")
 		c.expect(e.resp, *e.Success && *e.ExitCode == 0 && e.out() == "hello\n" && *e.Stderr == "warn", claim{want: `success true, exit_code 0, stdout "hello\n", stderr "warn"`, got: e.resp.Summary(), why: "wrong result of a successful run"})
@@ -75,7 +76,7 @@ var _ = area("execute", nil, func() {
 		c.expect(e.resp, !*e.Success && *e.ExitCode == 3, claim{want: "success false, exit_code 3", got: e.resp.Summary(), why: "wrong result of a failing run"})
 	})
 
-	check("R-1", EMU, "execute also answers error, status, duration_ms and trace_id", nil, func(c *checkRun) {
+	check("R-1", EMU, "execute also answers error, status, duration_ms and trace_id", labels("R-1.e", "R-1.f"), func(c *checkRun) {
 		c.need(needExecute)
 		e := c.exec("python", "print(1)", "")
 		obj := e.resp.Object()
@@ -86,7 +87,7 @@ var _ = area("execute", nil, func() {
 		c.expect(e.resp, e.Status == "success" && e.TraceID != "", claim{want: `status "success" and a trace_id`, got: e.resp.Summary(), why: "wrong status or trace_id"})
 	})
 
-	check("R-2", DOC, "python is the default; node and bash run", nil, func(c *checkRun) {
+	check("R-2", DOC, "python is the default; node and bash run", labels("R-2.a", "R-2.b"), func(c *checkRun) {
 		c.need(needExecute)
 		e := c.execOK("", "import sys\nprint(sys.version_info[0])", "")
 		c.expect(e.resp, e.out() == "3\n", claim{want: "python 3 by default", got: e.out(), why: "the default language is not python"})
@@ -96,31 +97,31 @@ var _ = area("execute", nil, func() {
 		c.expect(e.resp, e.out() == "42\n", claim{want: "42", got: e.out(), why: "bash did not run"})
 	})
 
-	for _, bad := range []struct{ name, lang, code string }{
-		{"an unknown language", "ruby", "puts 1"},
-		{"empty code", "python", ""},
+	for _, bad := range []struct{ name, clause, lang, code string }{
+		{"an unknown language", "R-2.c", "ruby", "puts 1"},
+		{"empty code", "R-2.d", "python", ""},
 	} {
-		check("R-2", DOC, bad.name+" → 400 validation_error", nil, func(c *checkRun) {
+		check("R-2", DOC, bad.name+" → 400 validation_error", labels(bad.clause), func(c *checkRun) {
 			c.need(needExecute)
 			r := c.execResp(map[string]any{"code": bad.code, "language": bad.lang})
 			c.wantError(r, http.StatusBadRequest, "validation_error")
 		})
 	}
 
-	check("R-2", DOC, "code over 1 MiB → 400 validation_error", labels("limits"), func(c *checkRun) {
+	check("R-2", DOC, "code over 1 MiB → 400 validation_error", labels("limits", "R-2.e"), func(c *checkRun) {
 		c.need(needExecute)
 		code := "print(1)\n#" + strings.Repeat("x", (1<<20)+1-len("print(1)\n#"))
 		r := c.execResp(map[string]any{"code": code + "x"})
 		c.wantError(r, http.StatusBadRequest, "validation_error")
 	})
 
-	check("R-2", EMU, "code of exactly 1 MiB runs", labels("limits"), func(c *checkRun) {
+	check("R-2", EMU, "code of exactly 1 MiB runs", labels("limits", "R-2.f"), func(c *checkRun) {
 		c.need(needExecute)
 		code := "print(1)\n#" + strings.Repeat("x", (1<<20)-len("print(1)\n#"))
 		c.execOK("python", code, "")
 	})
 
-	check("S-2", DOC, "/home/baponi/a/b.csv is path a/b.csv; an uploaded file is in /home/baponi", nil, func(c *checkRun) {
+	check("S-2", DOC, "/home/baponi/a/b.csv is path a/b.csv; an uploaded file is in /home/baponi", labels("S-2.a", "S-2.b"), func(c *checkRun) {
 		c.need(needExecute)
 		sp := c.thread("s2")
 		c.upload(sp, "in/data.txt", "text/plain", []byte("uploaded"))
@@ -130,7 +131,7 @@ var _ = area("execute", nil, func() {
 		c.expect(r, slices.Contains(paths(es), "a/b.csv") && slices.Contains(paths(es), "a"), claim{want: "a and a/b.csv listed", got: fmt.Sprint(paths(es)), why: "the file written by code is not listed as a/b.csv"})
 	})
 
-	check("R-3", DOC, "with thread_id, files persist: the Files API and later executions see them", nil, func(c *checkRun) {
+	check("R-3", DOC, "with thread_id, files persist: the Files API and later executions see them", labels("R-3.a", "R-3.b"), func(c *checkRun) {
 		c.need(needExecute)
 		sp := c.thread("r3")
 		c.execOK("python", "open('/home/baponi/state.txt','w').write('one')", sp.ID)
@@ -142,7 +143,7 @@ var _ = area("execute", nil, func() {
 		c.expect(got, string(got.Body) == "one two", claim{want: "one two", got: string(got.Body), why: "the second execution's change did not persist"})
 	})
 
-	check("R-3", DOC, "without thread_id the home starts empty and is discarded", nil, func(c *checkRun) {
+	check("R-3", DOC, "without thread_id the home starts empty and is discarded", labels("R-3.c"), func(c *checkRun) {
 		c.need(needExecute)
 		code := "import os\nprint(sorted(os.listdir('/home/baponi')))\nopen('/home/baponi/left.txt','w').write('x')"
 		e := c.execOK("python", code, "")
@@ -151,12 +152,12 @@ var _ = area("execute", nil, func() {
 		c.expect(e.resp, e.out() == "[]\n", claim{want: "[]", got: e.out(), why: "a file from an earlier execution without thread_id is still there"})
 	})
 
-	check("R-4", DOC, "a second execution on a busy thread → 409 conflict", nil, func(c *checkRun) {
+	check("R-4", DOC, "a second execution on a busy thread → 409 conflict", labels("R-4.a", "R-4.b"), func(c *checkRun) {
 		c.need(needExecute)
 		sp := c.thread("r4")
 		done := make(chan *Response, 1)
 		q := c.rs.cl.api(http.MethodPost, "/v1/sandbox/execute", &c.rs.key, map[string]any{
-			"code": "import time\nopen('/home/baponi/started','w').write('1')\ntime.sleep(6)", "thread_id": sp.ID, "language": "python",
+			"code": "import time\nopen('/home/baponi/started','w').write('1')\ntime.sleep(4)", "thread_id": sp.ID, "language": "python",
 		})
 		go func() {
 			done <- c.rs.cl.do(c.ctx, q)
@@ -179,7 +180,7 @@ var _ = area("execute", nil, func() {
 		c.envelope(r)
 	})
 
-	check("R-5", EMU, "timeout kills the whole process tree: status timeout, success false", nil, func(c *checkRun) {
+	check("R-5", EMU, "timeout kills the whole process tree: status timeout, success false", labels("R-5.a", "R-5.b"), func(c *checkRun) {
 		c.need(needExecute)
 		sp := c.thread("r5")
 		start := time.Now()
@@ -194,14 +195,14 @@ var _ = area("execute", nil, func() {
 
 	for _, t := range []any{0, 301, -1, 1.5, "10"} {
 		js, _ := json.Marshal(t)
-		check("R-5", EMU, fmt.Sprintf("timeout %s → 400 validation_error", js), nil, func(c *checkRun) {
+		check("R-5", EMU, fmt.Sprintf("timeout %s → 400 validation_error", js), labels("R-5.c"), func(c *checkRun) {
 			c.need(needExecute)
 			r := c.execResp(map[string]any{"code": "print(1)", "timeout": t})
 			c.wantError(r, http.StatusBadRequest, "validation_error")
 		})
 	}
 
-	check("R-6", EMU, "volumes are mounted at /volumes/<slug>; read-only ones refuse writes (EROFS)", nil, func(c *checkRun) {
+	check("R-6", EMU, "volumes are mounted at /volumes/<slug>; read-only ones refuse writes (EROFS)", labels("R-6.a", "R-6.b"), func(c *checkRun) {
 		c.need(needExecute, needEmulator)
 		rw := c.rw()
 		p := c.volPath("r6.txt")
@@ -215,7 +216,7 @@ var _ = area("execute", nil, func() {
 		}
 	})
 
-	check("R-6", EMU, "no network but loopback; other threads are not visible", nil, func(c *checkRun) {
+	check("R-6", EMU, "no network but loopback; other threads are not visible", labels("R-6.c", "R-6.d"), func(c *checkRun) {
 		c.need(needExecute, needIsolation)
 		other := c.thread("r6-other")
 		c.upload(other, "other-secret.txt", "text/plain", []byte("s"))
@@ -241,7 +242,7 @@ except OSError:
 		c.expect(e.resp, e.out() == "NOTFOUND\nNONET\n", claim{want: "NOTFOUND NONET", got: e.out(), why: "another thread's files or the network are reachable from the sandbox"})
 	})
 
-	check("R-7", EMU, "env_vars are set; reserved names → 400 naming them", nil, func(c *checkRun) {
+	check("R-7", EMU, "env_vars are set; reserved names → 400 naming them", labels("R-7.a", "R-7.b"), func(c *checkRun) {
 		c.need(needExecute)
 		e := c.execOK("bash", "echo \"$CONF_GREETING\"", "", "env_vars", map[string]string{"CONF_GREETING": "hi there"})
 		c.expect(e.resp, e.out() == "hi there\n", claim{want: "hi there", got: e.out(), why: "env_vars not set"})
@@ -252,7 +253,7 @@ except OSError:
 		}
 	})
 
-	check("R-8", DOC, "Accept: application/x-ndjson streams JSON lines; the first is a status event with trace_id", nil, func(c *checkRun) {
+	check("R-8", DOC, "Accept: application/x-ndjson streams JSON lines; the first is a status event with trace_id", labels("R-8.a", "R-8.b"), func(c *checkRun) {
 		c.need(needExecute)
 		r := streamExec(c, "print('streamed')")
 		c.ok(r)
@@ -262,7 +263,7 @@ except OSError:
 		c.expect(r, eventName(events[0]) == "status" && hasTrace, claim{want: "a first status event with trace_id", got: r.Summary(), why: "the first streamed object is not a status event carrying trace_id"})
 	})
 
-	check("R-8", EMU, "the stream is application/x-ndjson with status, stdout and result events", nil, func(c *checkRun) {
+	check("R-8", EMU, "the stream is application/x-ndjson with status, stdout and result events", labels("R-8.c"), func(c *checkRun) {
 		c.need(needExecute)
 		r := streamExec(c, "print('streamed')")
 		c.ok(r)
@@ -277,7 +278,7 @@ except OSError:
 		}
 	})
 
-	check("R-8", DOC, "GET /v1/executions/{trace_id} returns the execution record", nil, func(c *checkRun) {
+	check("R-8", DOC, "GET /v1/executions/{trace_id} returns the execution record", labels("R-8.f", "R-8.g"), func(c *checkRun) {
 		c.need(needExecute)
 		r := streamExec(c, "print('recorded')")
 		c.ok(r)
@@ -295,7 +296,7 @@ except OSError:
 		c.expect(g, obj["trace_id"] == trace && obj["status"] == "success" && obj["stdout"] == "recorded\n", claim{want: `the run's trace_id, status "success", its stdout`, got: g.Summary(), why: "the execution record does not describe the run"})
 	})
 
-	check("R-8", DOC, "Prefer: respond-async with webhook_url → 202 {trace_id}; the result is POSTed to the webhook", nil, func(c *checkRun) {
+	check("R-8", DOC, "Prefer: respond-async with webhook_url → 202 {trace_id}; the result is POSTed to the webhook", labels("R-8.d", "R-8.e"), func(c *checkRun) {
 		c.need(needExecute, needLoopback)
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		c.expect(nil, err == nil, claim{want: "a local webhook listener", got: fmt.Sprint(err), why: "cannot listen for the webhook"})
@@ -316,11 +317,30 @@ except OSError:
 		c.status(r, http.StatusAccepted)
 		trace, _ := r.Object()["trace_id"].(string)
 		c.expect(r, trace != "", claim{want: `{"trace_id": ...}`, got: r.Summary(), why: "202 without trace_id"})
-		select {
-		case b := <-got:
-			c.expect(r, bytes.Contains(b, []byte(trace)), claim{want: "a webhook body naming " + trace, got: string(b), why: "the webhook body does not name the execution"})
-		case <-time.After(30 * time.Second):
-			c.fail(r, "a webhook POST within 30 s", "none", "the result was never POSTed to webhook_url")
+		// Wait for the webhook up to 30 s, but no more than 5 s after the
+		// execution record says the run is over.
+		deadline := time.After(30 * time.Second)
+		poll := time.NewTicker(250 * time.Millisecond)
+		defer poll.Stop()
+		var doneAt <-chan time.Time
+		for {
+			select {
+			case b := <-got:
+				c.expect(r, bytes.Contains(b, []byte(trace)), claim{want: "a webhook body naming " + trace, got: string(b), why: "the webhook body does not name the execution"})
+				return
+			case <-deadline:
+				c.fail(r, "a webhook POST within 30 s", "none", "the result was never POSTed to webhook_url")
+			case <-doneAt:
+				c.fail(r, "a webhook POST once the run is over", "none", "the run finished but its result was never POSTed to webhook_url")
+			case <-poll.C:
+				if doneAt != nil {
+					continue
+				}
+				g := c.rs.cl.do(c.ctx, c.rs.cl.api(http.MethodGet, "/v1/executions/"+trace, &c.rs.key, nil))
+				if st, _ := g.Object()["status"].(string); g.Status == http.StatusOK && st != "" && st != "running" {
+					doneAt = time.After(5 * time.Second)
+				}
+			}
 		}
 	})
 })
@@ -360,3 +380,60 @@ func eventName(m map[string]any) string {
 	s, _ := m["type"].(string)
 	return s
 }
+
+// executionRecord streams code and fetches its record from
+// GET /v1/executions/{trace_id}.
+func (c *checkRun) executionRecord(code string) (string, *Response) {
+	r := streamExec(c, code)
+	c.ok(r)
+	events := ndjson(c, r)
+	c.expect(r, len(events) > 0, claim{want: "events", got: r.Summary(), why: "empty stream"})
+	trace, _ := events[0]["trace_id"].(string)
+	c.expect(r, trace != "", claim{want: "trace_id", got: r.Summary(), why: "no trace_id in the stream"})
+	g := c.call(http.MethodGet, "/v1/executions/"+trace, nil)
+	c.ok(g)
+	return trace, g
+}
+
+// R-5 memory, and the execution record beyond its fields (R-8).
+var _ = area("execute", nil, func() {
+	check("R-5", EMU, `a run over the key's memory limit ends with status "oom"`, labels("R-5.d"), func(c *checkRun) {
+		c.need(needExecute)
+		key := c.arrangedKey("small-memory key", c.rs.cfg.SmallMemoryAPIKey, map[string]any{"memory_limit_mib": 128})
+		code := "b = bytearray(1 << 30)\nfor i in range(0, len(b), 4096):\n    b[i] = 1\nprint(len(b))"
+		r := c.api(http.MethodPost, "/v1/sandbox/execute", key, map[string]any{"code": code, "language": "python"})
+		c.ok(r)
+		var e execResult
+		c.expect(r, r.JSON(&e) == nil, claim{want: "an execute answer", got: r.Summary(), why: "unreadable execute answer"})
+		c.observe("oom_status", e.Status)
+		c.expect(r, e.Status == "oom" && e.Success != nil && !*e.Success, claim{want: `status "oom", success false`, got: r.Summary(), why: "a run over its memory limit is not reported as oom"})
+	})
+
+	check("R-8", DOC, `a failed run's record has status "failed" and its exit_code`, labels("R-8.h"), func(c *checkRun) {
+		c.need(needExecute)
+		_, g := c.executionRecord("import sys\nsys.exit(3)")
+		obj := g.Object()
+		c.expect(g, obj["status"] == "failed" && obj["exit_code"] == float64(3), claim{want: `status "failed", exit_code 3`, got: g.Summary(), why: "the record of a failed run does not say failed"})
+	})
+
+	check("R-8", DOC, "the record's created_at and completed_at are RFC 3339 UTC, completed not before created", labels("R-8.i"), func(c *checkRun) {
+		c.need(needExecute)
+		_, g := c.executionRecord("print('t')")
+		obj := g.Object()
+		cs, _ := obj["created_at"].(string)
+		ds, _ := obj["completed_at"].(string)
+		created, err1 := parseUTC(cs)
+		completed, err2 := parseUTC(ds)
+		c.expect(g, err1 == nil && err2 == nil, claim{want: "created_at and completed_at in RFC 3339 UTC", got: g.Summary(), why: fmt.Sprintf("record times unreadable: %v %v", err1, err2)})
+		c.expect(g, !completed.Before(created), claim{want: "completed_at ≥ created_at", got: cs + " / " + ds, why: "the run completed before it was created"})
+	})
+
+	check("R-8", DOC, "another organisation does not get the execution record", labels("R-8.j", "isolation"), func(c *checkRun) {
+		c.need(needExecute, needOther)
+		trace, _ := c.executionRecord("print('org A only')")
+		r := c.api(http.MethodGet, "/v1/executions/"+trace, c.other(), nil)
+		c.refused(r)
+		c.expect(r, !bytes.Contains(r.Body, []byte("org A only")), claim{want: "no record", got: r.Summary(), why: "another organisation read the execution's output"})
+		c.observe("other_org_record_status", strconv.Itoa(r.Status))
+	})
+})

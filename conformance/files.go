@@ -40,8 +40,8 @@ func (c *checkRun) parseSigned(r *Response) signed {
 	if s.URL == "" {
 		c.fail(r, `a non-empty "url"`, r.Summary(), "signed URL answer has no url")
 	}
-	if _, err := url.Parse(s.URL); err != nil {
-		c.fail(r, "an absolute URL", s.URL, "url does not parse: %v", err)
+	if u, err := url.Parse(s.URL); err != nil || !u.IsAbs() || u.Host == "" {
+		c.fail(r, "an absolute URL", s.URL, "url is not an absolute URL (%v)", err)
 	}
 	s.resp = r
 	return s

@@ -16,7 +16,7 @@ with open('/home/baponi/output.json', 'w') as f:
     json.dump(result, f)
 print(f"Processed {result['count']} values, sum = {result['sum']}")
 `
-	check("R-3", DOC, "the seed's flow: upload input.json, python writes output.json, download it", labels("execute"), func(c *checkRun) {
+	check("R-3", DOC, "the seed's flow: upload input.json, python writes output.json, download it", labels("execute", "R-3.a", "S-2.b"), func(c *checkRun) {
 		c.need(needExecute)
 		sp := c.thread("flow")
 		input := []byte(`{"values": [1, 2, 3, 4, 5]}`)
@@ -34,7 +34,7 @@ print(f"Processed {result['count']} values, sum = {result['sum']}")
 		c.expect(r, len(es) == 2 && sizes["input.json"] == 27 && sizes["output.json"] == int64(len(got.Body)), claim{want: fmt.Sprintf("input.json (27 bytes), output.json (%d bytes)", len(got.Body)), got: fmt.Sprint(sizes), why: "the thread does not hold exactly the two files"})
 	})
 
-	check("R-3", DOC, "persistence across executions: each run extends what the last one left", labels("execute"), func(c *checkRun) {
+	check("R-3", DOC, "persistence across executions: each run extends what the last one left", labels("execute", "R-3.b"), func(c *checkRun) {
 		c.need(needExecute)
 		sp := c.thread("flow-persist")
 		c.upload(sp, "counter.txt", "text/plain", []byte("0"))
@@ -47,7 +47,7 @@ print(f"Processed {result['count']} values, sum = {result['sum']}")
 		c.expect(got, string(got.Body) == "3", claim{want: "3", got: string(got.Body), why: "the final state does not download"})
 	})
 
-	check("D-1", DOC, "files only: upload, list, download, replace, delete in a thread and a volume", nil, func(c *checkRun) {
+	check("D-1", DOC, "files only: upload, list, download, replace, delete in a thread and a volume", labels("D-1.b", "U-6.c", "X-1.b"), func(c *checkRun) {
 		for _, sp := range []space{c.thread("flow-files"), {"volume", c.rs.cfg.RWVolume}} {
 			if sp.ID == "" {
 				continue

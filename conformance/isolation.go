@@ -12,7 +12,7 @@ import (
 var _ = area("isolation", nil, func() {
 	secret := []byte("org A's secret\n")
 
-	check("A-2", DOC, "another organisation cannot list, download or delete a thread's files", nil, func(c *checkRun) {
+	check("A-2", DOC, "another organisation cannot list, download or delete a thread's files", labels("A-2.a", "A-2.b"), func(c *checkRun) {
 		c.need(needOther)
 		sp := c.thread("a2")
 		c.upload(sp, "secret.txt", "text/plain", secret)
@@ -33,7 +33,7 @@ var _ = area("isolation", nil, func() {
 		c.expect(got, bytes.Equal(got.Body, secret), claim{want: string(secret), got: got.Summary(), why: "the other organisation's delete removed or changed the file"})
 	})
 
-	check("A-2", DOC, "the same thread ID in another organisation is a different thread", nil, func(c *checkRun) {
+	check("A-2", DOC, "the same thread ID in another organisation is a different thread", labels("A-2.c"), func(c *checkRun) {
 		c.need(needOther)
 		sp := c.thread("a2-same-id")
 		c.upload(sp, "secret.txt", "text/plain", secret)
@@ -50,7 +50,7 @@ var _ = area("isolation", nil, func() {
 		c.expect(got, bytes.Equal(got.Body, secret), claim{want: string(secret), got: got.Summary(), why: "the other organisation's upload replaced the file"})
 	})
 
-	check("A-2", DOC, "another organisation cannot see or write the organisation's volumes", nil, func(c *checkRun) {
+	check("A-2", DOC, "another organisation cannot see or write the organisation's volumes", labels("A-2.d"), func(c *checkRun) {
 		c.need(needOther)
 		sp := c.rw()
 		p := c.volPath("a2-secret.txt")
@@ -69,7 +69,7 @@ var _ = area("isolation", nil, func() {
 		c.expect(got, bytes.Equal(got.Body, secret), claim{want: string(secret), got: got.Summary(), why: "the other organisation changed the volume's file"})
 	})
 
-	check("A-3", EMU, "another organisation gets 404 not_found (never 403) for a thread", nil, func(c *checkRun) {
+	check("A-3", EMU, "another organisation gets 404 not_found (never 403) for a thread", labels("A-3.a"), func(c *checkRun) {
 		c.need(needOther)
 		sp := c.thread("a3")
 		c.upload(sp, "secret.txt", "text/plain", secret)
@@ -79,7 +79,7 @@ var _ = area("isolation", nil, func() {
 		c.wantError(c.api(http.MethodDelete, "/v1/files", other, sp.body("path", "secret.txt")), http.StatusNotFound, "not_found")
 	})
 
-	check("A-3", EMU, "another organisation gets 404 not_found (never 403) for a volume", nil, func(c *checkRun) {
+	check("A-3", EMU, "another organisation gets 404 not_found (never 403) for a volume", labels("A-3.b"), func(c *checkRun) {
 		c.need(needOther)
 		var vols []string
 		for _, v := range []string{c.rs.cfg.RWVolume, c.rs.cfg.ROVolume} {

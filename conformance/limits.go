@@ -10,12 +10,12 @@ const maxFileSize = 10 << 30
 
 // Size limits (SPEC U-3, E-2); P-1/P-2 lengths are in paths.go, R-2 in execute.go.
 var _ = area("limits", labels("upload"), func() {
-	check("U-3", DOC, "content_length of exactly 10737418240 (10 GiB) is accepted", nil, func(c *checkRun) {
+	check("U-3", DOC, "content_length of exactly 10737418240 (10 GiB) is accepted", labels("U-3.a"), func(c *checkRun) {
 		r := c.uploadURLResp(c.thread("u3-max"), "huge.bin", "", maxFileSize)
 		c.ok(r)
 	})
 
-	check("U-3", DOC, "content_length of 10737418241 → 400 validation_error naming 10737418240", nil, func(c *checkRun) {
+	check("U-3", DOC, "content_length of 10737418241 → 400 validation_error naming 10737418240", labels("U-3.b", "U-3.c"), func(c *checkRun) {
 		r := c.uploadURLResp(c.thread("u3-over"), "huge.bin", "", maxFileSize+1)
 		c.wantError(r, http.StatusBadRequest, "validation_error")
 		c.messageHas(r, "10737418240")
@@ -32,7 +32,7 @@ var _ = area("limits", labels("upload"), func() {
 		{"an object", `{"bytes": 10}`},
 	}
 	for _, b := range bad {
-		check("U-3", DOC, "content_length "+b.name+" → 400 validation_error", nil, func(c *checkRun) {
+		check("U-3", DOC, "content_length "+b.name+" → 400 validation_error", labels("U-3.d"), func(c *checkRun) {
 			sp := c.unknownThread()
 			body := `{"source": "thread", "id": "` + sp.ID + `", "path": "a.bin", "content_type": "application/octet-stream"`
 			if b.raw != "" {
@@ -44,7 +44,7 @@ var _ = area("limits", labels("upload"), func() {
 		})
 	}
 
-	check("U-3", EMU, "content_length 0 is allowed and an empty file is a real file", nil, func(c *checkRun) {
+	check("U-3", EMU, "content_length 0 is allowed and an empty file is a real file", labels("U-3.e"), func(c *checkRun) {
 		sp := c.thread("u3-zero")
 		c.upload(sp, "empty.txt", "text/plain", []byte{})
 		es, r := c.list(sp, nil)
@@ -53,7 +53,7 @@ var _ = area("limits", labels("upload"), func() {
 		c.expect(got, len(got.Body) == 0, claim{want: "0 bytes", got: got.Summary(), why: "the empty file downloads with content"})
 	})
 
-	check("E-2", EMU, "a request body over 4 MiB → 413 payload_too_large", labels("errors"), func(c *checkRun) {
+	check("E-2", EMU, "a request body over 4 MiB → 413 payload_too_large", labels("errors", "E-2.i"), func(c *checkRun) {
 		pad := strings.Repeat("a", 4<<20)
 		body := `{"source": "thread", "id": "` + c.unknownThread().ID + `", "path": "` + pad + `"}`
 		r := c.call(http.MethodPost, "/v1/files/list", body)

@@ -86,7 +86,7 @@ func sortedCopy(xs []string) []string {
 
 // List semantics (SPEC L-1 … L-5).
 var _ = area("list", nil, func() {
-	check("L-1", DOC, "entries carry name, path, size, modified and is_directory with JSON types", nil, func(c *checkRun) {
+	check("L-1", DOC, "entries carry name, path, size, modified and is_directory with JSON types", labels("L-1.a", "L-1.b"), func(c *checkRun) {
 		f := c.listFixture()
 		r := c.listResp(f.sp, nil)
 		c.ok(r)
@@ -98,7 +98,7 @@ var _ = area("list", nil, func() {
 		}
 	})
 
-	check("L-1", DOC, "path is the full path from the root, name its last segment, size in bytes (0 for directories)", nil, func(c *checkRun) {
+	check("L-1", DOC, "path is the full path from the root, name its last segment, size in bytes (0 for directories)", labels("L-1.c", "L-1.d", "L-1.e", "L-1.f"), func(c *checkRun) {
 		f := c.listFixture()
 		es, r := c.list(f.sp, nil)
 		for _, e := range es {
@@ -114,7 +114,7 @@ var _ = area("list", nil, func() {
 		}
 	})
 
-	check("L-1", DOC, "modified is an RFC 3339 UTC time of the upload", nil, func(c *checkRun) {
+	check("L-1", DOC, "modified is an RFC 3339 UTC time of the upload", labels("L-1.g", "L-1.h"), func(c *checkRun) {
 		f := c.listFixture()
 		es, r := c.list(f.sp, nil)
 		now := c.serverNow()
@@ -126,7 +126,7 @@ var _ = area("list", nil, func() {
 		}
 	})
 
-	check("L-2", DOC, "without path the listing is recursive and includes directory entries", nil, func(c *checkRun) {
+	check("L-2", DOC, "without path the listing is recursive and includes directory entries", labels("L-2.a", "L-2.b", "L-2.c"), func(c *checkRun) {
 		f := c.listFixture()
 		es, r := c.list(f.sp, nil)
 		got, want := sortedCopy(paths(es)), f.all()
@@ -137,7 +137,7 @@ var _ = area("list", nil, func() {
 	})
 
 	for _, prefix := range []string{"data/", "data/sub/"} {
-		check("L-3", DOC, fmt.Sprintf("path %q returns only entries under it, with full paths", prefix), nil, func(c *checkRun) {
+		check("L-3", DOC, fmt.Sprintf("path %q returns only entries under it, with full paths", prefix), labels("L-3.a", "L-3.b"), func(c *checkRun) {
 			f := c.listFixture()
 			es, r := c.list(f.sp, &prefix)
 			got, want := sortedCopy(paths(es)), f.withPrefix(prefix)
@@ -145,7 +145,7 @@ var _ = area("list", nil, func() {
 		})
 	}
 
-	check("L-3", EMU, `path "data" (no trailing slash) is a string prefix: data, data.csv and data/...`, nil, func(c *checkRun) {
+	check("L-3", EMU, `path "data" (no trailing slash) is a string prefix: data, data.csv and data/...`, labels("L-3.c"), func(c *checkRun) {
 		f := c.listFixture()
 		prefix := "data"
 		es, r := c.list(f.sp, &prefix)
@@ -153,14 +153,14 @@ var _ = area("list", nil, func() {
 		c.expect(r, slices.Equal(got, want), claim{want: fmt.Sprint(want), got: fmt.Sprint(got), why: fmt.Sprintf("path %q: wrong entries", prefix)})
 	})
 
-	check("L-4", EMU, "entries are sorted by path in byte order", nil, func(c *checkRun) {
+	check("L-4", EMU, "entries are sorted by path in byte order", labels("L-4.a"), func(c *checkRun) {
 		f := c.listFixture()
 		es, r := c.list(f.sp, nil)
 		got := paths(es)
 		c.expect(r, slices.IsSorted(got), claim{want: fmt.Sprint(sortedCopy(got)), got: fmt.Sprint(got), why: "entries are not sorted by path"})
 	})
 
-	check("L-4", EMU, "a directory's modified is the newest of its contents", nil, func(c *checkRun) {
+	check("L-4", EMU, "a directory's modified is the newest of its contents", labels("L-4.b"), func(c *checkRun) {
 		f := c.listFixture()
 		es, r := c.list(f.sp, nil)
 		times := map[string]time.Time{}
@@ -182,7 +182,7 @@ var _ = area("list", nil, func() {
 		}
 	})
 
-	check("L-4", EMU, `a prefix that matches nothing gives {"files": []}, not null`, nil, func(c *checkRun) {
+	check("L-4", EMU, `a prefix that matches nothing gives {"files": []}, not null`, labels("L-4.c"), func(c *checkRun) {
 		f := c.listFixture()
 		prefix := "no-such-prefix/"
 		r := c.listResp(f.sp, &prefix)
@@ -193,12 +193,12 @@ var _ = area("list", nil, func() {
 		c.expect(r, got == "[]", claim{want: `"files": []`, got: `"files": ` + string(raw["files"]), why: "an empty listing must be an empty array"})
 	})
 
-	check("L-5", DOC, "an unknown thread → 404 not_found", nil, func(c *checkRun) {
+	check("L-5", DOC, "an unknown thread → 404 not_found", labels("L-5.a"), func(c *checkRun) {
 		r := c.listResp(c.unknownThread(), nil)
 		c.wantError(r, http.StatusNotFound, "not_found")
 	})
 
-	check("L-5", DOC, "an unknown volume → 404 not_found", nil, func(c *checkRun) {
+	check("L-5", DOC, "an unknown volume → 404 not_found", labels("L-5.b"), func(c *checkRun) {
 		r := c.listResp(space{"volume", c.rs.prefix + "-no-such-volume"}, nil)
 		c.wantError(r, http.StatusNotFound, "not_found")
 	})

@@ -9,7 +9,7 @@ import (
 // Read-only volumes (SPEC U-4, X-2). The suite never writes to the
 // read-only volume on purpose: every check here expects a refusal.
 var _ = area("readonly", nil, func() {
-	check("U-4", DOC, "upload_url on the read-only volume → 403 forbidden", nil, func(c *checkRun) {
+	check("U-4", DOC, "upload_url on the read-only volume → 403 forbidden", labels("U-4.a", "U-4.b"), func(c *checkRun) {
 		sp := c.ro()
 		r := c.uploadURLResp(sp, c.rs.prefix+"/denied.txt", "text/plain", 6)
 		c.wantError(r, http.StatusForbidden, "forbidden")
@@ -17,7 +17,7 @@ var _ = area("readonly", nil, func() {
 		c.wantError(r, http.StatusForbidden, "forbidden")
 	})
 
-	check("U-4", DOC, "a file of the read-only volume cannot be overwritten", nil, func(c *checkRun) {
+	check("U-4", DOC, "a file of the read-only volume cannot be overwritten", labels("U-4.a", "U-4.b"), func(c *checkRun) {
 		sp := c.ro()
 		es, lr := c.list(sp, nil)
 		for _, e := range es {
@@ -31,7 +31,7 @@ var _ = area("readonly", nil, func() {
 		c.skip("the read-only volume holds no file (listing: %s)", lr.Summary())
 	})
 
-	check("X-2", DOC, "delete on the read-only volume → 403 forbidden and the file stays", nil, func(c *checkRun) {
+	check("X-2", DOC, "delete on the read-only volume → 403 forbidden and the file stays", labels("X-2.a"), func(c *checkRun) {
 		sp := c.ro()
 		if c.rs.profile != ProfileEmulator {
 			// On a real deployment never risk a file that is not ours: ask

@@ -1,6 +1,7 @@
 package conformance
 
 //go:generate go run ./internal/gen
+//go:generate go test -run TestClausesMarkdown -update-clauses .
 
 import (
 	"fmt"

@@ -129,3 +129,35 @@ func TestRulesMarkdownUpToDate(t *testing.T) {
 		t.Error("RULES.md is not what conformance.Rules() renders: run go generate ./conformance")
 	}
 }
+
+// TestEveryClauseHasACheck: every clause of the rule table is cited by a
+// check, every clause a check cites exists, and clause IDs belong to
+// their rule.
+func TestEveryClauseHasACheck(t *testing.T) {
+	known := map[string]bool{}
+	for _, r := range Rules() {
+		for _, cl := range r.Clauses {
+			if !strings.HasPrefix(cl.ID, r.ID+".") {
+				t.Errorf("clause %s is listed under rule %s", cl.ID, r.ID)
+			}
+			if known[cl.ID] {
+				t.Errorf("clause %s listed twice", cl.ID)
+			}
+			known[cl.ID] = true
+		}
+	}
+	cited := map[string]bool{}
+	for _, c := range Checks() {
+		for _, cl := range c.Clauses {
+			cited[cl] = true
+			if !known[cl] {
+				t.Errorf("check %q cites clause %s, which is not in the table", c.Name, cl)
+			}
+		}
+	}
+	for id := range known {
+		if !cited[id] {
+			t.Errorf("clause %s has no check", id)
+		}
+	}
+}

@@ -45,7 +45,7 @@ func (c *checkRun) tampered(s signed) signed {
 
 // Signed URLs: what storage accepts and refuses (SPEC U-5, D-3).
 var _ = area("signed_urls", nil, func() {
-	check("U-5", DOC, "a tampered upload URL is refused (4xx) and stores nothing", nil, func(c *checkRun) {
+	check("U-5", DOC, "a tampered upload URL is refused (4xx) and stores nothing", labels("U-5.a"), func(c *checkRun) {
 		sp := c.thread("u5-tamper")
 		c.upload(sp, "keep.txt", "text/plain", []byte("k"))
 		s := c.tampered(c.uploadURL(sp, "x.txt", "text/plain", 3))
@@ -53,12 +53,12 @@ var _ = area("signed_urls", nil, func() {
 		c.notStored(sp, "x.txt")
 	})
 
-	check("U-5", EMU, "a tampered upload URL gets the provider's signature error", nil, func(c *checkRun) {
+	check("U-5", EMU, "a tampered upload URL gets the provider's signature error", labels("U-5.b"), func(c *checkRun) {
 		s := c.tampered(c.uploadURL(c.thread("u5-tamper-code"), "x.txt", "text/plain", 3))
 		c.providerRefusal(c.put(s, []byte("bad")), tamperedError)
 	})
 
-	check("D-3", DOC, "a tampered download URL is refused (4xx)", labels("download"), func(c *checkRun) {
+	check("D-3", DOC, "a tampered download URL is refused (4xx)", labels("download", "D-3.e"), func(c *checkRun) {
 		sp := c.thread("d3-tamper")
 		content := []byte("conformance-d3-tamper-content")
 		c.upload(sp, "x.txt", "text/plain", content)
@@ -67,20 +67,20 @@ var _ = area("signed_urls", nil, func() {
 		c.expect(r, !bytes.Contains(r.Body, content), claim{want: "no file bytes", got: r.Summary(), why: "a tampered URL served the file"})
 	})
 
-	check("D-3", EMU, "a tampered download URL gets the provider's signature error", labels("download"), func(c *checkRun) {
+	check("D-3", EMU, "a tampered download URL gets the provider's signature error", labels("download", "U-5.b"), func(c *checkRun) {
 		sp := c.thread("d3-tamper-code")
 		c.upload(sp, "x.txt", "text/plain", []byte("secret"))
 		c.providerRefusal(c.get(c.tampered(c.downloadURL(sp, "x.txt")), nil), tamperedError)
 	})
 
-	check("U-5", EMU, "an expired upload URL gets the provider's expiry error", labels("clock"), func(c *checkRun) {
+	check("U-5", EMU, "an expired upload URL gets the provider's expiry error", labels("clock", "U-5.c"), func(c *checkRun) {
 		c.need(needClock)
 		s := c.uploadURL(c.thread("u5-expired"), "x.txt", "text/plain", 3)
 		c.advance(16 * time.Minute)
 		c.providerRefusal(c.put(s, []byte("old")), expiredError)
 	})
 
-	check("D-3", EMU, "an expired download URL gets the provider's expiry error", labels("clock", "download"), func(c *checkRun) {
+	check("D-3", EMU, "an expired download URL gets the provider's expiry error", labels("clock", "download", "U-5.c"), func(c *checkRun) {
 		c.need(needClock)
 		sp := c.thread("d3-expired")
 		c.upload(sp, "x.txt", "text/plain", []byte("old"))
@@ -89,7 +89,7 @@ var _ = area("signed_urls", nil, func() {
 		c.providerRefusal(c.get(d, nil), expiredError)
 	})
 
-	check("U-5", EMU, "a PUT with another Content-Type than the signed one is refused", nil, func(c *checkRun) {
+	check("U-5", EMU, "a PUT with another Content-Type than the signed one is refused", labels("U-5.d"), func(c *checkRun) {
 		sp := c.thread("u5-ctype")
 		s := c.uploadURL(sp, "x.json", "application/json", 2)
 		q := c.putReq(s, []byte("{}"))
@@ -99,7 +99,7 @@ var _ = area("signed_urls", nil, func() {
 	})
 
 	for _, delta := range []int{-1, 1} {
-		check("U-5", EMU, fmt.Sprintf("a PUT of content_length%+d bytes is refused", delta), nil, func(c *checkRun) {
+		check("U-5", EMU, fmt.Sprintf("a PUT of content_length%+d bytes is refused", delta), labels("U-5.e"), func(c *checkRun) {
 			sp := c.thread("u5-len")
 			s := c.uploadURL(sp, "x.bin", "application/octet-stream", 10)
 			c.refused(c.put(s, patterned(10+delta)))
@@ -107,7 +107,7 @@ var _ = area("signed_urls", nil, func() {
 		})
 	}
 
-	check("U-5", EMU, "an upload URL used for another path is refused", nil, func(c *checkRun) {
+	check("U-5", EMU, "an upload URL used for another path is refused", labels("U-5.f"), func(c *checkRun) {
 		sp := c.thread("u5-path")
 		s := c.uploadURL(sp, "a.txt", "text/plain", 3)
 		u, err := url.Parse(s.URL)
@@ -120,7 +120,7 @@ var _ = area("signed_urls", nil, func() {
 		c.notStored(sp, "b.txt")
 	})
 
-	check("U-5", EMU, "an upload URL does not serve GET, a download URL does not take PUT", nil, func(c *checkRun) {
+	check("U-5", EMU, "an upload URL does not serve GET, a download URL does not take PUT", labels("U-5.g"), func(c *checkRun) {
 		sp := c.thread("u5-method")
 		data := []byte("original")
 		s := c.upload(sp, "f.txt", "text/plain", data)

@@ -63,7 +63,7 @@ func (c *checkRun) expiresWithin(s signed, before, after time.Time) {
 
 // Upload URLs (SPEC U-1, U-2, U-6).
 var _ = area("upload", nil, func() {
-	check("U-1", DOC, `upload_url answers {url, method "PUT", headers with the Content-Type, expires_at}`, nil, func(c *checkRun) {
+	check("U-1", DOC, `upload_url answers {url, method "PUT", headers with the Content-Type, expires_at}`, labels("U-1.a", "U-1.b", "U-1.c"), func(c *checkRun) {
 		sp := c.thread("u1")
 		r := c.uploadURLResp(sp, "input.json", "application/json", 27)
 		c.ok(r)
@@ -80,13 +80,13 @@ var _ = area("upload", nil, func() {
 		c.expect(r, ok && ct == "application/json", claim{want: "headers.Content-Type application/json", got: fmt.Sprint(s.Headers), why: "headers do not carry the requested Content-Type"})
 	})
 
-	check("U-1", DOC, "content_type defaults to application/octet-stream", nil, func(c *checkRun) {
+	check("U-1", DOC, "content_type defaults to application/octet-stream", labels("U-1.d"), func(c *checkRun) {
 		s := c.uploadURL(c.thread("u1-default"), "blob.bin", "", 4)
 		ct, _ := header(s.Headers, "Content-Type")
 		c.expect(s.resp, ct == "application/octet-stream", claim{want: "headers.Content-Type application/octet-stream", got: fmt.Sprint(s.Headers), why: "default Content-Type is not application/octet-stream"})
 	})
 
-	check("U-1", DOC, "a PUT with exactly the returned headers stores the file", labels("signed_urls"), func(c *checkRun) {
+	check("U-1", DOC, "a PUT with exactly the returned headers stores the file", labels("signed_urls", "U-1.e"), func(c *checkRun) {
 		sp := c.thread("u1-put")
 		data := []byte(`{"values": [1, 2, 3, 4, 5]}`)
 		c.upload(sp, "input.json", "application/json", data)
@@ -100,7 +100,7 @@ var _ = area("upload", nil, func() {
 		c.expect(r, found != nil && found.Size == int64(len(data)), claim{want: fmt.Sprintf("input.json, %d bytes", len(data)), got: r.Summary(), why: "the uploaded file is not listed with its size"})
 	})
 
-	check("U-2", DOC, "expires_at is RFC 3339 UTC, 15 minutes after issue (upload and download)", labels("signed_urls"), func(c *checkRun) {
+	check("U-2", DOC, "expires_at is RFC 3339 UTC, 15 minutes after issue (upload and download)", labels("signed_urls", "U-2.a", "U-2.b", "U-2.c"), func(c *checkRun) {
 		sp := c.thread("u2")
 		before := c.serverNow()
 		s := c.uploadURL(sp, "a.txt", "text/plain", 2)
@@ -113,7 +113,7 @@ var _ = area("upload", nil, func() {
 		c.expiresWithin(d, before, after)
 	})
 
-	check("U-2", DOC, "a URL works until expires_at and stops working after it (clock moved)", labels("signed_urls", "clock"), func(c *checkRun) {
+	check("U-2", DOC, "a URL works until expires_at and stops working after it (clock moved)", labels("signed_urls", "clock", "U-2.d", "U-2.e", "M-2.a"), func(c *checkRun) {
 		c.need(needClock)
 		sp := c.thread("u2-expiry")
 		early := c.uploadURL(sp, "early.txt", "text/plain", 5)
@@ -130,7 +130,7 @@ var _ = area("upload", nil, func() {
 		c.refused(c.get(d, nil))
 	})
 
-	check("U-2", DOC, "an upload URL stops working after expires_at (real time: waits 15 minutes)", labels("signed_urls", "slow"), func(c *checkRun) {
+	check("U-2", DOC, "an upload URL stops working after expires_at (real time: waits 15 minutes)", labels("signed_urls", "slow", "U-2.e"), func(c *checkRun) {
 		if c.rs.pre.ClockControl {
 			c.skip("the target has clock control: the clock-moving expiry check covers this")
 		}
@@ -149,7 +149,7 @@ var _ = area("upload", nil, func() {
 		c.notStored(sp, "late.txt")
 	})
 
-	check("U-6", DOC, "an interrupted upload leaves nothing, and a re-issued URL then works", labels("signed_urls"), func(c *checkRun) {
+	check("U-6", DOC, "an interrupted upload leaves nothing, and a re-issued URL then works", labels("signed_urls", "U-6.a", "U-6.b"), func(c *checkRun) {
 		sp := c.thread("u6")
 		data := patterned(256 << 10)
 		c.upload(sp, "other.txt", "text/plain", []byte("keeps the thread alive"))
@@ -163,7 +163,7 @@ var _ = area("upload", nil, func() {
 		c.expect(got, bytes.Equal(got.Body, data), claim{want: fmt.Sprintf("%d uploaded bytes", len(data)), got: fmt.Sprintf("%d different bytes", len(got.Body)), why: "the re-uploaded file is not what was sent"})
 	})
 
-	check("U-6", DOC, "an upload replaces the file; an interrupted one leaves the old file intact", labels("signed_urls"), func(c *checkRun) {
+	check("U-6", DOC, "an upload replaces the file; an interrupted one leaves the old file intact", labels("signed_urls", "U-6.c", "U-6.d"), func(c *checkRun) {
 		sp := c.thread("u6-replace")
 		v1 := []byte("version one\n")
 		v2 := patterned(64 << 10)
