@@ -184,11 +184,15 @@ func probeClock(ctx context.Context, rs *runState, _ *Config) error {
 }
 
 // probeExecute works out whether code execution is offered: an emulator
-// says so in its features; anything else is asked.
+// says so in its features; anything else is asked with a tiny run.
 func probeExecute(ctx context.Context, rs *runState, cfg *Config) error {
 	p, cl := &rs.pre, rs.cl
-	if p.Emulator && !slices.Contains(p.Features, "execute") {
-		p.ExecuteReason = "/_emulator/info lists no \"execute\" feature"
+	if p.Emulator {
+		// An emulator says whether it executes code; its word is enough.
+		p.Execute = slices.Contains(p.Features, "execute")
+		if !p.Execute {
+			p.ExecuteReason = "/_emulator/info lists no \"execute\" feature"
+		}
 		return nil
 	}
 	key := keyRef{cfg.APIKey, "BAPONI_API_KEY"}
