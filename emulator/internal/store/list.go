@@ -269,7 +269,15 @@ func (s *Store) touchDir(sp Space, d *os.File, rel string, cutoff, now time.Time
 		}
 		ct, hadType := "", false
 		if si.mode.IsRegular() {
-			ct, hadType = s.sidecarType(sp, p, si)
+			// The type survives the stamping; an MD5 does not (the
+			// content may have changed).
+			ct, _, hadType = s.sidecarMeta(sp, p, si)
+			if !hadType {
+				// A sidecar that no longer matches must not match
+				// again once the stamping restores the mtime it names
+				// (a frozen clock): the content may have changed.
+				s.removeSidecar(sp, p, si.ino)
+			}
 		}
 		if err := lutimesAt(d, name, now); err != nil {
 			if !isNotFound(err) {
@@ -280,7 +288,7 @@ func (s *Store) touchDir(sp Space, d *os.File, rel string, cutoff, now time.Time
 		if hadType {
 			nsi, err := lstatAt(d, name)
 			if err == nil && nsi.ino == si.ino {
-				if err := s.writeSidecar(sp, p, ct, nsi); err != nil {
+				if err := s.writeSidecar(sp, p, ct, "", nsi); err != nil {
 					s.log.Warn("store: refresh sidecar", "space", sp.Key(), "path", p, "err", err)
 				}
 			}

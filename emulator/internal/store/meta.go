@@ -25,6 +25,9 @@ type sidecar struct {
 	Size        int64  `json:"size"`
 	MtimeNs     int64  `json:"mtime_ns"`
 	Ino         uint64 `json:"ino"`
+	// MD5 is the hex MD5 of the content, when the upload computed it
+	// (PutMD5); a file changed since has no valid sidecar, so no MD5.
+	MD5 string `json:"md5,omitempty"`
 }
 
 // metaDir is the sidecar directory of a space, relative to the store root.
@@ -40,10 +43,11 @@ func metaName(p string, ino uint64) string {
 	return hex.EncodeToString(h[:16]) + "." + strconv.FormatUint(ino, 10) + ".json"
 }
 
-// writeSidecar records contentType for the file described by si, atomically
-// (temp file then rename, both inside the store root).
-func (s *Store) writeSidecar(sp Space, p, contentType string, si statInfo) error {
-	data, err := json.Marshal(sidecar{Path: p, ContentType: contentType, Size: si.size, MtimeNs: si.mtime.UnixNano(), Ino: si.ino})
+// writeSidecar records contentType (and the content's hex MD5, if known) for
+// the file described by si, atomically (temp file then rename, both inside
+// the store root).
+func (s *Store) writeSidecar(sp Space, p, contentType, md5 string, si statInfo) error {
+	data, err := json.Marshal(sidecar{Path: p, ContentType: contentType, Size: si.size, MtimeNs: si.mtime.UnixNano(), Ino: si.ino, MD5: md5})
 	if err != nil {
 		return fmt.Errorf("encode sidecar: %w", err)
 	}
@@ -63,22 +67,22 @@ func (s *Store) writeSidecar(sp Space, p, contentType string, si statInfo) error
 	return nil
 }
 
-// sidecarType returns the recorded content type of the file si at p, if a
-// sidecar exists and still matches the file.
-func (s *Store) sidecarType(sp Space, p string, si statInfo) (string, bool) {
+// sidecarMeta returns the recorded content type and MD5 ("" if none) of
+// the file si at p, if a sidecar exists and still matches the file.
+func (s *Store) sidecarMeta(sp Space, p string, si statInfo) (contentType, md5 string, ok bool) {
 	data, err := s.root.ReadFile(metaDir(sp) + "/" + metaName(p, si.ino))
 	if err != nil {
-		return "", false
+		return "", "", false
 	}
 	var m sidecar
 	if err := json.Unmarshal(data, &m); err != nil {
 		s.log.Warn("store: unreadable sidecar", "space", sp.Key(), "path", p, "err", err)
-		return "", false
+		return "", "", false
 	}
 	if m.Path != p || m.Size != si.size || m.MtimeNs != si.mtime.UnixNano() || m.Ino != si.ino || m.ContentType == "" {
-		return "", false
+		return "", "", false
 	}
-	return m.ContentType, true
+	return m.ContentType, m.MD5, true
 }
 
 // removeSidecar deletes the sidecar of the file with inode ino at p, if any.
@@ -87,14 +91,6 @@ func (s *Store) removeSidecar(sp Space, p string, ino uint64) {
 	if err != nil && !isNotFound(err) {
 		s.log.Warn("store: remove sidecar", "space", sp.Key(), "path", p, "err", err)
 	}
-}
-
-// contentType is the sidecar's type, or else guessType.
-func (s *Store) contentType(sp Space, p string, si statInfo) string {
-	if ct, ok := s.sidecarType(sp, p, si); ok {
-		return ct
-	}
-	return guessType(p)
 }
 
 // guessType is the type of a file without a sidecar: the one its name's
@@ -117,7 +113,12 @@ func etag(si statInfo) string {
 	return fmt.Sprintf("\"%x-%x-%x-%x\"", si.ino, si.size, si.mtime.UnixNano(), si.ctime.UnixNano())
 }
 
-// object describes the regular file si at p.
+// object describes the regular file si at p: its sidecar's type and MD5,
+// or else guessType and no MD5.
 func (s *Store) object(sp Space, p string, si statInfo) Object {
-	return Object{Path: p, Size: si.size, ContentType: s.contentType(sp, p, si), Modified: si.mtime, ETag: etag(si)}
+	ct, md5, ok := s.sidecarMeta(sp, p, si)
+	if !ok {
+		ct = guessType(p)
+	}
+	return Object{Path: p, Size: si.size, ContentType: ct, Modified: si.mtime, ETag: etag(si), MD5: md5}
 }

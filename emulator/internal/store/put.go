@@ -2,9 +2,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"math"
 	"os"
@@ -26,6 +30,19 @@ const commitAttempts = 4
 // behind and any earlier file at p untouched. A completed Put replaces an
 // earlier file atomically.
 func (s *Store) Put(ctx context.Context, sp Space, p, contentType string, size int64, body io.Reader) (Object, error) {
+	return s.put(ctx, sp, p, contentType, size, body, false, nil)
+}
+
+// PutMD5 is Put that also computes the MD5 of the content, while the body
+// is written (on another goroutine, so the hash costs no time when a core
+// is free), keeps it with the file (Object.MD5, also from Stat and Open) and,
+// if want is not nil, commits the file only if the MD5 equals want: else it
+// gives ErrBadDigest and leaves nothing behind.
+func (s *Store) PutMD5(ctx context.Context, sp Space, p, contentType string, size int64, body io.Reader, want []byte) (Object, error) {
+	return s.put(ctx, sp, p, contentType, size, body, true, want)
+}
+
+func (s *Store) put(ctx context.Context, sp Space, p, contentType string, size int64, body io.Reader, withMD5 bool, want []byte) (Object, error) {
 	fail := func(err error) (Object, error) {
 		return Object{}, fmt.Errorf("store: put %s: %w", sp.ObjectKey(p), err)
 	}
@@ -53,11 +70,26 @@ func (s *Store) Put(ctx context.Context, sp Space, p, contentType string, size i
 			return fail(err)
 		}
 	}
-	tmp, si, err := s.receive(ctx, size, body)
+	var h hash.Hash
+	if withMD5 {
+		h = md5.New()
+	}
+	tmp, si, err := s.receive(ctx, size, body, h)
 	if err != nil {
 		return fail(err)
 	}
-	obj, err := s.commit(sp, &r, p, contentType, tmp, si)
+	var sum string
+	if h != nil {
+		got := h.Sum(nil)
+		if want != nil && !bytes.Equal(got, want) {
+			if rerr := s.tmpRoot.Remove(tmp); rerr != nil && !isNotFound(rerr) {
+				s.log.Warn("store: remove temp file", "name", tmp, "err", rerr)
+			}
+			return fail(fmt.Errorf("%w: the content's MD5 is %x, the request said %x", ErrBadDigest, got, want))
+		}
+		sum = hex.EncodeToString(got)
+	}
+	obj, err := s.commit(sp, &r, p, contentType, sum, tmp, si)
 	if err != nil {
 		if rerr := s.tmpRoot.Remove(tmp); rerr != nil && !isNotFound(rerr) {
 			s.log.Warn("store: remove temp file", "name", tmp, "err", rerr)
@@ -118,11 +150,13 @@ func fileAncestor(r *os.Root, p string) string {
 	return ""
 }
 
-// receive streams body into a new temp file through a fixed-size buffer,
+// receive streams body into a new temp file through fixed-size buffers,
 // reading at most size+1 bytes so an overlong body is noticed without reading
-// it all. On success the file is closed, stamped with the emulator clock and
-// described by si; on failure it is removed.
-func (s *Store) receive(ctx context.Context, size int64, body io.Reader) (_ string, _ statInfo, err error) {
+// it all. With h, every byte written is also hashed into h, on a goroutine of
+// its own while the next buffer is read and written. On success the file is
+// closed, stamped with the emulator clock and described by si; on failure it
+// is removed.
+func (s *Store) receive(ctx context.Context, size int64, body io.Reader, h hash.Hash) (_ string, _ statInfo, err error) {
 	name := s.tempName("put")
 	f, err := s.tmpRoot.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, FileMode)
 	if err != nil {
@@ -144,19 +178,19 @@ func (s *Store) receive(ctx context.Context, size int64, body io.Reader) (_ stri
 		}
 	}()
 
-	bp := s.bufs.Get().(*[]byte)
-	defer s.bufs.Put(bp)
-	buf := *bp
 	limit := size + 1
 	if size == math.MaxInt64 {
 		limit = size
 	}
 	src := io.LimitReader(body, limit)
+	hs := s.startHasher(h)
+	defer hs.stop()
 	var n int64
 	for {
 		if err := ctx.Err(); err != nil {
 			return "", statInfo{}, fmt.Errorf("upload interrupted after %d of %d bytes: %w", n, size, err)
 		}
+		buf := hs.buffer()
 		m, rerr := src.Read(buf)
 		if m > 0 {
 			if _, werr := f.Write(buf[:m]); werr != nil {
@@ -164,6 +198,7 @@ func (s *Store) receive(ctx context.Context, size int64, body io.Reader) (_ stri
 			}
 			n += int64(m)
 		}
+		hs.hash(buf[:m])
 		if rerr == io.EOF {
 			break
 		}
@@ -177,6 +212,7 @@ func (s *Store) receive(ctx context.Context, size int64, body io.Reader) (_ stri
 	case n < size:
 		return "", statInfo{}, fmt.Errorf("%w: got %d bytes, want %d", ErrSizeMismatch, n, size)
 	}
+	hs.stop() // h has seen every byte
 	if err := f.Close(); err != nil {
 		return "", statInfo{}, fmt.Errorf("close temp file: %w", err)
 	}
@@ -191,6 +227,86 @@ func (s *Store) receive(ctx context.Context, size int64, body io.Reader) (_ stri
 		return "", statInfo{}, fmt.Errorf("stat temp file: %w", err)
 	}
 	return name, si, nil
+}
+
+// hasher feeds the buffers that receive has written to a hash on its own
+// goroutine. Buffers come from the store's pool: one without a hash, two
+// with one (the hash reads one while the next is filled), so memory stays
+// bounded whatever the upload's size.
+type hasher struct {
+	s     *Store
+	h     hash.Hash
+	bufs  []*[]byte
+	next  int
+	work  chan []byte // buffers to hash
+	free  chan int    // indexes of hashed buffers, ready to be filled again
+	busy  int         // buffers handed to the goroutine and not yet back
+	done  chan struct{}
+	ended bool
+}
+
+func (s *Store) startHasher(h hash.Hash) *hasher {
+	hs := &hasher{s: s, h: h}
+	if h == nil {
+		hs.bufs = []*[]byte{s.bufs.Get().(*[]byte)}
+		return hs
+	}
+	hs.bufs = []*[]byte{s.bufs.Get().(*[]byte), s.bufs.Get().(*[]byte)}
+	hs.work = make(chan []byte, len(hs.bufs))
+	hs.free = make(chan int, len(hs.bufs))
+	hs.done = make(chan struct{})
+	go func() {
+		defer close(hs.done)
+		i := 0
+		for b := range hs.work {
+			hs.h.Write(b) // a hash.Hash never fails
+			hs.free <- i
+			i = (i + 1) % len(hs.bufs)
+		}
+	}()
+	return hs
+}
+
+// buffer returns the next buffer to fill, waiting until the hash is done
+// with it.
+func (hs *hasher) buffer() []byte {
+	if hs.h == nil {
+		return *hs.bufs[0]
+	}
+	if hs.busy == len(hs.bufs) {
+		<-hs.free
+		hs.busy--
+	}
+	return *hs.bufs[hs.next]
+}
+
+// hash hands the filled part of the current buffer to the hash.
+func (hs *hasher) hash(b []byte) {
+	if hs.h == nil {
+		return
+	}
+	if len(b) == 0 {
+		return // the buffer is not handed over: it is filled again
+	}
+	hs.work <- b
+	hs.busy++
+	hs.next = (hs.next + 1) % len(hs.bufs)
+}
+
+// stop waits for the hash to finish and returns the buffers to the pool.
+// It may be called more than once.
+func (hs *hasher) stop() {
+	if hs.ended {
+		return
+	}
+	hs.ended = true
+	if hs.h != nil {
+		close(hs.work)
+		<-hs.done
+	}
+	for _, b := range hs.bufs {
+		hs.s.bufs.Put(b)
+	}
 }
 
 // commit moves the finished temp file tmp into place at p.
@@ -208,7 +324,7 @@ func (s *Store) receive(ctx context.Context, size int64, body io.Reader) (_ stri
 // *rp is the space as Put opened it, or nil if it did not exist then: it is
 // made and opened here, and also opened again if it was removed meanwhile
 // (so the file never lands in a directory that is gone). Put closes *rp.
-func (s *Store) commit(sp Space, rp **os.Root, p, contentType, tmp string, si statInfo) (Object, error) {
+func (s *Store) commit(sp Space, rp **os.Root, p, contentType, md5sum, tmp string, si statInfo) (Object, error) {
 	if *rp != nil {
 		if fi, err := (*rp).Lstat("."); err != nil || linkCount(fi) == 0 {
 			(*rp).Close()
@@ -234,9 +350,12 @@ func (s *Store) commit(sp Space, rp **os.Root, p, contentType, tmp string, si st
 	// valid if the rename fails. A type that the name's extension gives
 	// anyway needs none (guessType is what a file without a sidecar gets).
 	guess := guessType(p)
+	if contentType == "" {
+		contentType = guess
+	}
 	wroteMeta := false
-	if contentType != "" && contentType != guess {
-		if err := s.writeSidecar(sp, p, contentType, si); err != nil {
+	if contentType != guess || md5sum != "" {
+		if err := s.writeSidecar(sp, p, contentType, md5sum, si); err != nil {
 			s.log.Warn("store: write sidecar", "space", sp.Key(), "path", p, "err", err)
 		} else {
 			wroteMeta = true
@@ -264,11 +383,11 @@ func (s *Store) commit(sp Space, rp **os.Root, p, contentType, tmp string, si st
 		s.removeSidecar(sp, p, old.ino)
 	}
 	s.reindex(sp, r, p)
-	ct := guess
+	obj := Object{Path: p, Size: si.size, ContentType: guess, Modified: si.mtime, ETag: etag(si)}
 	if wroteMeta {
-		ct = contentType
+		obj.ContentType, obj.MD5 = contentType, md5sum
 	}
-	return Object{Path: p, Size: si.size, ContentType: ct, Modified: si.mtime, ETag: etag(si)}, nil
+	return obj, nil
 }
 
 // errRaced marks a failure caused by the parent directory that Put had just

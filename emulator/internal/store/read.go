@@ -14,7 +14,39 @@ import (
 type Reader struct {
 	io.ReadSeekCloser
 	Object
+	f *os.File
 }
+
+// WriteTo writes the rest of the file (from the current offset up to the
+// size it had when opened) to w. io.Copy prefers it, and it hands w the open
+// file itself, so an http.ResponseWriter can send it with sendfile(2).
+func (r *Reader) WriteTo(w io.Writer) (int64, error) {
+	off, err := r.f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
+	return io.Copy(w, &io.LimitedReader{R: r.f, N: max(r.Size-off, 0)})
+}
+
+// Range positions the reader at start and returns a view of the next n
+// bytes that closes the file when closed; its WriteTo also uses sendfile.
+func (r *Reader) Range(start, n int64) (io.ReadCloser, error) {
+	if _, err := r.f.Seek(start, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("store: seek to %d: %w", start, err)
+	}
+	return &section{LimitedReader: io.LimitedReader{R: r.f, N: n}, c: r.f}, nil
+}
+
+// section is a limited view of an open file.
+type section struct {
+	io.LimitedReader
+	c io.Closer
+}
+
+func (s *section) Close() error { return s.c.Close() }
+
+// WriteTo hands w the limited file (see Reader.WriteTo).
+func (s *section) WriteTo(w io.Writer) (int64, error) { return io.Copy(w, &s.LimitedReader) }
 
 // lookup validates sp and p, opens the space and lstats p. Only a regular
 // file passes: a directory gives ErrIsDir; anything missing, a symlink (even
@@ -99,5 +131,5 @@ func (s *Store) Open(ctx context.Context, sp Space, p string) (*Reader, error) {
 		f.Close()
 		return fail(fmt.Errorf("%w: %q is not a regular file", ErrNotFound, p))
 	}
-	return &Reader{ReadSeekCloser: f, Object: s.object(sp, p, si)}, nil
+	return &Reader{ReadSeekCloser: f, Object: s.object(sp, p, si), f: f}, nil
 }

@@ -71,6 +71,7 @@ var (
 	ErrIsDir        = errors.New("is a directory")
 	ErrInvalidPath  = errors.New("invalid path")
 	ErrSizeMismatch = errors.New("body length does not match the declared length")
+	ErrBadDigest    = errors.New("content MD5 does not match the declared one")
 )
 
 // MaxPathBytes is the longest path accepted (SPEC P-1).
@@ -154,4 +155,7 @@ type Object struct {
 	ContentType string
 	Modified    time.Time
 	ETag        string // quoted, stable while the file is unchanged
+	// MD5 is the hex MD5 of the content if the upload computed it (PutMD5)
+	// and the file is unchanged since; else "".
+	MD5 string
 }

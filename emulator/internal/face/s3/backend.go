@@ -149,12 +149,6 @@ func metadata(o store.Object) map[string]string {
 	}
 }
 
-// readSeekLimit is a ranged view of an open file that closes the file.
-type readSeekLimit struct {
-	io.Reader
-	io.Closer
-}
-
 // GetObject opens the file and hands gofakes3 the store's own reader,
 // positioned and limited for a range, so the body streams from disk.
 func (b *backend) GetObject(bucket, key string, rnge *gofakes3.ObjectRangeRequest) (*gofakes3.Object, error) {
@@ -171,20 +165,22 @@ func (b *backend) GetObject(bucket, key string, rnge *gofakes3.ObjectRangeReques
 		rd.Close()
 		return nil, err
 	}
+	// The store's reader (or its section) has a WriteTo that hands the
+	// response writer the file itself: gofakes3's io.Copy then becomes
+	// sendfile(2), as with the gcs face.
 	obj := &gofakes3.Object{
 		Name:     key,
 		Metadata: metadata(rd.Object),
 		Size:     rd.Size,
-		Hash:     etagHash(rd.ETag),
+		Hash:     objectHash(rd.Object),
 		Range:    r,
 		Contents: rd,
 	}
 	if r != nil {
-		if _, err := rd.Seek(r.Start, io.SeekStart); err != nil {
+		if obj.Contents, err = rd.Range(r.Start, r.Length); err != nil {
 			rd.Close()
-			return nil, fmt.Errorf("s3 face: seek %q to %d: %w", key, r.Start, err)
+			return nil, fmt.Errorf("s3 face: %q: %w", key, err)
 		}
-		obj.Contents = readSeekLimit{Reader: io.LimitReader(rd, r.Length), Closer: rd}
 	}
 	return obj, nil
 }
@@ -203,7 +199,7 @@ func (b *backend) HeadObject(bucket, key string) (*gofakes3.Object, error) {
 		Name:     key,
 		Metadata: metadata(o),
 		Size:     o.Size,
-		Hash:     etagHash(o.ETag),
+		Hash:     objectHash(o),
 		Contents: io.NopCloser(strings.NewReader("")),
 	}, nil
 }
@@ -229,7 +225,7 @@ func (b *backend) PutObject(bucket, key string, meta map[string]string, input io
 	sp, p, err := objectKey(bucket, key)
 	if err != nil {
 		if gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchKey) {
-			return gofakes3.PutObjectResult{}, gofakes3.ErrorMessagef(gofakes3.ErrInvalidArgument, "key %q is not orgs/<org>/{threads|volumes}/<id>/<path>", key)
+			return gofakes3.PutObjectResult{}, errBadKey(key)
 		}
 		return gofakes3.PutObjectResult{}, err
 	}
@@ -238,7 +234,7 @@ func (b *backend) PutObject(bucket, key string, meta map[string]string, input io
 		// enough for an emulator, and no lock is held across the body.
 		info := &gofakes3.ConditionalObjectInfo{}
 		if o, err := b.store.Stat(b.ctx(), sp, p); err == nil {
-			info.Exists, info.Hash = true, etagHash(o.ETag)
+			info.Exists, info.Hash = true, objectHash(o)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return gofakes3.PutObjectResult{}, storeError("put", key, err)
 		}
@@ -253,8 +249,10 @@ func (b *backend) PutObject(bucket, key string, meta map[string]string, input io
 		// face wrote it.
 		ct = store.DefaultContentType
 	}
+	// gofakes3 hashes the body too (for its answer's ETag); the store's
+	// MD5 is what later GETs and HEADs answer, the same value.
 	body := &exactReader{r: input, left: size}
-	if _, err := b.store.Put(b.ctx(), sp, p, ct, size, body); err != nil {
+	if _, err := b.store.PutMD5(b.ctx(), sp, p, ct, size, body, nil); err != nil {
 		return gofakes3.PutObjectResult{}, storeError("put", key, err)
 	}
 	b.log.Debug("s3 face: stored object", "key", key, "size", size)

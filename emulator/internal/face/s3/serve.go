@@ -87,6 +87,10 @@ func (f *Face) serve(w http.ResponseWriter, r *http.Request) error {
 				return errEntityTooLarge(n)
 			}
 		}
+		if r.Method == http.MethodPut && plainPut(r, bucket, key) {
+			f.putObject(w, r, w.Header().Get("x-amz-request-id"), bucket, key)
+			return nil
+		}
 	case bucket != "":
 		if write {
 			return errNotImplemented("Bucket operations other than listing are not implemented by this emulator.")

@@ -1,0 +1,115 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// PutMD5 hashes what it stores (also across many buffers, where the hash
+// runs beside the writes), keeps the MD5 with the file for Stat and Open,
+// refuses a wrong expected MD5 without leaving anything, and forgets the MD5
+// once the file changes.
+func TestPutMD5(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	sp := thread("md5")
+	data := make([]byte, 5*copyBufSize+12345)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	sum := md5.Sum(data)
+	want := hex.EncodeToString(sum[:])
+	// A reader that returns short reads, so buffers are handed over part-full.
+	body := io.MultiReader(bytes.NewReader(data[:7]), &choppy{r: bytes.NewReader(data[7:])})
+	obj, err := s.PutMD5(ctx, sp, "big.bin", "", int64(len(data)), body, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obj.MD5 != want {
+		t.Fatalf("PutMD5 MD5 = %q, want %q", obj.MD5, want)
+	}
+	if st, err := s.Stat(ctx, sp, "big.bin"); err != nil || st.MD5 != want || st.ETag != obj.ETag {
+		t.Fatalf("Stat = %+v, %v; want MD5 %s and ETag %s", st, err, want, obj.ETag)
+	}
+	if got := read(t, s, sp, "big.bin"); got != string(data) {
+		t.Fatal("stored content differs")
+	}
+
+	bad := md5.Sum([]byte("something else"))
+	_, err = s.PutMD5(ctx, sp, "big.bin", "", 3, strings.NewReader("new"), bad[:])
+	if !errors.Is(err, ErrBadDigest) {
+		t.Fatalf("PutMD5 with a wrong MD5: err = %v, want ErrBadDigest", err)
+	}
+	assertTmpEmpty(t, s)
+	if st, _ := s.Stat(ctx, sp, "big.bin"); st.Size != int64(len(data)) || st.MD5 != want {
+		t.Fatalf("a refused PutMD5 changed the file: %+v", st)
+	}
+
+	small, err := s.PutMD5(ctx, sp, "a.txt", "text/plain", 0, strings.NewReader(""), nil)
+	if empty := md5.Sum(nil); err != nil || small.MD5 != hex.EncodeToString(empty[:]) || small.ContentType != "text/plain" {
+		t.Fatalf("empty PutMD5 = %+v, %v", small, err)
+	}
+	put(t, s, sp, "a.txt", "plain put")
+	if st, _ := s.Stat(ctx, sp, "a.txt"); st.MD5 != "" {
+		t.Fatalf("a file replaced by Put keeps MD5 %q", st.MD5)
+	}
+
+	// Code changes the file: after the stamping, neither the MD5 nor the
+	// type recorded for what the upload wrote.
+	if _, err := s.PutMD5(ctx, sp, "c.txt", "text/csv", 1, strings.NewReader("c"), nil); err != nil {
+		t.Fatal(err)
+	}
+	since := time.Now()
+	if err := os.WriteFile(filepath.Join(s.SpaceDir(sp), "c.txt"), []byte("d"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TouchSince(sp, since); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.Stat(ctx, sp, "c.txt"); st.MD5 != "" || st.ContentType != guessType("c.txt") {
+		t.Fatalf("after code changed it: %+v, want no MD5 and type %s", st, guessType("c.txt"))
+	}
+}
+
+// choppy returns at most 1000 bytes per Read.
+type choppy struct{ r io.Reader }
+
+func (c *choppy) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), 1000)]) }
+
+// Reader.WriteTo and Range copy exactly the bytes asked for.
+func TestReaderWriteToAndRange(t *testing.T) {
+	s, _ := newStore(t)
+	sp := thread("rd")
+	put(t, s, sp, "f.txt", "0123456789")
+	r, err := s.Open(context.Background(), sp, "f.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Seek(3, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if n, err := r.WriteTo(&b); err != nil || n != 7 || b.String() != "3456789" {
+		t.Fatalf("WriteTo from 3 = %d, %v, %q", n, err, b.String())
+	}
+	sec, err := r.Range(2, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sec.Close()
+	b.Reset()
+	if n, err := io.Copy(&b, sec); err != nil || n != 4 || b.String() != "2345" {
+		t.Fatalf("Range(2, 4) copied %d, %v, %q", n, err, b.String())
+	}
+}
