@@ -84,10 +84,8 @@ func newNSRunner(r *Runner) (*nsRunner, error) {
 		return nil, err
 	}
 	n.cg = newCgroups(r.log)
-	if err := n.probe(); err != nil {
-		_ = n.close()
-		return nil, err
-	}
+	// The probe (a sandboxed run of /bin/true) is the Runner's to run: at
+	// the first use with auto isolation, here-and-now with namespaces.
 	// No child is spawned ahead yet: an emulator that never executes code
 	// (most of those a test starts) should not keep one. The first run
 	// spawns its own and starts keeping one ahead.
@@ -556,3 +554,8 @@ func (n *nsRunner) memoryCgroup() bool { return n != nil && n.cg != nil && n.cg.
 // emulator's own (as root: an unprivileged host uid), so that files in a
 // home must be given to it (Runner.FileOwner).
 func (n *nsRunner) chowns() bool { return n.asRoot }
+
+// chownsWhenRoot is what nsRunner.chowns will say, before one is made: as
+// root, the sandbox user is another host uid that must own what code may
+// change.
+func chownsWhenRoot() bool { return os.Geteuid() == 0 }

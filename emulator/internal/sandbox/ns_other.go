@@ -24,3 +24,7 @@ func (*nsRunner) close() error { return nil }
 func (*nsRunner) memoryCgroup() bool { return false }
 
 func (*nsRunner) chowns() bool { return false }
+
+func (*nsRunner) probe() error { return errors.New("namespaces need Linux; this is " + runtime.GOOS) }
+
+func chownsWhenRoot() bool { return false }

@@ -153,7 +153,11 @@ type Runner struct {
 	mu      sync.Mutex
 	interps map[string]*interp // language → resolved interpreter (nil: missing)
 
-	ns *nsRunner // nil in the fallback
+	// stateMu guards ns, mode and reason while the deferred namespace probe
+	// may change them (auto isolation: see settle).
+	stateMu sync.Mutex
+	settled bool      // the probe ran, or is not needed
+	ns      *nsRunner // nil in the fallback
 }
 
 // interp is a resolved interpreter: the real binary, not a shim.
@@ -180,50 +184,115 @@ func NewRunner(opts Options) (*Runner, error) {
 		r.opts.PidsLimit = DefaultPidsLimit
 	}
 	switch opts.Isolation {
-	case "", IsolationAuto, IsolationNamespaces:
-		ns, err := newNSRunner(r)
-		if err == nil {
-			r.ns, r.mode = ns, IsolationNamespaces
-			return r, nil
-		}
-		if opts.Isolation == IsolationNamespaces {
+	case "", IsolationAuto:
+		// The namespace runner (its directories, cgroups and a probe that
+		// is a whole sandboxed run of /bin/true: most of a start's time)
+		// is made at the first use: most emulators a test starts never
+		// execute code. See settle.
+		r.mode = IsolationNamespaces
+		return r, nil
+	case IsolationNamespaces:
+		// Asked for explicitly: fail now, not at the first run.
+		ns, err := newIsolatedRunner(r)
+		if err != nil {
 			return nil, fmt.Errorf("sandbox: --isolation namespaces: %w", err)
 		}
-		r.mode, r.reason = IsolationNone, err.Error()
-		r.log.Warn("sandbox: namespaces unavailable; code runs as a plain subprocess WITHOUT isolation",
-			"reason", err.Error(),
-			"fix", "run on Linux with user namespaces enabled (sysctl user.max_user_namespaces > 0, kernel.unprivileged_userns_clone=1, "+
-				"or a container started with --privileged / seccomp allowing unshare), or pass --isolation none to silence this")
+		r.ns, r.mode = ns, IsolationNamespaces
 	case IsolationNone:
 		r.mode, r.reason = IsolationNone, "isolation disabled by configuration (--isolation none)"
 	default:
 		return nil, fmt.Errorf("sandbox: isolation %q: must be auto, namespaces or none", opts.Isolation)
 	}
+	r.settled = true
 	return r, nil
 }
 
-// Mode returns "namespaces" or "none": what Run really does.
-func (r *Runner) Mode() string { return r.mode }
+// fallBack makes the runner run plain subprocesses because namespaces
+// cannot be used, and says so loudly.
+func (r *Runner) fallBack(err error) {
+	r.mode, r.reason = IsolationNone, err.Error()
+	r.log.Warn("sandbox: namespaces unavailable; code runs as a plain subprocess WITHOUT isolation",
+		"reason", err.Error(),
+		"fix", "run on Linux with user namespaces enabled (sysctl user.max_user_namespaces > 0, kernel.unprivileged_userns_clone=1, "+
+			"or a container started with --privileged / seccomp allowing unshare), or pass --isolation none to silence this")
+}
+
+// newIsolatedRunner makes the namespace runner and probes it.
+func newIsolatedRunner(r *Runner) (*nsRunner, error) {
+	ns, err := newNSRunner(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := ns.probe(); err != nil {
+		_ = ns.close()
+		return nil, err
+	}
+	return ns, nil
+}
+
+// settle makes the namespace runner of auto isolation at the first use,
+// falling back to plain subprocesses if namespaces cannot be used, and
+// returns the namespace runner to use (nil: plain). Safe for concurrent use.
+func (r *Runner) settle() *nsRunner {
+	r.stateMu.Lock()
+	defer r.stateMu.Unlock()
+	if !r.settled {
+		r.settled = true
+		ns, err := newIsolatedRunner(r)
+		if err != nil {
+			r.fallBack(err)
+		}
+		r.ns = ns
+	}
+	return r.ns
+}
+
+// Mode returns "namespaces" or "none": what Run really does. With auto
+// isolation, the first call (or Run) probes namespaces.
+func (r *Runner) Mode() string {
+	r.settle()
+	return r.mode
+}
 
 // Reason says why the runner is not isolating ("" when it is).
-func (r *Runner) Reason() string { return r.reason }
+func (r *Runner) Reason() string {
+	r.settle()
+	return r.reason
+}
 
 // FileOwner returns the host uid and gid that files and directories in a
 // home or writable volume must belong to for sandboxed code to change them
 // (namespaces, run as root); ok is false when no such owner is needed. The
 // runner gives only the top directory to it: whoever creates files there
 // must create them with this owner.
+//
+// It does not wait for the deferred probe: an owner is given whenever
+// namespaces are expected to work. Should the probe then fail, code runs as
+// a plain subprocess of the emulator's own user, which can still change
+// those files.
 func (r *Runner) FileOwner() (uid, gid int, ok bool) {
-	if r.ns == nil || !r.ns.chowns() {
+	r.stateMu.Lock()
+	settled, ns := r.settled, r.ns
+	r.stateMu.Unlock()
+	switch {
+	case !settled && !chownsWhenRoot(): // auto, not yet made
+		return 0, 0, false
+	case !settled:
+	case ns == nil || !ns.chowns():
 		return 0, 0, false
 	}
 	return r.opts.HostUID, r.opts.HostGID, true
 }
 
-// Close releases the runner's directories, file descriptors and cgroups.
+// Close releases the runner's directories, file descriptors and cgroups. A
+// probe not yet run never runs.
 func (r *Runner) Close() error {
-	if r.ns != nil {
-		return r.ns.close()
+	r.stateMu.Lock()
+	r.settled = true
+	ns := r.ns
+	r.stateMu.Unlock()
+	if ns != nil {
+		return ns.close()
 	}
 	return nil
 }
@@ -260,8 +329,8 @@ func (r *Runner) Run(ctx context.Context, spec Spec) (Result, error) {
 		return Result{ExitCode: -1, Status: StatusFailed, Error: NotAvailable(spec.Language),
 			Stdout: []byte{}, Stderr: []byte{}}, nil
 	}
-	if r.ns != nil {
-		return r.ns.run(ctx, spec, it)
+	if ns := r.settle(); ns != nil {
+		return ns.run(ctx, spec, it)
 	}
 	return runPlain(ctx, r, spec, it)
 }

@@ -463,3 +463,43 @@ func TestNewRunner_RejectsUnknownIsolation(t *testing.T) {
 		t.Fatal("want an error")
 	}
 }
+
+// With auto isolation the namespace runner (directories, cgroups, the probe
+// run) is made at the first use, not by NewRunner; Close before any use
+// makes nothing.
+func TestAutoIsolationIsSetUpAtFirstUse(t *testing.T) {
+	r, err := NewRunner(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.stateMu.Lock()
+	settled, ns := r.settled, r.ns
+	r.stateMu.Unlock()
+	if settled || ns != nil {
+		t.Fatalf("NewRunner(auto) set up the sandbox already (settled %v)", settled)
+	}
+	res, err := r.Run(context.Background(), Spec{Language: "bash", Code: []byte("echo hi"), Timeout: 20 * time.Second})
+	if err != nil || res.Status != StatusSuccess || string(res.Stdout) != "hi\n" {
+		t.Fatalf("first Run = %+v, %v", res, err)
+	}
+	r.stateMu.Lock()
+	settled, ns = r.settled, r.ns
+	r.stateMu.Unlock()
+	if !settled || (ns != nil) != (r.Mode() == IsolationNamespaces) {
+		t.Fatalf("after the first Run: settled %v, namespace runner %v, mode %q", settled, ns != nil, r.Mode())
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	unused, err := NewRunner(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unused.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if unused.ns != nil {
+		t.Fatal("Close of an unused runner made a namespace runner")
+	}
+}
