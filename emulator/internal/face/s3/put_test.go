@@ -32,7 +32,7 @@ func TestPutAndGetETagsAreTheContentMD5(t *testing.T) {
 	if rng.status != http.StatusPartialContent || string(rng.body) != "etag me " || rng.header.Get("ETag") != want {
 		t.Fatalf("ranged GET: status %d, body %q, ETag %q", rng.status, rng.body, rng.header.Get("ETag"))
 	}
-	s, err := e.f.presign(e.f.base, http.MethodHead, thread, "e/t.bin", http.Header{})
+	s, err := e.f.signer().Presign(http.MethodHead, thread, "e/t.bin", http.Header{})
 	if err != nil {
 		t.Fatal(err)
 	}
