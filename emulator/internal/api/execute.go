@@ -113,8 +113,9 @@ func (s *Server) executeRequestFrom(r *http.Request, body executeRequest) (execu
 		}
 		req.WebhookURL = *body.WebhookURL
 	}
+	req.ThreadQuota = s.Tenants.ThreadQuotaBytes(key.Org)
 	for _, v := range s.Tenants.Volumes(key.Org) {
-		req.Volumes = append(req.Volumes, execution.Volume{Slug: v.Slug, ReadOnly: v.ReadOnly})
+		req.Volumes = append(req.Volumes, execution.Volume{Slug: v.Slug, ReadOnly: v.ReadOnly, Quota: v.QuotaBytes()})
 	}
 	return req, nil
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -246,14 +247,41 @@ func (s *Server) handleUploadURL(w http.ResponseWriter, r *http.Request) error {
 	if err := s.resolve(sp, writeAccess); err != nil {
 		return err
 	}
-	if _, err := s.Store.Stat(r.Context(), sp, p); errors.Is(err, store.ErrIsDir) {
+	old, err := s.Store.Stat(r.Context(), sp, p)
+	if errors.Is(err, store.ErrIsDir) {
 		return validationf("path %q is a directory", p)
+	}
+	if err := s.checkQuota(r.Context(), sp, p, n-old.Size); err != nil {
+		return err
 	}
 	sg, err := s.signer(r).SignUpload(sp, p, ct, n)
 	if err != nil {
 		return fmt.Errorf("sign upload URL: %w", err)
 	}
 	return writeJSON(w, http.StatusOK, signedJSON(sg))
+}
+
+// checkQuota refuses an upload that would take the space over its size
+// limit (thread_quota_mib, or the volume's quota_mib): grow is what the
+// upload adds, its length less the size of the file it replaces.
+func (s *Server) checkQuota(ctx context.Context, sp store.Space, p string, grow int64) error {
+	limit, name := s.Tenants.ThreadQuotaBytes(sp.Org), "thread_quota_mib"
+	if sp.Kind == store.Volume {
+		v, _ := s.Tenants.Volume(sp.Org, sp.ID)
+		limit, name = v.QuotaBytes(), "quota_mib"
+	}
+	if limit <= 0 || grow <= 0 {
+		return nil
+	}
+	used, err := s.Store.Usage(ctx, sp)
+	if err != nil {
+		return fmt.Errorf("size of %s %q: %w", sp.Kind, sp.ID, err)
+	}
+	if used+grow > limit {
+		return validationf("content_length: uploading %q would take %s %q to %d bytes, over its size limit of %d MiB (%s); it holds %d bytes",
+			p, sp.Kind, sp.ID, used+grow, limit>>20, name, used)
+	}
+	return nil
 }
 
 // fileTarget decodes a {source, id, path} body naming one file and

@@ -54,12 +54,16 @@ const timeFormat = "2006-01-02T15:04:05.000Z"
 type Volume struct {
 	Slug     string
 	ReadOnly bool
+	// Quota is the most the volume may hold, in bytes (0: no limit).
+	Quota int64
 }
 
 // Request is one validated execution request.
 type Request struct {
 	Org      string
 	ThreadID string // "" for an empty home discarded afterwards
+	// ThreadQuota is the most the thread may hold, in bytes (0: no limit).
+	ThreadQuota int64
 	Language string
 	Code     []byte
 	Timeout  time.Duration
@@ -238,6 +242,7 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 			return nil, fmt.Errorf("execution: %w", err)
 		}
 		spec.HomeDir = s.cfg.Store.SpaceDir(thread)
+		spec.HomeQuota = req.ThreadQuota
 	}
 	for _, v := range req.Volumes {
 		sp := store.Space{Org: req.Org, Kind: store.Volume, ID: v.Slug}
@@ -248,7 +253,11 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 		if !v.ReadOnly {
 			written = append(written, sp)
 		}
-		spec.Volumes = append(spec.Volumes, sandbox.Mount{HostDir: s.cfg.Store.SpaceDir(sp), Slug: v.Slug, ReadOnly: v.ReadOnly})
+		m := sandbox.Mount{HostDir: s.cfg.Store.SpaceDir(sp), Slug: v.Slug, ReadOnly: v.ReadOnly}
+		if !v.ReadOnly {
+			m.Quota = v.Quota
+		}
+		spec.Volumes = append(spec.Volumes, m)
 	}
 
 	id, err := newTraceID()
@@ -287,6 +296,7 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 		defer cancel()
 		defer stop()
 		started := time.Now()
+		s.usage(runCtx, &spec, thread, req.Org)
 		res, err := s.cfg.Runner.Run(runCtx, spec)
 		if err != nil {
 			s.log.Error("execution: sandbox failure", "trace_id", id, "err", err)
@@ -318,6 +328,31 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 		}
 	}()
 	return e, nil
+}
+
+// usage fills in how much the thread and the writable volumes with a size
+// limit already hold, so the sandbox can hold the code to what is left. A
+// space whose size cannot be found counts as empty (the sandbox still
+// watches it while the code runs).
+func (s *Service) usage(ctx context.Context, spec *sandbox.Spec, thread store.Space, org string) {
+	if spec.HomeQuota > 0 && thread.ID != "" {
+		n, err := s.cfg.Store.Usage(ctx, thread)
+		if err != nil {
+			s.log.Warn("execution: size of the thread", "thread", thread.ID, "err", err)
+		}
+		spec.HomeUsed = n
+	}
+	for i := range spec.Volumes {
+		m := &spec.Volumes[i]
+		if m.ReadOnly || m.Quota <= 0 {
+			continue
+		}
+		n, err := s.cfg.Store.Usage(ctx, store.Space{Org: org, Kind: store.Volume, ID: m.Slug})
+		if err != nil {
+			s.log.Warn("execution: size of the volume", "volume", m.Slug, "err", err)
+		}
+		m.Used = n
+	}
 }
 
 // Get returns an execution of the organisation; executions of other

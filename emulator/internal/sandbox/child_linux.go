@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -56,6 +57,10 @@ type childConfig struct {
 	NProc     uint64 // RLIMIT_NPROC; 0: unchanged
 	AddrSpace uint64 // RLIMIT_AS; 0: unchanged
 	Probe     bool   // build the sandbox, then exit 0 instead of exec
+	// FileSize is the RLIMIT_FSIZE of the code when LimitFileSize: no
+	// file can grow past what the tightest size limit leaves.
+	FileSize      uint64
+	LimitFileSize bool
 	// SetIDs makes the child switch to uid/gid 1000 and drop supplementary
 	// groups after building the sandbox (it started as root of its user
 	// namespace, mapped to the host's root, to reach root-only paths).
@@ -155,6 +160,14 @@ func runChild() {
 	prog, err := seccompProgram()
 	if err != nil {
 		fail("%v", err)
+	}
+	if cfg.LimitFileSize {
+		// A write past the limit fails with EFBIG instead of killing the
+		// code with SIGXFSZ (an ignored signal stays ignored across exec).
+		signal.Ignore(syscall.SIGXFSZ)
+		if err := unix.Setrlimit(unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: cfg.FileSize, Max: cfg.FileSize}); err != nil {
+			fail("limit file size: %v", err)
+		}
 	}
 	if cfg.AddrSpace > 0 {
 		// Last, just before exec: the Go runtime cannot live under a small

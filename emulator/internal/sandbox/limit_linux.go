@@ -11,4 +11,9 @@ func limitPlain(pid int, spec Spec, r *Runner) {
 	if err := unix.Prlimit(pid, unix.RLIMIT_AS, &unix.Rlimit{Cur: as, Max: as}, nil); err != nil {
 		r.log.Debug("sandbox: memory limit not applied", "err", err)
 	}
+	if fs, ok := fileSizeLimit(limitedDirs(spec)); ok {
+		if err := unix.Prlimit(pid, unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: fs, Max: fs}, nil); err != nil {
+			r.log.Debug("sandbox: file size limit not applied", "err", err)
+		}
+	}
 }

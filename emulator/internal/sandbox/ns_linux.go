@@ -385,7 +385,10 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 		}
 	}
 	const home = "/home/baponi"
-	tmpSize := strconv.FormatInt(spec.MemoryLimit, 10)
+	// tmpfs pages count against the run's memory: /tmp and a home without a
+	// thread each get half of it, so filling one fails with ENOSPC rather
+	// than ending the run as out of memory.
+	tmpSize := strconv.FormatInt(max(spec.MemoryLimit/2, 1<<20), 10)
 	if spec.HomeDir != "" {
 		if n.asRoot {
 			if err := giveTop(spec.HomeDir, n.hostUID, n.hostGID); err != nil {
@@ -415,7 +418,10 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 		file = "/run/baponi/" + scriptName(spec.Language)
 		ops = append(ops, op{Kind: "file", Target: file, Data: spec.Code, Mode: 0o644})
 	}
+	limited := limitedDirs(spec)
+	fsize, limitFiles := fileSizeLimit(limited)
 	cfg := childConfig{
+		FileSize: fsize, LimitFileSize: limitFiles,
 		Root:   n.root,
 		Ops:    ops,
 		Argv:   argv(spec.Language, it.path, spec.Code, file),
@@ -452,6 +458,7 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 	defer p.errR.Close()
 
 	var timedOut, cancelled atomic.Bool
+	var overQuota atomic.Pointer[string]
 	kill := func() { _ = p.cmd.Process.Kill() } // pid 1 of the namespace: its death ends every process in it
 	timer := time.AfterFunc(spec.Timeout, func() { timedOut.Store(true); kill() })
 	defer timer.Stop()
@@ -468,11 +475,14 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 		setupErr = "send sandbox config: " + err.Error()
 	}
 	p.cfgW.Close()
+	stopWatch := watchQuota(ctx, limited, func(msg string) { overQuota.Store(&msg); kill() })
+	defer stopWatch()
 	// EOF when the child execs (the pipe is close-on-exec) or exits.
 	if msg, _ := io.ReadAll(p.errR); len(msg) > 0 && setupErr == "" {
 		setupErr = string(msg)
 	}
 	werr := p.cmd.Wait()
+	stopWatch()
 	wg.Wait()
 	timer.Stop()
 	res = Result{Duration: time.Since(began), Started: codeStarted}
@@ -482,6 +492,9 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 	res.Truncated = res.Truncated || t2
 	oom := cg != nil && cg.oomKilled()
 	end := ending{timedOut: timedOut.Load(), oom: oom, cancelled: cancelled.Load(), setupErr: setupErr}
+	if q := overQuota.Load(); q != nil {
+		end.overQuota = *q
+	}
 	if err := res.conclude(end, werr, p.cmd.ProcessState, spec); err != nil {
 		return Result{}, err
 	}

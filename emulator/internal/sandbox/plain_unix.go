@@ -86,12 +86,16 @@ func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, er
 	pgid := cmd.Process.Pid
 	killGroup := func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) }
 	var timedOut, cancelled atomic.Bool
+	var overQuota atomic.Pointer[string]
+	stopWatch := watchQuota(ctx, limitedDirs(spec), func(msg string) { overQuota.Store(&msg); killGroup() })
+	defer stopWatch()
 	timer := time.AfterFunc(spec.Timeout, func() { timedOut.Store(true); killGroup() })
 	defer timer.Stop()
 	stop := context.AfterFunc(ctx, func() { cancelled.Store(true); killGroup() })
 	defer stop()
 	werr := cmd.Wait()
 	timer.Stop()
+	stopWatch()
 	// What the code left running in its group goes with it, as in the
 	// sandbox; a process that left the group (setsid) may keep the pipes
 	// open, so stop reading after a grace period.
@@ -112,6 +116,9 @@ func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, er
 	res.Stderr, t2 = errOut.bytes()
 	res.Truncated = res.Truncated || t2
 	end := ending{timedOut: timedOut.Load(), cancelled: cancelled.Load()}
+	if q := overQuota.Load(); q != nil {
+		end.overQuota = *q
+	}
 	if err := res.conclude(end, werr, cmd.ProcessState, spec); err != nil {
 		return Result{}, err
 	}

@@ -17,11 +17,12 @@ type ending struct {
 	oom       bool   // the cgroup killed the code for memory
 	cancelled bool   // the run's context was cancelled
 	setupErr  string // the sandbox could not be built around the code
+	overQuota string // the watcher ended the run: a mount held too much
 }
 
 // conclude sets res's status, exit code and error once the code's process
 // was waited for (werr is what Wait returned). The first that applies wins:
-// a timeout, running out of memory, a cancel, a sandbox that could not be
+// a timeout, a size limit, running out of memory, a cancel, a sandbox that could not be
 // built, a signal, the exit status. Only a failed wait is an error.
 func (res *Result) conclude(end ending, werr error, ps *os.ProcessState, spec Spec) error {
 	var ee *exec.ExitError
@@ -33,6 +34,9 @@ func (res *Result) conclude(end ending, werr error, ps *os.ProcessState, spec Sp
 	case end.timedOut:
 		res.Status, res.ExitCode = StatusTimeout, ExitTimeout
 		res.Error = fmt.Sprintf("Execution timed out after %s", spec.Timeout)
+	case end.overQuota != "":
+		res.Status, res.ExitCode = StatusFailed, ExitKilled
+		res.Error = end.overQuota
 	case end.oom:
 		res.Status, res.ExitCode = StatusOOM, ExitKilled
 		res.Error = fmt.Sprintf("Memory limit exceeded (%d MiB)", spec.MemoryLimit>>20)

@@ -83,6 +83,9 @@ type Mount struct {
 	HostDir  string
 	Slug     string
 	ReadOnly bool
+	// Quota is the most a writable volume may hold, in bytes (0: no
+	// limit); Used is what it held before the run.
+	Quota, Used int64
 }
 
 // Spec is one execution.
@@ -95,7 +98,11 @@ type Spec struct {
 	// HomeDir is the host directory mounted read-write at /home/baponi; ""
 	// gives a fresh empty home that is discarded afterwards.
 	HomeDir string
-	Volumes []Mount
+	// HomeQuota is the most HomeDir may hold, in bytes (0: no limit);
+	// HomeUsed is what it held before the run. See Runner.Run for how the
+	// limits are held.
+	HomeQuota, HomeUsed int64
+	Volumes             []Mount
 	// Env is added to the sandbox's own clean environment.
 	Env map[string]string
 	// Timeout kills the whole process tree (default 30 s).

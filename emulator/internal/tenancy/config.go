@@ -32,7 +32,17 @@ type Org struct {
 	ID      string         `yaml:"id" json:"id"`
 	Keys    []KeyConfig    `yaml:"keys" json:"keys"`
 	Volumes []VolumeConfig `yaml:"volumes" json:"volumes"`
+	// ThreadQuotaMiB caps the bytes one thread may hold (uploads and what
+	// code writes); 0 means DefaultQuotaMiB.
+	ThreadQuotaMiB int64 `yaml:"thread_quota_mib,omitempty" json:"thread_quota_mib,omitempty"`
+	// VolumeQuotaMiB caps each volume of the org that sets no quota_mib of
+	// its own; 0 means DefaultQuotaMiB.
+	VolumeQuotaMiB int64 `yaml:"volume_quota_mib,omitempty" json:"volume_quota_mib,omitempty"`
 }
+
+// DefaultQuotaMiB is the size limit of a thread or volume when the config
+// sets none (20 GiB).
+const DefaultQuotaMiB = 20 << 10
 
 // KeyConfig is one API key and its limits.
 type KeyConfig struct {
@@ -55,6 +65,9 @@ type VolumeConfig struct {
 	Slug     string            `yaml:"slug" json:"slug"`
 	ReadOnly bool              `yaml:"read_only,omitempty" json:"read_only"`
 	Files    map[string]string `yaml:"files,omitempty" json:"files,omitempty"`
+	// QuotaMiB caps the bytes the volume may hold; 0 means the org's
+	// volume_quota_mib.
+	QuotaMiB int64 `yaml:"quota_mib,omitempty" json:"quota_mib,omitempty"`
 }
 
 // Dev defaults (DESIGN "Dev defaults").
@@ -133,6 +146,12 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("orgs[%d].id %q is repeated", i, o.ID))
 		}
 		orgs[o.ID] = true
+		if o.ThreadQuotaMiB < 0 {
+			errs = append(errs, fmt.Errorf("orgs[%d].thread_quota_mib must not be negative", i))
+		}
+		if o.VolumeQuotaMiB < 0 {
+			errs = append(errs, fmt.Errorf("orgs[%d].volume_quota_mib must not be negative", i))
+		}
 		for j, k := range o.Keys {
 			if err := k.validate(); err != nil {
 				errs = append(errs, fmt.Errorf("orgs[%d].keys[%d]: %w", i, j, err))
@@ -151,6 +170,9 @@ func (c Config) Validate() error {
 				errs = append(errs, fmt.Errorf("orgs[%d].volumes[%d].slug %q is repeated", i, j, v.Slug))
 			}
 			slugs[v.Slug] = true
+			if v.QuotaMiB < 0 {
+				errs = append(errs, fmt.Errorf("orgs[%d].volumes[%d].quota_mib must not be negative", i, j))
+			}
 			for p := range v.Files {
 				if err := store.ValidPath(p); err != nil {
 					errs = append(errs, fmt.Errorf("orgs[%d].volumes[%d].files %q: %w", i, j, p, err))

@@ -44,6 +44,22 @@ type Volume struct {
 	Org      string `json:"org"`
 	Slug     string `json:"slug"`
 	ReadOnly bool   `json:"read_only"`
+	// QuotaMiB is the most the volume may hold, in MiB (its own quota_mib,
+	// else the org's volume_quota_mib, else DefaultQuotaMiB).
+	QuotaMiB int64 `json:"quota_mib"`
+}
+
+// QuotaBytes is the volume's size limit in bytes.
+func (v Volume) QuotaBytes() int64 { return v.QuotaMiB << 20 }
+
+// quotas are an organisation's size limits, in MiB.
+type quotas struct{ thread, volume int64 }
+
+func orDefault(mib int64) int64 {
+	if mib > 0 {
+		return mib
+	}
+	return DefaultQuotaMiB
 }
 
 // KeyInfo describes a key for the admin API.
@@ -61,6 +77,7 @@ type Registry struct {
 	keys    map[string]*Key
 	revoked map[string]*Key
 	volumes map[string]map[string]*Volume // org → slug → volume
+	quotas  map[string]quotas             // org → size limits
 }
 
 // NewRegistry builds a registry from a validated config.
@@ -73,15 +90,21 @@ func NewRegistry(c Config) (*Registry, error) {
 		keys:    map[string]*Key{},
 		revoked: map[string]*Key{},
 		volumes: map[string]map[string]*Volume{},
+		quotas:  map[string]quotas{},
 	}
 	for _, o := range c.Orgs {
 		r.orgs[o.ID] = true
+		r.quotas[o.ID] = quotas{thread: orDefault(o.ThreadQuotaMiB), volume: orDefault(o.VolumeQuotaMiB)}
 		r.volumes[o.ID] = map[string]*Volume{}
 		for _, k := range o.Keys {
 			r.keys[k.Key] = newKey(o.ID, k)
 		}
 		for _, v := range o.Volumes {
-			r.volumes[o.ID][v.Slug] = &Volume{Org: o.ID, Slug: v.Slug, ReadOnly: v.ReadOnly}
+			q := v.QuotaMiB
+			if q <= 0 {
+				q = r.quotas[o.ID].volume
+			}
+			r.volumes[o.ID][v.Slug] = &Volume{Org: o.ID, Slug: v.Slug, ReadOnly: v.ReadOnly, QuotaMiB: q}
 		}
 	}
 	return r, nil
@@ -131,6 +154,17 @@ func (k *Key) Allow(now time.Time) (bool, time.Duration) {
 // RetryAfterSeconds rounds a wait up to whole seconds, at least 1, for Retry-After.
 func RetryAfterSeconds(d time.Duration) int {
 	return max(1, int(math.Ceil(d.Seconds())))
+}
+
+// ThreadQuotaBytes is the size limit of each thread of the organisation.
+func (r *Registry) ThreadQuotaBytes(org string) int64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	q, ok := r.quotas[org]
+	if !ok {
+		return DefaultQuotaMiB << 20
+	}
+	return q.thread << 20
 }
 
 // HasOrg reports whether the organisation exists.
@@ -198,7 +232,11 @@ func (r *Registry) CreateVolume(org, slug string, readOnly bool) (Volume, error)
 	if _, ok := r.volumes[org][slug]; ok {
 		return Volume{}, fmt.Errorf("volume %q of %q: %w", slug, org, ErrExists)
 	}
-	v := &Volume{Org: org, Slug: slug, ReadOnly: readOnly}
+	q, ok := r.quotas[org]
+	if !ok {
+		q = quotas{thread: DefaultQuotaMiB, volume: DefaultQuotaMiB}
+	}
+	v := &Volume{Org: org, Slug: slug, ReadOnly: readOnly, QuotaMiB: q.volume}
 	r.volumes[org][slug] = v
 	return *v, nil
 }
@@ -225,6 +263,7 @@ func (r *Registry) CreateOrg(org string) error {
 	if !r.orgs[org] {
 		r.orgs[org] = true
 		r.volumes[org] = map[string]*Volume{}
+		r.quotas[org] = quotas{thread: DefaultQuotaMiB, volume: DefaultQuotaMiB}
 	}
 	return nil
 }

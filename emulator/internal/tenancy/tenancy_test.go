@@ -114,3 +114,33 @@ func TestRateLimitFollowsTheGivenClock(t *testing.T) {
 		}
 	}
 }
+
+func TestQuotas(t *testing.T) {
+	c := DevConfig()
+	c.Orgs[0].ThreadQuotaMiB = 100
+	c.Orgs[0].VolumeQuotaMiB = 200
+	c.Orgs[0].Volumes[0].QuotaMiB = 50
+	r, err := NewRegistry(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.ThreadQuotaBytes(DevOrg); got != 100<<20 {
+		t.Errorf("thread quota %d", got)
+	}
+	if got := r.ThreadQuotaBytes(DevOtherOrg); got != DefaultQuotaMiB<<20 {
+		t.Errorf("default thread quota %d", got)
+	}
+	if v, _ := r.Volume(DevOrg, DevRWVolume); v.QuotaMiB != 50 {
+		t.Errorf("volume's own quota %d", v.QuotaMiB)
+	}
+	if v, _ := r.Volume(DevOrg, DevROVolume); v.QuotaMiB != 200 {
+		t.Errorf("org volume quota %d", v.QuotaMiB)
+	}
+	if v, err := r.CreateVolume(DevOrg, "added", false); err != nil || v.QuotaMiB != 200 {
+		t.Errorf("added volume %+v %v", v, err)
+	}
+	c.Orgs[0].Volumes[0].QuotaMiB = -1
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "quota_mib") {
+		t.Errorf("negative quota: %v", err)
+	}
+}

@@ -1,0 +1,28 @@
+// Usage: how many bytes a space holds, for its size limit.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Usage returns the total size of the regular files of a space that the
+// Files API can address (what List shows); 0 for a space that does not
+// exist. It answers from the listing index when the space has one.
+func (s *Store) Usage(ctx context.Context, sp Space) (int64, error) {
+	entries, err := s.List(ctx, sp, "")
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("store: usage: %w", err)
+	}
+	var n int64
+	for _, e := range entries {
+		if !e.IsDir {
+			n += e.Size
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,106 @@
+//go:build linux
+
+package hardening
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/localbaponi/localbaponi/emulator"
+)
+
+// TestDefect5DiskQuota: code used to write 2 GiB into /home/baponi in 2 s.
+// With an 8 MiB thread and volume limit (thread_quota_mib, quota_mib):
+// one file cannot grow past what the limit leaves (the write fails with
+// EFBIG: the per-process file size limit; there is no per-directory ENOSPC
+// without privileges), many files together end the run with an error
+// naming the limit,
+// an upload_url that would go over is refused with 400 validation_error
+// naming the limit, and the sandbox's /tmp and /dev/shm are capped (ENOSPC).
+func TestDefect5DiskQuota(t *testing.T) {
+	requirePython(t)
+	cfg := emulator.DevConfig()
+	cfg.Orgs[0].ThreadQuotaMiB = 8
+	for i := range cfg.Orgs[0].Volumes {
+		if cfg.Orgs[0].Volumes[i].Slug == emulator.DevRWVolume {
+			cfg.Orgs[0].Volumes[i].QuotaMiB = 8
+		}
+	}
+	emu := startNS(t, emulator.Options{Config: &cfg})
+	key := emu.APIKey()
+
+	// One big file: the write past the limit fails inside the sandbox.
+	res := execute(t, emu.URL(), key, map[string]any{"thread_id": "q1", "timeout": 30, "code": `
+import errno
+f = open('/home/baponi/big.bin', 'wb')
+n = 0
+try:
+    for i in range(40):
+        f.write(b'x' * (1 << 20)); f.flush(); n += 1
+    print('wrote', n, 'MiB')
+except OSError as e:
+    print(errno.errorcode[e.errno], 'after', n, 'MiB')
+`})
+	if !res.Success || !strings.HasPrefix(res.Stdout, "EFBIG after ") {
+		t.Errorf("a 40 MiB file under an 8 MiB limit: %s", res)
+	}
+	// Many files: the run is ended with an error naming the limit.
+	for i, dir := range []string{"/home/baponi", "/volumes/" + emulator.DevRWVolume} {
+		res = execute(t, emu.URL(), key, map[string]any{"thread_id": []string{"q2", "q2v"}[i], "timeout": 30, "code": `
+import time
+for i in range(40):
+    open('` + dir + `/f%d' % i, 'wb').write(b'x' * (1 << 20))
+time.sleep(10)
+print('not stopped')
+`})
+		if res.Success || res.Error == nil || !strings.Contains(*res.Error, "Disk quota exceeded") ||
+			!strings.Contains(*res.Error, dir) || !strings.Contains(*res.Error, "8 MiB") {
+			t.Errorf("40 files of 1 MiB in %s under an 8 MiB limit: %s", dir, res)
+		}
+	}
+	// Later runs of the full thread still start (reading is fine).
+	if res := execute(t, emu.URL(), key, map[string]any{"thread_id": "q2", "timeout": 30, "code": "import os; print(len(os.listdir('/home/baponi')) > 0)"}); !res.Success || res.Stdout != "True\n" {
+		t.Errorf("a read-only run of the full thread: %s", res)
+	}
+
+	// upload_url over the limit: 400 naming the limit.
+	for _, c := range []struct{ source, id, limit string }{
+		{"thread", "q3", "thread_quota_mib"}, {"volume", emulator.DevRWVolume, "quota_mib"},
+	} {
+		code, body := apiCall(t, http.MethodPost, emu.URL(), key, "/v1/files/upload_url",
+			map[string]any{"source": c.source, "id": c.id, "path": "over.bin", "content_length": 9 << 20})
+		var env struct{ Error, Message string }
+		_ = json.Unmarshal(body, &env)
+		if code != http.StatusBadRequest || env.Error != "validation_error" || !strings.Contains(env.Message, c.limit) || !strings.Contains(env.Message, "8 MiB") {
+			t.Errorf("upload_url of 9 MiB into %s %s: %d %s", c.source, c.id, code, body)
+		}
+	}
+	if code, body := apiCall(t, http.MethodPost, emu.URL(), key, "/v1/files/upload_url",
+		map[string]any{"source": "thread", "id": "q3", "path": "fits.bin", "content_length": 1 << 20}); code != http.StatusOK {
+		t.Errorf("upload_url of 1 MiB into an empty thread: %d %s", code, body)
+	}
+
+	// /tmp and /dev/shm are capped: filling them fails with ENOSPC (an
+	// emulator with the default limits, so no file size limit gets first).
+	dflt := startNS(t, emulator.Options{})
+	res = execute(t, dflt.URL(), dflt.APIKey(), map[string]any{"timeout": 60, "code": `
+import errno
+out = []
+for d in ['/tmp', '/dev/shm']:
+    n = 0
+    try:
+        with open(d + '/fill', 'wb') as f:
+            for i in range(2048):
+                f.write(b'x' * (1 << 20)); f.flush(); n += 1
+        out.append('%s:no-limit' % d)
+    except OSError as e:
+        out.append('%s:%s' % (d, errno.errorcode[e.errno]))
+    import os; os.unlink(d + '/fill')
+print(' '.join(out))
+`})
+	if !res.Success || res.Stdout != "/tmp:ENOSPC /dev/shm:ENOSPC\n" {
+		t.Errorf("filling /tmp and /dev/shm: %s", res)
+	}
+}
