@@ -64,9 +64,9 @@ type Request struct {
 	ThreadID string // "" for an empty home discarded afterwards
 	// ThreadQuota is the most the thread may hold, in bytes (0: no limit).
 	ThreadQuota int64
-	Language string
-	Code     []byte
-	Timeout  time.Duration
+	Language    string
+	Code        []byte
+	Timeout     time.Duration
 	// MemoryLimit in bytes (the key's limit).
 	MemoryLimit int64
 	Env         map[string]string
