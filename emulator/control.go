@@ -70,7 +70,16 @@ func (e *Emulator) startControl(s *api.Server, backend string) error {
 			return fmt.Errorf("fault rule %d: %w", i+1, err)
 		}
 	}
-	s.Faults, s.Journal = e.faults, e.journal
+	s.Faults, s.Journal, s.State = e.faults, e.journal, stateControl{e}
+	if e.opts.Snapshot != "" {
+		staged, err := e.stageSnapshotFile(context.Background(), e.opts.Snapshot)
+		if err != nil {
+			return fmt.Errorf("--snapshot %s: %w", e.opts.Snapshot, err)
+		}
+		if err := e.commitSnapshot(staged); err != nil {
+			return fmt.Errorf("--snapshot %s: %w", e.opts.Snapshot, err)
+		}
+	}
 	return nil
 }
 

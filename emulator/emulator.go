@@ -147,6 +147,9 @@ type Options struct {
 	CaptureBodies bool
 	// Faults are fault rules in force from the start.
 	Faults []FaultRule
+	// Snapshot, if set, is a snapshot archive (GET /_emulator/snapshot,
+	// WriteSnapshot) loaded at start; Reset goes back to it.
+	Snapshot string
 }
 
 // Emulator is a running emulator. Close it when done.
@@ -222,25 +225,8 @@ func (e *Emulator) start() error {
 	if err := e.startRunner(); err != nil {
 		return err
 	}
-	for _, org := range cfg.Orgs {
-		for _, vc := range org.Volumes {
-			v, ok := e.tenants.Volume(org.ID, vc.Slug)
-			if !ok {
-				return fmt.Errorf("config: volume %q of %q is not in the registry built from it", vc.Slug, org.ID)
-			}
-			files := vc.Files
-			sp := store.Space{Org: v.Org, Kind: store.Volume, ID: v.Slug}
-			exists, err := e.store.Exists(sp)
-			if err != nil {
-				return fmt.Errorf("look up volume %q of %q: %w", v.Slug, v.Org, err)
-			}
-			if exists {
-				files = nil // a kept data dir keeps what the volume holds
-			}
-			if err := api.SeedVolume(context.Background(), e.store, v, files); err != nil {
-				return err
-			}
-		}
+	if err := e.seedVolumes("", true); err != nil { // a kept data dir keeps what its volumes hold
+		return err
 	}
 
 	e.ln = o.Listener

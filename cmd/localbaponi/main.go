@@ -60,6 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		faultsFile  = fs.String("faults", "", "YAML or JSON file of fault rules in force from the start (see POST /_emulator/faults)")
 		journalSize = fs.Int("journal-size", 10000, "request journal size in entries (GET /_emulator/requests); 0 keeps none")
 		capture     = fs.Bool("journal-bodies", false, "keep /v1 request bodies (up to 64 KiB) in the request journal")
+		snapshot    = fs.String("snapshot", "", "load this snapshot archive (GET /_emulator/snapshot) at start; a reset goes back to it")
 	)
 	// Every flag, also one added above later, has an environment variable.
 	applyEnv := withEnv(fs, "", os.LookupEnv)
@@ -103,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		AdminToken: *adminToken, Logger: log, BodyIdleTimeout: *bodyIdle,
 		Sandbox: emulator.SandboxOptions{Isolation: *isolation, Python: *python, Node: *node, Bash: *bash},
 	}
-	opts.JournalSize, opts.CaptureBodies = *journalSize, *capture
+	opts.JournalSize, opts.CaptureBodies, opts.Snapshot = *journalSize, *capture, *snapshot
 	if *journalSize == 0 {
 		opts.JournalSize = -1
 	}

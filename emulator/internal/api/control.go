@@ -243,7 +243,7 @@ func (s *Server) handleSnapshotPost(w http.ResponseWriter, r *http.Request) erro
 	if err := s.State.LoadSnapshot(r.Context(), r.Body); err != nil {
 		var e *Error
 		if !errors.As(err, &e) {
-			err = validationf("snapshot not loaded, nothing changed: %v", err)
+			err = validationf("%v", err)
 		}
 		return err
 	}

@@ -17,13 +17,18 @@ type Clock struct {
 	at     time.Time     // the instant of a frozen clock
 	offset time.Duration // added to the real time of a running clock
 	now    func() time.Time
+
+	startFrozen bool      // how the clock was made, for Reset
+	startAt     time.Time // the instant a frozen clock was made at
 }
 
 // NewReal returns a clock that follows the real time until it is moved.
 func NewReal() *Clock { return &Clock{now: time.Now} }
 
 // NewFrozen returns a clock that stands at t until it is moved.
-func NewFrozen(t time.Time) *Clock { return &Clock{frozen: true, at: t, now: time.Now} }
+func NewFrozen(t time.Time) *Clock {
+	return &Clock{frozen: true, at: t, now: time.Now, startFrozen: true, startAt: t}
+}
 
 // Now returns the emulator's current time, in UTC.
 func (c *Clock) Now() time.Time {
@@ -71,4 +76,12 @@ func (c *Clock) Frozen() bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.frozen
+}
+
+// Reset puts the clock back where it was made: a running clock follows the
+// real time again (no offset); a frozen one stands at its first instant.
+func (c *Clock) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.frozen, c.at, c.offset = c.startFrozen, c.startAt, 0
 }

@@ -139,6 +139,10 @@ func Open(dir string, clk *clock.Clock, log *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	s.dir = abs
+	if err := checkFormat(abs); err != nil {
+		s.removeTemp(abs)
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
 	if err := s.openRoots(); err != nil {
 		s.closeRoots()
 		s.removeTemp(abs)

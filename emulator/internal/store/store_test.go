@@ -748,7 +748,7 @@ func TestSymlinkEscapes_P1(t *testing.T) {
 	if _, err := os.Lstat("/etc/localbaponi-test"); err == nil {
 		t.Error("a file was written into /etc")
 	}
-	if names, _ := os.ReadDir(s.Dir()); len(names) != 4 { // .instances .meta .tmp orgs
+	if names, _ := os.ReadDir(s.Dir()); len(names) != 5 { // .instances .localbaponi-format .meta .tmp orgs
 		t.Errorf("store root now holds %v", names)
 	}
 	assertTmpEmpty(t, s)
