@@ -34,7 +34,10 @@ func (panickyFace) SignUpload(store.Space, string, string, int64) (face.Signed, 
 func (panickyFace) SignDownload(store.Space, string) (face.Signed, error) { return face.Signed{}, nil }
 func (f panickyFace) SignerAt(*url.URL) face.Signer                       { return f }
 
-func newTestServer(t *testing.T) *httptest.Server {
+// testServer serves a control plane on the dev config, a store of its own,
+// the real clock and panickyFace; edit, if not nil, completes the Server
+// (an execution service, say) before it serves.
+func testServer(t *testing.T, edit func(*Server)) (*httptest.Server, *Server) {
 	t.Helper()
 	reg, err := tenancy.NewRegistry(tenancy.DevConfig())
 	if err != nil {
@@ -47,8 +50,18 @@ func newTestServer(t *testing.T) *httptest.Server {
 	}
 	t.Cleanup(func() { st.Close() })
 	s := &Server{Tenants: reg, Store: st, Clock: clk, Face: panickyFace{}}
+	if edit != nil {
+		edit(s)
+	}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
+	return srv, s
+}
+
+// newTestServer is testServer with no execution service.
+func newTestServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv, _ := testServer(t, nil)
 	return srv
 }
 

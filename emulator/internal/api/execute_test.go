@@ -34,28 +34,18 @@ type execServer struct {
 
 func newExecServer(t *testing.T, opts sandbox.Options) execServer {
 	t.Helper()
-	reg, err := tenancy.NewRegistry(tenancy.DevConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := clock.NewReal()
-	st, err := store.Open(t.TempDir(), clk, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	opts.Isolation = sandbox.IsolationNamespaces
 	runner, err := sandbox.NewRunner(opts)
 	if err != nil {
 		t.Fatalf("sandbox: %v", err)
 	}
 	t.Cleanup(func() { runner.Close() })
-	exec := execution.New(execution.Config{Runner: runner, Store: st, Clock: clk, WebhookBackoff: 10 * time.Millisecond})
-	t.Cleanup(func() { exec.Close() })
-	s := &Server{Tenants: reg, Store: st, Clock: clk, Face: panickyFace{}, Exec: exec}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return execServer{URL: srv.URL, Reg: reg, Store: st, Clock: clk}
+	srv, s := testServer(t, func(s *Server) {
+		exec := execution.New(execution.Config{Runner: runner, Store: s.Store, Clock: s.Clock, WebhookBackoff: 10 * time.Millisecond})
+		t.Cleanup(func() { exec.Close() })
+		s.Exec = exec
+	})
+	return execServer{URL: srv.URL, Reg: s.Tenants, Store: s.Store, Clock: s.Clock}
 }
 
 // call POSTs (or GETs, with a nil body) JSON with the dev key and decodes the answer.

@@ -9,9 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/localbaponi/localbaponi/emulator/internal/clock"
 	"github.com/localbaponi/localbaponi/emulator/internal/execution"
-	"github.com/localbaponi/localbaponi/emulator/internal/store"
 	"github.com/localbaponi/localbaponi/emulator/internal/tenancy"
 )
 
@@ -114,18 +112,6 @@ func TestStrictJSONAcceptsValid(t *testing.T) {
 // reached (every body here fails validation first).
 func strictTestServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	reg, err := tenancy.NewRegistry(tenancy.DevConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := clock.NewReal()
-	st, err := store.Open(t.TempDir(), clk, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	s := &Server{Tenants: reg, Store: st, Clock: clk, Face: panickyFace{}, Exec: new(execution.Service)}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
+	srv, _ := testServer(t, func(s *Server) { s.Exec = new(execution.Service) })
 	return srv
 }
