@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -138,6 +140,27 @@ var _ = area("errors", nil, func() {
 		r := c.call(http.MethodPost, "/v1/files/upload_url", c.unknownThread().body("content_length", 1))
 		c.wantError(r, http.StatusBadRequest, "validation_error")
 		c.messageHas(r, "path")
+	})
+
+	check("E-2", EMU, "a key that differs from a known field only in case → 400 naming the field", labels("E-2.g"), func(c *checkRun) {
+		r := c.call(http.MethodPost, "/v1/files/upload_url", c.unknownThread().body("path", "f.txt", "PATH", "x.txt", "content_length", 1))
+		c.wantError(r, http.StatusBadRequest, "validation_error")
+		c.messageHas(r, "path")
+	})
+
+	check("E-2", EMU, "invalid UTF-8 in a string field → 400 naming the field (not U+FFFD)", labels("E-2.e", "E-2.g"), func(c *checkRun) {
+		b, _ := json.Marshal(c.unknownThread().body("path", "f.txt", "content_length", 1, "content_type", "text/conformance-mark"))
+		r := c.call(http.MethodPost, "/v1/files/upload_url", string(bytes.Replace(b, []byte("conformance-mark"), []byte("pl\xffain"), 1)))
+		c.wantError(r, http.StatusBadRequest, "validation_error")
+		c.messageHas(r, "content_type")
+	})
+
+	check("E-2", EMU, "an unclean /v1 path (// or ..) → JSON 404, never a redirect", labels("E-2.a"), func(c *checkRun) {
+		for _, p := range []string{"/v1//files/list", "/v1/files/../files/list"} {
+			r := c.call(http.MethodPost, p, c.unknownThread().body())
+			c.wantError(r, http.StatusNotFound, "not_found")
+			c.envelope(r)
+		}
 	})
 
 	check("E-3", EMU, "no 429 without a configured rate limit; any 429 carries Retry-After", labels("E-3.a"), func(c *checkRun) {

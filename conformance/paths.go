@@ -56,6 +56,8 @@ var _ = area("paths", nil, func() {
 		{"a NUL byte", "P-1.e", "a\x00b.txt"},
 		{"a control character", "P-1.e", "a\x01b.txt"},
 		{"a newline", "P-1.e", "a\nb.txt"},
+		{"a C1 control character (U+0085)", "P-1.e", "a\u0085b.txt"},
+		{"a C1 terminal escape (U+009B)", "P-1.e", "a\u009b[2Jb.txt"},
 	}
 	for _, bp := range badPaths {
 		check("P-1", EMU, "a path with "+bp.name+" → 400 on upload_url, download_url and delete", labels(bp.clause), func(c *checkRun) {
