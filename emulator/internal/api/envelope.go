@@ -68,6 +68,7 @@ type Error struct {
 	Header http.Header
 }
 
+// Error returns the code and the message.
 func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
 
 // errorf makes an *Error with a formatted message.
