@@ -101,8 +101,10 @@ const rootPrefix = "localbaponi-sandbox-"
 func sweepRoots() {
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), rootPrefix+"*"))
 	for _, d := range dirs {
-		pid, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(d), rootPrefix), "-")
-		if _, err := strconv.Atoi(pid); err != nil {
+		// <pid>-<random>: a name without the second dash is another
+		// program's (or an older version's, whose random part is digits).
+		pid, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(d), rootPrefix), "-")
+		if n, err := strconv.Atoi(pid); !ok || err != nil || n <= 0 || n > 1<<22 {
 			continue
 		}
 		if _, err := os.Stat("/proc/" + pid); err == nil {

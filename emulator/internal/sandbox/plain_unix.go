@@ -7,11 +7,13 @@ package sandbox
 // time and output, but it does not isolate anything; the runner says so.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -19,6 +21,37 @@ import (
 
 	"github.com/localbaponi/localbaponi/emulator/internal/rmtree"
 )
+
+// missingPathsNote explains, for a failed run of the fallback, why the
+// sandbox's fixed paths are not there when the code names them: without
+// namespaces nothing can be mounted at /home/baponi or /volumes/<slug>
+// without privileges, so the thread directory is only the working
+// directory and $HOME. "" when the code names neither or they exist.
+func missingPathsNote(code []byte) string {
+	var missing []string
+	for _, p := range []string{"/home/baponi", "/volumes/"} {
+		if bytes.Contains(code, []byte(p)) {
+			if _, err := os.Stat(p); err != nil {
+				missing = append(missing, p)
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("isolation none (no namespaces here): %s does not exist, because nothing can be mounted there without privileges; "+
+		"the thread directory is the working directory and $HOME, volumes are not mounted", strings.Join(missing, " and "))
+}
+
+func joinNote(err, note string) string {
+	switch {
+	case note == "":
+		return err
+	case err == "":
+		return note
+	}
+	return err + "; " + note
+}
 
 func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, error) {
 	began := time.Now()
@@ -121,6 +154,9 @@ func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, er
 	}
 	if err := res.conclude(end, werr, cmd.ProcessState, spec); err != nil {
 		return Result{}, err
+	}
+	if res.Status != StatusSuccess {
+		res.Error = joinNote(res.Error, missingPathsNote(spec.Code))
 	}
 	return res, nil
 }

@@ -503,3 +503,24 @@ func TestAutoIsolationIsSetUpAtFirstUse(t *testing.T) {
 		t.Fatal("Close of an unused runner made a namespace runner")
 	}
 }
+
+func TestFallback_SaysWhyHomeBaponiIsMissing(t *testing.T) {
+	if _, err := os.Stat("/home/baponi"); err == nil {
+		t.Skip("/home/baponi exists on this host")
+	}
+	r, err := NewRunner(Options{Isolation: IsolationNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	res := run(t, r, Spec{Language: "bash", HomeDir: t.TempDir(), Code: []byte(`echo x > /home/baponi/out.txt`)})
+	if res.Status != StatusFailed || !strings.Contains(res.Error, "isolation none") || !strings.Contains(res.Error, "/home/baponi does not exist") {
+		t.Fatalf("status %s error %q", res.Status, res.Error)
+	}
+	// A run that does not fail carries no note.
+	res = run(t, r, Spec{Language: "bash", HomeDir: t.TempDir(), Code: []byte(`echo /home/baponi`)})
+	mustSucceed(t, res)
+	if res.Error != "" {
+		t.Fatalf("error %q on a successful run", res.Error)
+	}
+}
