@@ -1,7 +1,10 @@
 package s3
 
 // S3's refusals: one constructor per code the face answers with before
-// gofakes3 sees a request, and the one writer of their XML.
+// gofakes3 sees a request, and the one writer of their XML (writeError).
+// The PUTs the face serves itself (put.go) answer in gofakes3's own format
+// instead, byte for byte, so that they look like every other operation
+// gofakes3 answers: writeGofakes3Error writes that one.
 
 import (
 	"encoding/base64"
@@ -10,6 +13,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/johannesboyne/gofakes3"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/reqlog"
 	"github.com/localbaponi/localbaponi/emulator/internal/signing"
@@ -142,6 +147,40 @@ func (f *Face) writeError(w *reqlog.Recorder, r *http.Request, id string, err er
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(e.status)
 	if _, err := w.Write(body); err != nil {
+		f.log.Debug("s3 face: write error response", "err", err)
+	}
+}
+
+// errBadKey is the backend's answer to a key outside the store's layout.
+func errBadKey(key string) error {
+	return gofakes3.ErrorMessagef(gofakes3.ErrInvalidArgument, "key %q is not orgs/<org>/{threads|volumes}/<id>/<path>", key)
+}
+
+// writeGofakes3Error writes err exactly as gofakes3's httpError does: the
+// status, then (except for HEAD) the XML declaration and the indented
+// <Error> document; the Content-Type it sets after the status is not sent,
+// so net/http sniffs one, as it does for gofakes3.
+func (f *Face) writeGofakes3Error(w http.ResponseWriter, r *http.Request, err error) {
+	var resp gofakes3.Error
+	switch e := err.(type) {
+	case *gofakes3.ErrorResponse:
+		resp = e
+	case gofakes3.ErrorCode:
+		resp = &gofakes3.ErrorResponse{Code: e, Message: string(e)}
+	default:
+		f.log.Error("s3 face: put failed", "err", err)
+		resp = &gofakes3.ErrorResponse{Code: gofakes3.ErrInternal, Message: "Internal Error"}
+	}
+	w.WriteHeader(resp.ErrorCode().Status())
+	if r.Method == http.MethodHead {
+		return
+	}
+	if _, err := w.Write([]byte(xml.Header)); err != nil {
+		return
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(resp); err != nil {
 		f.log.Debug("s3 face: write error response", "err", err)
 	}
 }

@@ -13,7 +13,6 @@ package s3
 import (
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/xml"
 	"errors"
 	"net/http"
 	"net/textproto"
@@ -102,40 +101,6 @@ func (f *Face) storePut(r *http.Request, bucket, key string) (string, error) {
 	}
 	f.log.Debug("s3 face: stored object", "key", key, "size", obj.Size)
 	return obj.MD5, nil
-}
-
-// errBadKey is the backend's answer to a key outside the store's layout.
-func errBadKey(key string) error {
-	return gofakes3.ErrorMessagef(gofakes3.ErrInvalidArgument, "key %q is not orgs/<org>/{threads|volumes}/<id>/<path>", key)
-}
-
-// writeGofakes3Error writes err exactly as gofakes3's httpError does: the
-// status, then (except for HEAD) the XML declaration and the indented
-// <Error> document; the Content-Type it sets after the status is not sent,
-// so net/http sniffs one, as it does for gofakes3.
-func (f *Face) writeGofakes3Error(w http.ResponseWriter, r *http.Request, err error) {
-	var resp gofakes3.Error
-	switch e := err.(type) {
-	case *gofakes3.ErrorResponse:
-		resp = e
-	case gofakes3.ErrorCode:
-		resp = &gofakes3.ErrorResponse{Code: e, Message: string(e)}
-	default:
-		f.log.Error("s3 face: put failed", "err", err)
-		resp = &gofakes3.ErrorResponse{Code: gofakes3.ErrInternal, Message: "Internal Error"}
-	}
-	w.WriteHeader(resp.ErrorCode().Status())
-	if r.Method == http.MethodHead {
-		return
-	}
-	if _, err := w.Write([]byte(xml.Header)); err != nil {
-		return
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(resp); err != nil {
-		f.log.Debug("s3 face: write error response", "err", err)
-	}
 }
 
 // objectHash is the hash gofakes3 answers as the ETag: the content's MD5
