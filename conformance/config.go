@@ -86,6 +86,19 @@ type Config struct {
 	// Parallel is how many checks run at once (default DefaultParallel).
 	// Checks that move the target's clock always run alone.
 	Parallel int `yaml:"parallel"`
+	// CompareURL runs the suite a second time against this target (the
+	// word "embedded" starts the embedded emulator) and writes a drift
+	// report of the two runs. The second run takes the Compare* keys and
+	// volumes (a localbaponi target needs none: its dev ones apply).
+	CompareURL            string `yaml:"compare_url"`
+	CompareAPIKey         string `yaml:"compare_api_key"`
+	CompareOtherOrgAPIKey string `yaml:"compare_other_org_api_key"`
+	CompareRWVolume       string `yaml:"compare_rw_volume"`
+	CompareROVolume       string `yaml:"compare_ro_volume"`
+	// CompareReport and CompareJSON are where the drift report goes
+	// (Markdown and JSON); without them the Markdown is printed.
+	CompareReport string `yaml:"compare_report"`
+	CompareJSON   string `yaml:"compare_json"`
 	// Verbose prints every check as it finishes.
 	Verbose bool `yaml:"verbose"`
 	// Out receives progress output; default os.Stdout.
@@ -125,6 +138,11 @@ var envNames = []struct {
 	{"BAPONI_SMALL_MEMORY_API_KEY", func(c *Config, v string) { c.SmallMemoryAPIKey = v }},
 	{"BAPONI_REVOKED_API_KEY", func(c *Config, v string) { c.RevokedAPIKey = v }},
 	{"BAPONI_RW_VOLUME", func(c *Config, v string) { c.RWVolume = v }},
+	{"BAPONI_COMPARE_URL", func(c *Config, v string) { c.CompareURL = v }},
+	{"BAPONI_COMPARE_API_KEY", func(c *Config, v string) { c.CompareAPIKey = v }},
+	{"BAPONI_COMPARE_OTHER_ORG_API_KEY", func(c *Config, v string) { c.CompareOtherOrgAPIKey = v }},
+	{"BAPONI_COMPARE_RW_VOLUME", func(c *Config, v string) { c.CompareRWVolume = v }},
+	{"BAPONI_COMPARE_RO_VOLUME", func(c *Config, v string) { c.CompareROVolume = v }},
 	{"BAPONI_RO_VOLUME", func(c *Config, v string) { c.ROVolume = v }},
 	{"BAPONI_PROFILE", func(c *Config, v string) { c.Profile = v }},
 	{"BAPONI_EMULATOR_ADMIN_TOKEN", func(c *Config, v string) { c.EmulatorAdminToken = v }},
@@ -178,6 +196,13 @@ func ParseArgs(args []string, getenv func(string) string, stderr io.Writer) (Con
 	fs.StringVar(&timeout, "timeout", "", "bound the whole run (`duration`, default 30m)")
 	fs.StringVar(&flagCfg.Backend, "backend", "", "storage face of the embedded emulator: gcs|s3|azure")
 	fs.StringVar(&flagCfg.EmulatorAdminToken, "emulator-admin-token", "", "Bearer `token` for /_emulator/ routes of a localbaponi started with --admin-token")
+	fs.StringVar(&flagCfg.CompareURL, "compare-url", "", "also run against `URL` (\"embedded\": the embedded emulator) and report where the two differ")
+	fs.StringVar(&flagCfg.CompareAPIKey, "compare-api-key", "", "API `key` for --compare-url")
+	fs.StringVar(&flagCfg.CompareOtherOrgAPIKey, "compare-other-org-api-key", "", "second organisation's API `key` for --compare-url")
+	fs.StringVar(&flagCfg.CompareRWVolume, "compare-rw-volume", "", "read-write volume `slug` for --compare-url")
+	fs.StringVar(&flagCfg.CompareROVolume, "compare-ro-volume", "", "read-only volume `slug` for --compare-url")
+	fs.StringVar(&flagCfg.CompareReport, "compare-report", "", "write the drift report (Markdown) to `file` instead of printing it")
+	fs.StringVar(&flagCfg.CompareJSON, "compare-json", "", "write the drift report as JSON to `file`")
 	fs.IntVar(&parallel, "parallel", 0, fmt.Sprintf("run `N` checks at once (default %d; clock-moving checks run alone)", DefaultParallel))
 	fs.BoolVar(&verbose, "v", false, "print every check as it finishes")
 	if err := fs.Parse(args); err != nil {
@@ -218,6 +243,13 @@ func ParseArgs(args []string, getenv func(string) string, stderr io.Writer) (Con
 	over("json-report", &cfg.JSONReport, flagCfg.JSONReport)
 	over("markdown-report", &cfg.MarkdownReport, flagCfg.MarkdownReport)
 	over("backend", &cfg.Backend, flagCfg.Backend)
+	over("compare-url", &cfg.CompareURL, flagCfg.CompareURL)
+	over("compare-api-key", &cfg.CompareAPIKey, flagCfg.CompareAPIKey)
+	over("compare-other-org-api-key", &cfg.CompareOtherOrgAPIKey, flagCfg.CompareOtherOrgAPIKey)
+	over("compare-rw-volume", &cfg.CompareRWVolume, flagCfg.CompareRWVolume)
+	over("compare-ro-volume", &cfg.CompareROVolume, flagCfg.CompareROVolume)
+	over("compare-report", &cfg.CompareReport, flagCfg.CompareReport)
+	over("compare-json", &cfg.CompareJSON, flagCfg.CompareJSON)
 	over("emulator-admin-token", &cfg.EmulatorAdminToken, flagCfg.EmulatorAdminToken)
 	if set["keep"] {
 		cfg.Keep = keep
@@ -251,6 +283,9 @@ func (c Config) Validate() error {
 	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
 		return fmt.Errorf("%w: base URL %q must start with http:// or https://", ErrConfig, c.BaseURL)
 	}
+	if c.CompareURL != "" && c.CompareURL != "embedded" && !strings.HasPrefix(c.CompareURL, "http://") && !strings.HasPrefix(c.CompareURL, "https://") {
+		return fmt.Errorf("%w: compare URL %q must start with http:// or https:// (or be \"embedded\")", ErrConfig, c.CompareURL)
+	}
 	if c.Parallel < 0 {
 		return fmt.Errorf("%w: parallel %d is negative", ErrConfig, c.Parallel)
 	}
@@ -262,8 +297,8 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("%w: backend %q: want gcs, s3 or azure", ErrConfig, c.Backend)
 	}
-	if c.Backend != "" && c.BaseURL != "" {
-		return fmt.Errorf("%w: --backend only applies to the embedded emulator (no --base-url)", ErrConfig)
+	if c.Backend != "" && c.BaseURL != "" && c.CompareURL != "embedded" {
+		return fmt.Errorf("%w: --backend only applies to the embedded emulator (no --base-url, or --compare-url embedded)", ErrConfig)
 	}
 	return nil
 }
@@ -289,6 +324,8 @@ func (c Config) Redacted() map[string]string {
 	put("profile", c.Profile)
 	put("label_filter", c.LabelFilter)
 	put("backend", c.Backend)
+	put("compare_url", c.CompareURL)
+	put("compare_api_key", redactKey(c.CompareAPIKey))
 	put("emulator_admin_token", redactKey(c.EmulatorAdminToken))
 	if c.Keep {
 		m["keep"] = "true"

@@ -35,8 +35,13 @@ func (c *checkRun) record(r *Response) {
 	x := Exchange{Method: r.Req.Method, Target: "storage", Status: r.Status}
 	if u, err := url.Parse(r.Req.URL); err == nil && (strings.HasPrefix(u.Path, "/v1/") || strings.HasPrefix(u.Path, "/_emulator/")) {
 		x.Target = u.Path
-		if strings.HasPrefix(u.Path, "/v1/executions/") {
+		switch {
+		case strings.HasPrefix(u.Path, "/v1/executions/"):
 			x.Target = "/v1/executions/{trace_id}"
+		case strings.HasPrefix(u.Path, "/_emulator/keys/"):
+			x.Target = "/_emulator/keys/{key}"
+		case strings.HasPrefix(u.Path, "/_emulator/volumes/"):
+			x.Target = "/_emulator/volumes/{org}/{slug}"
 		}
 	}
 	if r.Err != nil {

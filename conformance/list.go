@@ -140,6 +140,7 @@ var _ = area("list", nil, func() {
 		check("L-3", DOC, fmt.Sprintf("path %q returns only entries under it, with full paths", prefix), labels("L-3.a", "L-3.b"), func(c *checkRun) {
 			f := c.listFixture()
 			es, r := c.list(f.sp, &prefix)
+			c.observe("list_path_relativity", pathRelativity(paths(es), prefix))
 			got, want := sortedCopy(paths(es)), f.withPrefix(prefix)
 			c.expect(r, slices.Equal(got, want), claim{want: fmt.Sprint(want), got: fmt.Sprint(got), why: fmt.Sprintf("path %q: wrong entries (paths must stay full paths from the root)", prefix)})
 		})
@@ -229,4 +230,27 @@ func checkEntryShapes(c *checkRun, r *Response) {
 		_, ok = e["is_directory"].(bool)
 		need("is_directory", "boolean", ok)
 	}
+}
+
+// pathRelativity says how a listing with a path argument spells its
+// entries' paths: "root-relative" (the docs: full paths from the storage
+// root), "relative to path" (the prefix cut off, as one third party saw
+// SDK results), "mixed", or "empty".
+func pathRelativity(ps []string, prefix string) string {
+	if len(ps) == 0 {
+		return "empty"
+	}
+	full := 0
+	for _, p := range ps {
+		if strings.HasPrefix(p, prefix) {
+			full++
+		}
+	}
+	switch full {
+	case len(ps):
+		return "root-relative"
+	case 0:
+		return "relative to path"
+	}
+	return "mixed"
 }

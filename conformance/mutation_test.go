@@ -1423,3 +1423,48 @@ func deviations() []deviation {
 				func(x *exchange) *http.Response { return jsonAnswer(200, x.jsonBody()) })},
 	}
 }
+
+// TestCompareURLShowsDrift runs the suite against a deviating proxy and
+// the embedded emulator in one go (--compare-url embedded) and requires
+// the drift report to show the deviation, and the list path-relativity
+// row to name both answers.
+func TestCompareURLShowsDrift(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the suite twice")
+	}
+	var relative deviation
+	for _, d := range deviations() {
+		if d.name == "list paths relative to the prefix" {
+			relative = d
+		}
+	}
+	base, _ := startProxied(t, relative)
+	var out bytes.Buffer
+	cfg := devConfig(base)
+	cfg.LabelFilter, cfg.Out, cfg.CompareURL = "list", &out, "embedded"
+	res, err := conformance.Run(t.Context(), cfg)
+	if err != nil || res.Drift == nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	var rel conformance.ObservationRow
+	for _, o := range res.Drift.Observations {
+		if o.Name == "list_path_relativity" {
+			rel = o
+		}
+	}
+	if rel.Same || rel.A != "relative to path" || rel.B != "root-relative" {
+		t.Errorf("list path relativity: %+v", rel)
+	}
+	found := false
+	for _, r := range res.Drift.Rows {
+		if r.Rule == "L-3" && r.Aspect == "status" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no L-3 status row in the drift report:\n%s", res.Drift.Markdown())
+	}
+	if !strings.Contains(out.String(), "# Baponi conformance drift report") {
+		t.Errorf("drift report not printed:\n%s", out.String())
+	}
+}

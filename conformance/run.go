@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -37,6 +38,10 @@ type Result struct {
 	RunID    string
 	ExitCode int
 	Report   *JSONReport
+	// Compared is the run against Config.CompareURL, and Drift where the
+	// two differ (both nil without CompareURL).
+	Compared *JSONReport
+	Drift    *Drift
 }
 
 // runState is everything the checks of one run share. Each run has its
@@ -66,7 +71,65 @@ type runState struct {
 // and for reports that could not be written (ErrReport, exit 3);
 // Result.ExitCode says what the binary exits with.
 func Run(ctx context.Context, cfg Config) (Result, error) {
-	return run(ctx, cfg)
+	if cfg.CompareURL == "" {
+		return run(ctx, cfg)
+	}
+	return runAndCompare(ctx, cfg)
+}
+
+// runAndCompare runs cfg's target, then the compare target, and writes the
+// drift report. The exit code is the first run's.
+func runAndCompare(ctx context.Context, cfg Config) (Result, error) {
+	out := cfg.Out
+	if out == nil {
+		out = os.Stdout
+	}
+	second := cfg
+	second.BaseURL = cfg.CompareURL
+	if second.BaseURL == "embedded" {
+		second.BaseURL = ""
+	}
+	// --backend picks the face of whichever side is the embedded emulator.
+	if second.BaseURL != "" {
+		second.Backend = ""
+	}
+	if cfg.BaseURL != "" {
+		cfg.Backend = ""
+	}
+	second.APIKey, second.OtherOrgAPIKey = cfg.CompareAPIKey, cfg.CompareOtherOrgAPIKey
+	second.RWVolume, second.ROVolume = cfg.CompareRWVolume, cfg.CompareROVolume
+	second.SecondAPIKey, second.RateLimitedAPIKey, second.SmallMemoryAPIKey, second.RevokedAPIKey = "", "", "", ""
+	second.JUnitReport, second.JSONReport, second.MarkdownReport = "", "", ""
+	second.Profile = ""
+	res, err := run(ctx, cfg)
+	if err != nil || res.Report == nil {
+		return res, err
+	}
+	fmt.Fprintf(out, "\nbaponi-conformance: second run, against %s\n", orDefault(second.BaseURL, "the embedded emulator"))
+	res2, err := run(ctx, second)
+	if err != nil || res2.Report == nil {
+		return res, fmt.Errorf("compare run: %w", err)
+	}
+	res.Compared = res2.Report
+	res.Drift = Compare(res.Report, res2.Report)
+	md := res.Drift.Markdown()
+	if cfg.CompareReport == "" {
+		fmt.Fprint(out, "\n"+md)
+	} else if err := writeFile(cfg.CompareReport, []byte(md)); err != nil {
+		res.ExitCode = ExitReportError
+		return res, fmt.Errorf("%w: drift report: %w", ErrReport, err)
+	}
+	if cfg.CompareJSON != "" {
+		data, err := json.MarshalIndent(res.Drift, "", "  ")
+		if err == nil {
+			err = writeFile(cfg.CompareJSON, append(data, '\n'))
+		}
+		if err != nil {
+			res.ExitCode = ExitReportError
+			return res, fmt.Errorf("%w: drift report: %w", ErrReport, err)
+		}
+	}
+	return res, nil
 }
 
 // RunTest runs the suite inside a Go test (suite_test.go); cfg usually

@@ -31,6 +31,7 @@ func (c *checkRun) providerRefusal(r *Response, want map[string]providerError) {
 	w, ok := want[p]
 	c.expect(r, ok, claim{want: "a gcs, s3 or azure signed URL", got: r.Req.URL, why: "cannot tell the storage dialect of the signed URL"})
 	got := xmlCode(r.Body)
+	c.observe("storage refusal", fmt.Sprintf("%s: HTTP %d %s", p, r.Status, got))
 	exp := fmt.Sprintf("%s: HTTP %d <Code>%s</Code>", p, w.status, w.code)
 	c.expect(r, r.Status == w.status && got == w.code, claim{want: exp, got: r.Summary(), why: fmt.Sprintf("storage refusal is not in the %s format", p)})
 }

@@ -52,8 +52,12 @@ func (c *checkRun) notStored(sp space, p string) {
 }
 
 // expiresWithin requires expires_at ≈ 15 minutes after [before, after].
-func (c *checkRun) expiresWithin(s signed, before, after time.Time) {
+func (c *checkRun) expiresWithin(what string, s signed, before, after time.Time) {
 	t, err := parseUTC(s.ExpiresAt)
+	if err == nil {
+		mid := before.Add(after.Sub(before) / 2)
+		c.observe(what+".expires_in", t.Sub(mid).Round(10*time.Second).String()) // expires_at has whole seconds
+	}
 	c.expect(s.resp, err == nil, claim{want: "expires_at in RFC 3339 UTC", got: s.ExpiresAt, why: fmt.Sprintf("expires_at: %v", err)})
 	tol := c.timeTolerance()
 	lo := before.Add(15*time.Minute - tol - time.Second) // RFC 3339 may drop fractions
@@ -105,12 +109,12 @@ var _ = area("upload", nil, func() {
 		before := c.serverNow()
 		s := c.uploadURL(sp, "a.txt", "text/plain", 2)
 		after := c.serverNow()
-		c.expiresWithin(s, before, after)
+		c.expiresWithin("upload_url", s, before, after)
 		c.stored(c.put(s, []byte("hi")))
 		before = c.serverNow()
 		d := c.downloadURL(sp, "a.txt")
 		after = c.serverNow()
-		c.expiresWithin(d, before, after)
+		c.expiresWithin("download_url", d, before, after)
 	})
 
 	check("U-2", DOC, "a URL works until expires_at and stops working after it (clock moved)", labels("signed_urls", "clock", "U-2.d", "U-2.e", "M-2.a"), func(c *checkRun) {
