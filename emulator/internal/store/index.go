@@ -49,6 +49,7 @@ type spaceIndex struct {
 	pending []*idxEntry // added since the last compaction, unsorted
 	dead    int         // dead entries in sorted
 	stale   bool        // directory modified times need recomputing
+	snap    []Entry     // the whole listing, built by list; nil after any change
 	used    time.Time   // last listed (for eviction); guarded by indexer.mu
 }
 
@@ -237,6 +238,7 @@ func newIndex(entries []*idxEntry) *spaceIndex {
 
 // putFile records a regular file written at p (its parents are directories).
 func (x *spaceIndex) putFile(p string, size int64, mtime time.Time) {
+	x.snap = nil
 	if e := x.byPath[p]; e != nil && !e.isDir {
 		e.size, e.mtime = size, mtime
 		x.stale = true
@@ -267,6 +269,7 @@ func (x *spaceIndex) add(p string, isDir bool, size int64, mtime time.Time) *idx
 // removed with it (Delete's pruning) and kept the ones that stayed, with
 // their own mtimes.
 func (x *spaceIndex) remove(p string, gone func(dir string) (mtime time.Time, exists bool)) {
+	x.snap = nil
 	e := x.byPath[p]
 	if e == nil {
 		return
@@ -345,22 +348,30 @@ func (x *spaceIndex) refresh() {
 	x.stale = false
 }
 
-// list returns the entries whose path has prefix, sorted by path.
+// list returns the entries whose path has prefix, sorted by path. The
+// result is a window of a listing shared by every List until the space
+// changes: callers must not modify it (its capacity ends with it, so an
+// append copies).
 func (x *spaceIndex) list(prefix string) []Entry {
-	x.compact()
-	x.refresh()
-	start, _ := slices.BinarySearchFunc(x.sorted, prefix, func(e *idxEntry, p string) int { return strings.Compare(e.path, p) })
+	if x.snap == nil {
+		x.compact()
+		x.refresh()
+		x.snap = make([]Entry, 0, len(x.sorted))
+		for _, e := range x.sorted {
+			en := Entry{Name: e.name, Path: e.path, Size: e.size, Modified: e.mtime, IsDir: e.isDir}
+			if e.isDir {
+				en.Size, en.Modified = 0, e.newest
+			}
+			x.snap = append(x.snap, en)
+		}
+	}
+	start, _ := slices.BinarySearchFunc(x.snap, prefix, func(e Entry, p string) int { return strings.Compare(e.Path, p) })
 	end := start
-	for end < len(x.sorted) && strings.HasPrefix(x.sorted[end].path, prefix) {
+	if prefix == "" {
+		end = len(x.snap)
+	}
+	for end < len(x.snap) && strings.HasPrefix(x.snap[end].Path, prefix) {
 		end++
 	}
-	out := make([]Entry, 0, end-start)
-	for _, e := range x.sorted[start:end] {
-		en := Entry{Name: e.name, Path: e.path, Size: e.size, Modified: e.mtime, IsDir: e.isDir}
-		if e.isDir {
-			en.Size, en.Modified = 0, e.newest
-		}
-		out = append(out, en)
-	}
-	return out
+	return x.snap[start:end:end]
 }

@@ -32,6 +32,7 @@ func hasPathPrefix(p, prefix string) bool { return strings.HasPrefix(p, prefix) 
 //
 // The first List of a space walks it and keeps what it found in memory (see
 // index.go); later ones read that index, which the store's writes keep true.
+// The result may be shared with other callers: do not modify it.
 func (s *Store) List(ctx context.Context, sp Space, prefix string) ([]Entry, error) {
 	fail := func(err error) ([]Entry, error) {
 		return nil, fmt.Errorf("store: list %s prefix %q: %w", sp.Key(), prefix, err)
