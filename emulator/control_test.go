@@ -410,3 +410,21 @@ func httptestServer(t *testing.T, h http.HandlerFunc) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// Faults, the journal, reset and snapshots are behind --admin-token.
+func TestControlNeedsAdminToken(t *testing.T) {
+	emu := emulator.RunT(t, emulator.Options{AdminToken: "s3cret"})
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/_emulator/faults"}, {"POST", "/_emulator/faults"}, {"DELETE", "/_emulator/faults"},
+		{"GET", "/_emulator/faults/f1"}, {"GET", "/_emulator/requests"}, {"DELETE", "/_emulator/requests"},
+		{"POST", "/_emulator/reset"}, {"GET", "/_emulator/snapshot"}, {"POST", "/_emulator/snapshot"},
+	} {
+		st, _, _, err := call(t, emu, c.method, c.path, "", map[string]any{})
+		if err != nil || st != 401 {
+			t.Errorf("%s %s without the admin token: %d %v, want 401", c.method, c.path, st, err)
+		}
+	}
+	if st, _, _, _ := call(t, emu, "GET", "/_emulator/requests", "s3cret", nil); st != 200 {
+		t.Errorf("GET /_emulator/requests with the admin token: %d", st)
+	}
+}
