@@ -4,8 +4,8 @@ package sandbox
 
 // Memory and process limits through cgroup v1 controllers, nested under the
 // emulator's own cgroup so that whatever limits the emulator itself still
-// applies. cgroup v2 is not used yet: it needs a delegated subtree, and
-// without it the runner falls back to rlimits.
+// applies; on a cgroup v2 host, the unified hierarchy (cgroup2_linux.go).
+// Without a writable cgroup the runner falls back to rlimits.
 
 import (
 	"bufio"
@@ -22,20 +22,33 @@ import (
 	"time"
 )
 
-// cgroups holds the runner's parent cgroup directories, one per controller.
+// cgroups holds the runner's parent cgroup directories, one per controller
+// (v1), or its one cgroup (v2, see cgroup2_linux.go).
 type cgroups struct {
 	memory string // "" when the memory controller is not usable
 	pids   string
+	// v2 is the runner's cgroup in the unified hierarchy ("" on v1), with
+	// the controllers delegated to it.
+	v2                      string
+	v2Memory, v2Pids, v2CPU bool
 }
 
 // cgroup is one run's cgroup.
 type cgroup struct {
 	memDir, pidsDir string
+	v2Dir           string // cgroup v2: the run's one cgroup
 	memory, pids    bool
 }
 
 // newCgroups creates the runner's parent cgroups; nil when none is writable.
 func newCgroups(log *slog.Logger) *cgroups {
+	if isCgroup2(cgroupMount) {
+		own, ok := ownCgroupV2()
+		if !ok {
+			return nil
+		}
+		return newCgroupsV2(log, filepath.Join(cgroupMount, own), []string{"memory", "pids"})
+	}
 	var suffix [4]byte
 	_, _ = rand.Read(suffix[:])
 	name := fmt.Sprintf("localbaponi-%d-%s", os.Getpid(), hex.EncodeToString(suffix[:]))
@@ -138,6 +151,9 @@ func ownCgroups() map[string]string {
 // create makes one run's cgroups; the memory limit is set later (setMemory),
 // when the run is known.
 func (c *cgroups) create(seq uint64, pidsLimit int64) (*cgroup, error) {
+	if c.v2 != "" {
+		return c.createV2(seq, pidsLimit)
+	}
 	g := &cgroup{}
 	name := "run-" + strconv.FormatUint(seq, 10)
 	if c.memory != "" {
@@ -164,6 +180,13 @@ func (c *cgroups) create(seq uint64, pidsLimit int64) (*cgroup, error) {
 
 // setMemory sets the run's memory limit.
 func (g *cgroup) setMemory(limit int64) error {
+	if g.v2Dir != "" {
+		if err := write(g.v2Dir, "memory.max", limit); err != nil {
+			return err
+		}
+		_ = write(g.v2Dir, "memory.swap.max", 0) // absent without swap accounting
+		return nil
+	}
 	if err := write(g.memDir, "memory.limit_in_bytes", limit); err != nil {
 		return err
 	}
@@ -183,7 +206,7 @@ func write(dir, file string, v int64) error {
 // join moves pid into the run's cgroups; the child waits for its config,
 // which is sent only after this, so the code never runs outside them.
 func (g *cgroup) join(pid int) error {
-	for _, d := range []string{g.memDir, g.pidsDir} {
+	for _, d := range []string{g.memDir, g.pidsDir, g.v2Dir} {
 		if d == "" {
 			continue
 		}
@@ -196,6 +219,9 @@ func (g *cgroup) join(pid int) error {
 
 // oomKilled reports whether the kernel's OOM killer acted in the run's cgroup.
 func (g *cgroup) oomKilled() bool {
+	if g.v2Dir != "" {
+		return g.oomKilledV2()
+	}
 	if g.memDir == "" {
 		return false
 	}
@@ -215,6 +241,9 @@ func (g *cgroup) oomKilled() bool {
 // remove deletes the run's cgroups. The kernel refuses while the last
 // processes are still being torn down, so it retries briefly.
 func (g *cgroup) remove() {
+	if g.v2Dir != "" {
+		removeV2Dir(g.v2Dir)
+	}
 	for _, d := range []string{g.memDir, g.pidsDir} {
 		if d == "" {
 			continue
@@ -230,7 +259,7 @@ func (g *cgroup) remove() {
 
 func (c *cgroups) close() error {
 	var errs []error
-	for _, d := range []string{c.memory, c.pids} {
+	for _, d := range []string{c.memory, c.pids, c.v2} {
 		if d == "" {
 			continue
 		}

@@ -563,7 +563,9 @@ func giveTop(dir string, uid, gid int) error {
 
 // memoryCgroup reports whether runs get a memory cgroup (so that running
 // out of memory shows as status oom, not as the interpreter's own error).
-func (n *nsRunner) memoryCgroup() bool { return n != nil && n.cg != nil && n.cg.memory != "" }
+func (n *nsRunner) memoryCgroup() bool {
+	return n != nil && n.cg != nil && (n.cg.memory != "" || n.cg.v2Memory)
+}
 
 // chowns reports whether the sandbox user is a host id other than the
 // emulator's own (as root: an unprivileged host uid), so that files in a
