@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -258,6 +259,9 @@ func (e *Emulator) start() error {
 		Tenants: e.tenants, Store: e.store, Clock: e.clock, Face: e.face,
 		Log: e.log, AdminToken: o.AdminToken, Info: e.info,
 		RequestURLs: o.ExternalURL == "", TrustForwardedHeaders: o.TrustForwardedHeaders,
+	}
+	if u, err := url.Parse(o.ExternalURL); err == nil && o.ExternalURL != "" {
+		server.MCPAllowedHosts = []string{u.Hostname()}
 	}
 	if err := e.startExec(server); err != nil {
 		return err

@@ -54,7 +54,7 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) error {
 		"backend": s.Face.Name(),
 		"now":     rfc3339(s.Clock.Now()),
 	}
-	features := []string{"files", "clock", "admin"}
+	features := []string{"files", "clock", "admin", "mcp"}
 	if s.Exec != nil {
 		features = append(features, "execute")
 	}

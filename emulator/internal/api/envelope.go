@@ -182,6 +182,12 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if err != nil {
 		return jsonError(err)
 	}
+	return decodeJSONBytes(data, dst)
+}
+
+// decodeJSONBytes decodes one JSON object into dst as decodeJSON decodes a
+// request body (the /mcp tools decode their arguments here).
+func decodeJSONBytes(data []byte, dst any) error {
 	// Case-only key matches, duplicate fields and invalid UTF-8 are
 	// refused before encoding/json would quietly accept them (strict.go).
 	if err := checkJSON(data, reflect.TypeOf(dst)); err != nil {

@@ -4,6 +4,7 @@ package api
 // execution records, GET /v1/executions/{trace_id}[/output].
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,9 +54,10 @@ type executeRequest struct {
 }
 
 // executeRequestFrom validates the body into a request of the caller's
-// organisation, except for the delivery mode.
-func (s *Server) executeRequestFrom(r *http.Request, body executeRequest) (execution.Request, error) {
-	key := keyFrom(r.Context())
+// organisation (the key in ctx), except for the delivery mode. /mcp's
+// sandbox_execute validates its arguments here too.
+func (s *Server) executeRequestFrom(ctx context.Context, body executeRequest) (execution.Request, error) {
+	key := keyFrom(ctx)
 	req := execution.Request{Org: key.Org, Language: "python", Timeout: DefaultTimeout, MemoryLimit: key.MemoryLimit}
 	if body.Code == nil || len(*body.Code) == 0 || len(*body.Code) > MaxCodeBytes {
 		return req, validationf("code must be between 1 byte and 1 MB (1 to %d bytes)", MaxCodeBytes)
@@ -129,7 +131,7 @@ func (s *Server) handleExecute(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	req, err := s.executeRequestFrom(r, body)
+	req, err := s.executeRequestFrom(r.Context(), body)
 	if err != nil {
 		return err
 	}
@@ -141,12 +143,9 @@ func (s *Server) handleExecute(w http.ResponseWriter, r *http.Request) error {
 	default:
 		req.Mode = execution.ModeSync
 	}
-	e, err := s.Exec.Start(r.Context(), req)
-	if errors.Is(err, execution.ErrBusy) {
-		return errorf(CodeConflict, "thread %q is busy: an execution is already running on it", req.ThreadID)
-	}
+	e, err := s.startExecution(r.Context(), req)
 	if err != nil {
-		return fmt.Errorf("start execution: %w", err)
+		return err
 	}
 	switch req.Mode {
 	case execution.ModeAsync:
@@ -162,6 +161,18 @@ func (s *Server) handleExecute(w http.ResponseWriter, r *http.Request) error {
 		// The client left; the execution is cancelled with its context.
 		return nil
 	}
+}
+
+// startExecution starts req; a busy thread is 409 conflict (SPEC R-4).
+func (s *Server) startExecution(ctx context.Context, req execution.Request) (*execution.Execution, error) {
+	e, err := s.Exec.Start(ctx, req)
+	if errors.Is(err, execution.ErrBusy) {
+		return nil, errorf(CodeConflict, "thread %q is busy: an execution is already running on it", req.ThreadID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start execution: %w", err)
+	}
+	return e, nil
 }
 
 // streamEvents writes the execution's events as NDJSON, replaying what was

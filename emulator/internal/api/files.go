@@ -38,11 +38,11 @@ const (
 
 // target validates source and id (SPEC S-1, P-2) into a space of the
 // caller's organisation (SPEC A-2), without looking it up.
-func target(r *http.Request, req sourceRequest) (store.Space, error) {
+func target(ctx context.Context, req sourceRequest) (store.Space, error) {
 	if req.Source == nil || *req.Source == "" {
 		return store.Space{}, validationf(`source is required: "thread" or "volume"`)
 	}
-	sp := store.Space{Org: keyFrom(r.Context()).Org}
+	sp := store.Space{Org: keyFrom(ctx).Org}
 	switch *req.Source {
 	case "thread":
 		sp.Kind = store.Thread
@@ -142,7 +142,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	sp, err := target(r, req)
+	sp, err := target(r.Context(), req)
 	if err != nil {
 		return err
 	}
@@ -225,7 +225,7 @@ func (s *Server) handleUploadURL(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Every field is validated before the space is looked up, so a bad
 	// request is a 400 whatever the space.
-	sp, err := target(r, req.sourceRequest)
+	sp, err := target(r.Context(), req.sourceRequest)
 	if err != nil {
 		return err
 	}
@@ -291,7 +291,14 @@ func (s *Server) fileTarget(w http.ResponseWriter, r *http.Request, acc access) 
 	if err := decodeJSON(w, r, &req); err != nil {
 		return store.Space{}, "", err
 	}
-	sp, err := target(r, req)
+	return s.resolveFile(r.Context(), req, acc)
+}
+
+// resolveFile validates a {source, id, path} naming one file of the
+// caller's organisation and resolves its space for the access (/mcp's
+// files_download resolves here too).
+func (s *Server) resolveFile(ctx context.Context, req sourceRequest, acc access) (store.Space, string, error) {
+	sp, err := target(ctx, req)
 	if err != nil {
 		return store.Space{}, "", err
 	}
@@ -311,17 +318,29 @@ func (s *Server) handleDownloadURL(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if _, err := s.Store.Stat(r.Context(), sp, p); err != nil {
-		if errors.Is(err, store.ErrIsDir) {
-			return notFoundf("path %q in %s %q is a directory, not a file", p, sp.Kind, sp.ID)
-		}
-		return storeError(err, sp, p)
-	}
-	sg, err := s.signer(r).SignDownload(sp, p)
+	sg, _, err := s.signDownload(r.Context(), sp, p)
 	if err != nil {
-		return fmt.Errorf("sign download URL: %w", err)
+		return err
 	}
 	return writeJSON(w, http.StatusOK, signedJSON(sg))
+}
+
+// signDownload signs a download URL for a file of a resolved space; a
+// directory or a missing file is 404 (SPEC D-2). /mcp's files_download
+// signs here too.
+func (s *Server) signDownload(ctx context.Context, sp store.Space, p string) (face.Signed, store.Object, error) {
+	obj, err := s.Store.Stat(ctx, sp, p)
+	if err != nil {
+		if errors.Is(err, store.ErrIsDir) {
+			return face.Signed{}, obj, notFoundf("path %q in %s %q is a directory, not a file", p, sp.Kind, sp.ID)
+		}
+		return face.Signed{}, obj, storeError(err, sp, p)
+	}
+	sg, err := face.SignerFor(ctx, s.Face).SignDownload(sp, p)
+	if err != nil {
+		return face.Signed{}, obj, fmt.Errorf("sign download URL: %w", err)
+	}
+	return sg, obj, nil
 }
 
 // handleDelete is DELETE /v1/files (SPEC X-1..X-3).

@@ -18,6 +18,7 @@ import (
 	"github.com/localbaponi/localbaponi/emulator/internal/face"
 	"github.com/localbaponi/localbaponi/emulator/internal/faults"
 	"github.com/localbaponi/localbaponi/emulator/internal/journal"
+	"github.com/localbaponi/localbaponi/emulator/internal/mcp"
 	"github.com/localbaponi/localbaponi/emulator/internal/reqlog"
 	"github.com/localbaponi/localbaponi/emulator/internal/store"
 	"github.com/localbaponi/localbaponi/emulator/internal/tenancy"
@@ -52,6 +53,10 @@ type Server struct {
 	// X-Forwarded-Host and X-Forwarded-Proto, as set by a reverse proxy in
 	// front of the emulator. Off, both headers are ignored.
 	TrustForwardedHeaders bool
+	// MCPAllowedHosts are host names besides loopback ones that /mcp
+	// accepts in Host and Origin on a loopback listener (DNS-rebinding
+	// protection): the host of --external-url.
+	MCPAllowedHosts []string
 }
 
 // Handler returns the root handler: /v1, /_emulator and the face.
@@ -75,6 +80,8 @@ func (s *Server) Handler() http.Handler {
 	admin := r.PathPrefix("/_emulator/").Subrouter()
 	s.adminRoutes(admin)
 	admin.PathPrefix("/").Handler(noRoute("no admin route"))
+
+	r.Path(mcp.Path).Handler(s.mcpHandler())
 
 	r.PathPrefix("/").Handler(s.faceOrNoRoute())
 	return recoverer(s.Log, s.logRequests(s.requestBase(s.guardPaths(r))))
