@@ -443,3 +443,22 @@ func TestHostProtection(t *testing.T) {
 	h["Host"] = "evil.example"
 	rawPost(t, url, h, listTools).envelope(t, http.StatusForbidden, "forbidden")
 }
+
+// TestHostBehindTrustedProxy: with --trust-forwarded-headers the Host is the
+// proxy's name and is not refused; a foreign Origin still is. Download URLs
+// carry the host the client used.
+func TestHostBehindTrustedProxy(t *testing.T) {
+	emu := startEmulator(t, emulator.Options{TrustForwardedHeaders: true})
+	url := emu.URL() + mcp.Path
+	h := jsonHeaders(emu.APIKey())
+	h["X-Forwarded-Host"] = "baponi.proxy.example"
+	if err := emu.WriteFile(emulator.Thread("fwd"), "a.txt", []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	r := rawPost(t, url, h, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"files_download","arguments":{"source":"thread","id":"fwd","path":"a.txt"}}}`)
+	if r.status != http.StatusOK || !bytes.Contains(r.body, []byte(`"url":"http://baponi.proxy.example/`)) {
+		t.Errorf("behind a trusted proxy: HTTP %d %s", r.status, r.body)
+	}
+	h["Origin"] = "https://evil.example"
+	rawPost(t, url, h, listTools).envelope(t, http.StatusForbidden, "forbidden")
+}
