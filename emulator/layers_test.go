@@ -24,6 +24,7 @@ var layers = map[string]int{
 	"emulator":                        8,
 	"emulator/internal/api":           7,
 	"emulator/internal/control":       6,
+	"emulator/internal/mcp":           6,
 	"emulator/internal/execution":     6,
 	"emulator/internal/tenancy":       6,
 	"emulator/internal/faults":        5,

@@ -58,7 +58,7 @@ func mcpError(err error) error {
 }
 
 // StartExecution is sandbox_execute: the body of POST /v1/sandbox/execute.
-func (b mcpBackend) StartExecution(ctx context.Context, args json.RawMessage, mode string) (*execution.Execution, error) {
+func (b mcpBackend) StartExecution(ctx context.Context, args json.RawMessage, streamed bool) (mcp.Run, error) {
 	s := b.s
 	if s.Exec == nil {
 		return nil, mcpError(notFoundf("code execution is not enabled in this emulator"))
@@ -73,14 +73,30 @@ func (b mcpBackend) StartExecution(ctx context.Context, args json.RawMessage, mo
 	if err != nil {
 		return nil, mcpError(err)
 	}
-	req.Mode = mode
+	req.Mode = execution.ModeSync
+	if streamed {
+		req.Mode = execution.ModeStream
+	}
 	if req.ThreadID != "" {
 		control.Target(ctx, "mcp."+mcp.ToolExecute, "thread", req.ThreadID, "")
 	} else {
 		control.Target(ctx, "mcp."+mcp.ToolExecute, "", "", "")
 	}
 	e, err := s.startExecution(ctx, req)
-	return e, mcpError(err)
+	if err != nil {
+		return nil, mcpError(err)
+	}
+	return mcpRun{e}, nil
+}
+
+// mcpRun is an execution as the tools see it.
+type mcpRun struct{ *execution.Execution }
+
+// Result is the execution's response (SPEC R-1).
+func (r mcpRun) Result() mcp.Result {
+	x := r.Response()
+	return mcp.Result{Success: x.Success, Stdout: x.Stdout, Stderr: x.Stderr, ExitCode: x.ExitCode,
+		Error: x.Error, Status: x.Status, TraceID: x.TraceID, DurationMS: x.DurationMS}
 }
 
 // Download is files_download: the body of POST /v1/files/download_url, and

@@ -66,7 +66,7 @@ func pairBench(b *testing.B, rest, viaMCP func() time.Duration) {
 	r, m := median(rs), median(ms)
 	b.ReportMetric(float64(r.Microseconds())/1000, "rest-ms")
 	b.ReportMetric(float64(m.Microseconds())/1000, "mcp-ms")
-	b.ReportMetric(float64((m - r).Microseconds())/1000, "added-ms")
+	b.ReportMetric(float64((m-r).Microseconds())/1000, "added-ms")
 }
 
 // BenchmarkMCPExecute: tools/call sandbox_execute of print(1) against POST

@@ -30,8 +30,6 @@ import (
 	"strings"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
-
-	"github.com/localbaponi/localbaponi/emulator/internal/execution"
 )
 
 // Path is where the endpoint is served.
@@ -56,13 +54,38 @@ const MaxBodyBytes = 4 << 20
 type Backend interface {
 	// StartExecution decodes and validates args exactly as POST
 	// /v1/sandbox/execute decodes and validates its body, and starts the
-	// execution in the delivery mode (execution.ModeSync or ModeStream),
-	// cancelled when ctx is.
-	StartExecution(ctx context.Context, args json.RawMessage, mode string) (*execution.Execution, error)
+	// execution (streamed: its output is followed as it comes), cancelled
+	// when ctx is.
+	StartExecution(ctx context.Context, args json.RawMessage, streamed bool) (Run, error)
 	// Download decodes and validates args as POST /v1/files/download_url
 	// does and signs a URL for the file. When the file holds at most
 	// inlineMax bytes, Content holds them.
 	Download(ctx context.Context, args json.RawMessage, inlineMax int64) (Download, error)
+}
+
+// Run is a started execution.
+type Run interface {
+	// Done is closed when the execution has finished.
+	Done() <-chan struct{}
+	// Result is the result; complete once Done is closed.
+	Result() Result
+	// Follow calls fn with every event of the execution (one JSON object:
+	// {"event": "stdout"|"stderr", "data": …}, …, {"event": "result", …}),
+	// those already emitted first, until the result or ctx is done.
+	Follow(ctx context.Context, fn func(event []byte) error) error
+}
+
+// Result is an execution's result with the REST result's field names
+// (SPEC R-1, MC-7): sandbox_execute's structuredContent.
+type Result struct {
+	Success    bool    `json:"success"`
+	Stdout     string  `json:"stdout"`
+	Stderr     string  `json:"stderr"`
+	ExitCode   int     `json:"exit_code"`
+	Error      *string `json:"error"`
+	Status     string  `json:"status"`
+	TraceID    string  `json:"trace_id"`
+	DurationMS int64   `json:"duration_ms"`
 }
 
 // Download is a signed download URL (the download_url answer) and what the

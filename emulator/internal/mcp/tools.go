@@ -19,8 +19,6 @@ import (
 	"unicode/utf8"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
-
-	"github.com/localbaponi/localbaponi/emulator/internal/execution"
 )
 
 // Tool names (SPEC MC-5).
@@ -153,11 +151,7 @@ func (t *tools) execute(ctx context.Context, req *sdk.CallToolRequest) (*sdk.Cal
 	ci := callInfoFrom(ctx)
 	token := req.Params.GetProgressToken()
 	progress := ci.stream && token != nil
-	mode := execution.ModeSync
-	if progress {
-		mode = execution.ModeStream
-	}
-	e, err := t.backend.StartExecution(ci.ctx, req.Params.Arguments, mode)
+	e, err := t.backend.StartExecution(ci.ctx, req.Params.Arguments, progress)
 	if err != nil {
 		return callError(ci.ctx, err)
 	}
@@ -170,7 +164,7 @@ func (t *tools) execute(ctx context.Context, req *sdk.CallToolRequest) (*sdk.Cal
 		// The client left; the execution is cancelled with the request.
 		return nil, ci.ctx.Err()
 	}
-	resp := e.Response()
+	resp := e.Result()
 	return &sdk.CallToolResult{
 		StructuredContent: resp,
 		Content:           []sdk.Content{&sdk.TextContent{Text: renderExecution(resp)}},
@@ -187,7 +181,7 @@ const maxPartialLine = 4 << 10
 // as the program writes them; a line still unfinished at the end, or longer
 // than 4 KiB, goes as it is). progress counts the output bytes sent so far;
 // _meta.stream says stdout or stderr.
-func (t *tools) notifyOutput(ctx, reqCtx context.Context, req *sdk.CallToolRequest, token any, e *execution.Execution) {
+func (t *tools) notifyOutput(ctx, reqCtx context.Context, req *sdk.CallToolRequest, token any, e Run) {
 	var sent float64
 	pending := map[string]string{}
 	send := func(stream, text string) error {
@@ -229,7 +223,7 @@ func (t *tools) notifyOutput(ctx, reqCtx context.Context, req *sdk.CallToolReque
 // platformFailure tells a run the platform cut short or could not start
 // (timeout, memory limit, cancelled, blocked, a sandbox or interpreter
 // failure: exit_code -1) from a program that ran and failed.
-func platformFailure(r execution.Response) bool {
+func platformFailure(r Result) bool {
 	switch r.Status {
 	case "success":
 		return false
@@ -240,7 +234,7 @@ func platformFailure(r execution.Response) bool {
 }
 
 // renderExecution is the result as a model reads it.
-func renderExecution(r execution.Response) string {
+func renderExecution(r Result) string {
 	var b strings.Builder
 	switch {
 	case platformFailure(r):
