@@ -88,7 +88,8 @@ func check(rule, level, name string, extra []string, body func(c *checkRun)) boo
 // isClauseID tells "R-8.c" (a clause of rule R-8) from other labels.
 func isClauseID(l string) bool {
 	rule, sub, ok := strings.Cut(l, ".")
-	return ok && sub != "" && len(rule) >= 3 && rule[1] == '-'
+	dash := strings.IndexByte(rule, '-')
+	return ok && sub != "" && len(rule) >= 3 && (dash == 1 || dash == 2)
 }
 
 // defs returns the registered checks.

@@ -27,43 +27,43 @@ func mcpRules() []Rule {
 	return []Rule{
 		{ID: "MC-1", Level: DOC, Section: mcpSection,
 			Title: "POST /mcp: JSON-RPC 2.0 over Streamable HTTP; the answer carries the request's id",
-			Text:  "`POST /mcp` takes one JSON-RPC 2.0 message (`Content-Type: application/json`) and answers a request with a JSON-RPC 2.0 response carrying the request's `id`, as `application/json` or `text/event-stream` (MC-12 says which). A notification (no `id`) is answered `202 Accepted` with no body. (EMU: `/_emulator/info` lists `mcp` in `features`.)"},
+			Text:  "`POST /mcp` takes one JSON-RPC 2.0 message (`Content-Type: application/json`) and answers a request with a JSON-RPC 2.0 response carrying the request's `id`, as `application/json` or `text/event-stream` (MC-12 says which). A notification (no `id`) is answered `202 Accepted` with no body. (EMU: `/_emulator/info` lists `mcp` in `features`.)", Clauses: []Clause{{"MC-1.a", "a JSON-RPC request is answered 200 with a JSON-RPC 2.0 response carrying its id"}, {"MC-1.b", "/_emulator/info lists the mcp feature"}}},
 		{ID: "MC-2", Level: DOC, Section: mcpSection,
 			Title: "every /mcp request needs Authorization: Bearer <key>; missing, malformed, unknown or revoked → 401 (EMU: the /v1 envelope; per-key rate limits apply)",
-			Text:  "Every request needs `Authorization: Bearer <key>`. Missing header, another scheme, no token, unknown or revoked key → **401**. (EMU: in the `/v1` envelope `{\"error\": \"unauthorized\", \"message\": …}`; the key's rate limit applies as on `/v1`: 429 `rate_limited` with `Retry-After` (E-3); the auth check runs before the MCP layer sees the request; tool calls act as the key's organisation: its threads, volumes and limits.)"},
+			Text:  "Every request needs `Authorization: Bearer <key>`. Missing header, another scheme, no token, unknown or revoked key → **401**. (EMU: in the `/v1` envelope `{\"error\": \"unauthorized\", \"message\": …}`; the key's rate limit applies as on `/v1`: 429 `rate_limited` with `Retry-After` (E-3); the auth check runs before the MCP layer sees the request; tool calls act as the key's organisation: its threads, volumes and limits.)", Clauses: []Clause{{"MC-2.a", "no key, another scheme, no token or an unknown key → 401"}, {"MC-2.b", "the 401 is the /v1 envelope; a revoked key → 401; a key's rate limit → 429 rate_limited with Retry-After"}}},
 		{ID: "MC-3", Level: DOC, Section: mcpSection,
 			Title: "stateless: no Mcp-Session-Id is issued; one the client sends is ignored",
-			Text:  "Stateless: no response carries `Mcp-Session-Id`; a request carrying one (any value) is served exactly as without it."},
+			Text:  "Stateless: no response carries `Mcp-Session-Id`; a request carrying one (any value) is served exactly as without it.", Clauses: []Clause{{"MC-3.a", "no response carries Mcp-Session-Id"}, {"MC-3.b", "a request with a made-up Mcp-Session-Id is served as without it"}}},
 		{ID: "MC-4", Level: DOC, Section: mcpSection,
 			Title: "initialize is optional: tools/list and tools/call work without it; initialize answers protocolVersion 2025-11-25 and the tools capability",
-			Text:  "`initialize` is optional: `tools/list` and `tools/call` work as the first and only request. `initialize` is accepted and answers `protocolVersion` `2025-11-25`, `capabilities.tools` and `serverInfo`. (EMU: a client asking for an older version among `2025-06-18`, `2025-03-26`, `2024-11-05` gets that version; one asking for a newer one gets `2025-11-25`. `MCP-Protocol-Version` headers of other old versions → 400 `validation_error` naming the supported ones.)"},
+			Text:  "`initialize` is optional: `tools/list` and `tools/call` work as the first and only request. `initialize` is accepted and answers `protocolVersion` `2025-11-25`, `capabilities.tools` and `serverInfo`. (EMU: a client asking for an older version among `2025-06-18`, `2025-03-26`, `2024-11-05` gets that version; one asking for a newer one gets `2025-11-25`. `MCP-Protocol-Version` headers of other old versions → 400 `validation_error` naming the supported ones.)", Clauses: []Clause{{"MC-4.a", "tools/call works as the first and only request"}, {"MC-4.b", "initialize answers protocolVersion 2025-11-25, capabilities.tools and serverInfo"}}},
 		{ID: "MC-5", Level: DOC, Section: mcpSection,
 			Title: "tools/list lists sandbox_execute and files_download (EMU: their input schemas are the REST bodies)",
-			Text:  "`tools/list` lists `sandbox_execute` and `files_download`. (EMU: exactly these two. `sandbox_execute` input: `code` (required), `language`, `thread_id`, `timeout`, `env_vars` — the body of `POST /v1/sandbox/execute`; `files_download` input: `source`, `id`, `path` (all required) — the body of `POST /v1/files/download_url` — plus `inline` (boolean, default true). Both declare an `outputSchema`.)"},
+			Text:  "`tools/list` lists `sandbox_execute` and `files_download`. (EMU: exactly these two. `sandbox_execute` input: `code` (required), `language`, `thread_id`, `timeout`, `env_vars` — the body of `POST /v1/sandbox/execute`; `files_download` input: `source`, `id`, `path` (all required) — the body of `POST /v1/files/download_url` — plus `inline` (boolean, default true). Both declare an `outputSchema`.)", Clauses: []Clause{{"MC-5.a", "tools/list lists sandbox_execute and files_download"}, {"MC-5.b", "exactly the two tools; input schemas with the REST bodies' fields and required ones; an output schema each"}}},
 		{ID: "MC-6", Level: EMU, Section: mcpSection,
 			Title: "sandbox_execute runs through the execute service: the same threads, validation and records as /v1",
-			Text:  "`sandbox_execute` is `POST /v1/sandbox/execute` by another door: its arguments are decoded and validated by the same code with the same messages (R-2, R-5, R-7, P-2), it runs in the same sandbox through the same execution service: `thread_id` is the same thread the Files API and `/v1/sandbox/execute` see (R-3), a busy thread is refused (R-4), timeouts and memory limits are the key's (R-5), volumes are mounted (R-6), and `GET /v1/executions/{trace_id}` returns the record of an MCP run. Unknown arguments are ignored, as unknown body fields are; `webhook_url` is ignored (results come back in the call). When the client goes away mid-call, the execution is cancelled, as a synchronous `/v1` execution is."},
+			Text:  "`sandbox_execute` is `POST /v1/sandbox/execute` by another door: its arguments are decoded and validated by the same code with the same messages (R-2, R-5, R-7, P-2), it runs in the same sandbox through the same execution service: `thread_id` is the same thread the Files API and `/v1/sandbox/execute` see (R-3), a busy thread is refused (R-4), timeouts and memory limits are the key's (R-5), volumes are mounted (R-6), and `GET /v1/executions/{trace_id}` returns the record of an MCP run. Unknown arguments are ignored, as unknown body fields are; `webhook_url` is ignored (results come back in the call). When the client goes away mid-call, the execution is cancelled, as a synchronous `/v1` execution is.", Clauses: []Clause{{"MC-6.a", "sandbox_execute's thread_id is the thread the Files API and /v1/sandbox/execute see; without it the home is empty"}, {"MC-6.b", "GET /v1/executions/{trace_id} returns the record of an MCP run"}}},
 		{ID: "MC-7", Level: EMU, Section: mcpSection,
 			Title: "sandbox_execute result: structuredContent with the REST result's fields plus text; a failing program is a normal result",
-			Text:  "`sandbox_execute`'s result has `structuredContent` with the REST result's fields `success, stdout, stderr, exit_code, error, status, trace_id, duration_ms` (`error` is `null` unless the platform has a message) and one `text` content block rendering them for a model (a summary line, then stdout and stderr). A program that ran and failed (non-zero exit, killed by a signal it caused) is a normal result: `isError` false, `success` false."},
+			Text:  "`sandbox_execute`'s result has `structuredContent` with the REST result's fields `success, stdout, stderr, exit_code, error, status, trace_id, duration_ms` (`error` is `null` unless the platform has a message) and one `text` content block rendering them for a model (a summary line, then stdout and stderr). A program that ran and failed (non-zero exit, killed by a signal it caused) is a normal result: `isError` false, `success` false.", Clauses: []Clause{{"MC-7.a", "structuredContent has success, stdout, stderr, exit_code, error, status, trace_id, duration_ms, plus a text block"}, {"MC-7.b", "a program that exits non-zero is a normal result: isError false, success false"}}},
 		{ID: "MC-8", Level: EMU, Section: mcpSection,
 			Title: "bad arguments, a busy thread, a timeout are tool errors (isError) naming the problem",
-			Text:  "Platform failures are tool errors (`isError: true`) whose text names the problem: invalid arguments (`validation_error: <the /v1 message, naming the field and limit>`), a busy thread (`conflict: thread \"…\" is busy …`), execution not available (`not_found: …`). A run the platform cut short or could not start — status `timeout`, `oom`, `cancelled`, `blocked`, or `failed` with `exit_code` -1 and an `error` (sandbox or interpreter failure) — is a tool error that still carries the full result in `structuredContent`, and its text gives the platform's message (e.g. \"Execution did not complete: Execution timed out after 1s (status timeout)\"). An unknown tool name is a JSON-RPC error, not a tool result."},
+			Text:  "Platform failures are tool errors (`isError: true`) whose text names the problem: invalid arguments (`validation_error: <the /v1 message, naming the field and limit>`), a busy thread (`conflict: thread \"…\" is busy …`), execution not available (`not_found: …`). A run the platform cut short or could not start — status `timeout`, `oom`, `cancelled`, `blocked`, or `failed` with `exit_code` -1 and an `error` (sandbox or interpreter failure) — is a tool error that still carries the full result in `structuredContent`, and its text gives the platform's message (e.g. \"Execution did not complete: Execution timed out after 1s (status timeout)\"). An unknown tool name is a JSON-RPC error, not a tool result.", Clauses: []Clause{{"MC-8.a", "bad arguments, a timeout and a busy thread are isError results whose text names the problem"}}},
 		{ID: "MC-9", Level: EMU, Section: mcpSection,
 			Title: "files_download: the download_url answer as structuredContent, plus size and small text files inline",
-			Text:  "`files_download` answers `structuredContent` `{url, method, headers, expires_at}` exactly as `POST /v1/files/download_url` does (D-1: GET, `headers` `{}` when none, `expires_at` RFC 3339 UTC, 15 minutes), plus `size` (bytes) and, when `inline` is not false and the file is valid UTF-8 without NUL of at most **32 KiB** (32768 bytes), `content`: the whole file as a string. Larger or binary files have no `content`; the URL is how to get them. The text block shows method, URL, expiry, size and the content (or why it is not inline)."},
+			Text:  "`files_download` answers `structuredContent` `{url, method, headers, expires_at}` exactly as `POST /v1/files/download_url` does (D-1: GET, `headers` `{}` when none, `expires_at` RFC 3339 UTC, 15 minutes), plus `size` (bytes) and, when `inline` is not false and the file is valid UTF-8 without NUL of at most **32 KiB** (32768 bytes), `content`: the whole file as a string. Larger or binary files have no `content`; the URL is how to get them. The text block shows method, URL, expiry, size and the content (or why it is not inline).", Clauses: []Clause{{"MC-9.a", "files_download answers url, method GET, headers, expires_at (15 minutes), size; the URL returns the bytes"}, {"MC-9.b", "a UTF-8 text file of at most 32 KiB comes inline as content; larger, binary or inline:false ones do not"}}},
 		{ID: "MC-10", Level: EMU, Section: mcpSection,
 			Title: "files_download: not found (file, thread, volume, directory, other organisation) and bad arguments are tool errors",
-			Text:  "`files_download` errors are tool errors with the `/v1` code and message: missing file, directory, unknown thread or volume, another organisation's thread or volume → `not_found: …` (D-2, A-3); bad `source`, `id`, `path` or `inline` → `validation_error: …` naming the field (S-1, P-1, P-2)."},
+			Text:  "`files_download` errors are tool errors with the `/v1` code and message: missing file, directory, unknown thread or volume, another organisation's thread or volume → `not_found: …` (D-2, A-3); bad `source`, `id`, `path` or `inline` → `validation_error: …` naming the field (S-1, P-1, P-2).", Clauses: []Clause{{"MC-10.a", "missing file, directory, unknown or other organisation's thread, unknown volume → a not_found tool error"}, {"MC-10.b", "bad source or path → a validation_error tool error naming the field"}}},
 		{ID: "MC-11", Level: EMU, Section: mcpSection,
 			Title: "transport errors in the /v1 envelope: GET/DELETE 405 + Allow POST, non-JSON 415, over 4 MiB 413, bad JSON 400",
-			Text:  "Requests refused before JSON-RPC get the `/v1` envelope: `GET`, `DELETE` and other methods → 405 `method_not_allowed` with `Allow: POST` (stateless: no SSE stream over GET, no session to DELETE); a `Content-Type` other than `application/json` (parameters allowed) or none → 415 `unsupported_media_type`; a body over 4 MiB (4194304 bytes, as E-2) → 413 `payload_too_large`; a body that is not JSON → 400 `validation_error`."},
+			Text:  "Requests refused before JSON-RPC get the `/v1` envelope: `GET`, `DELETE` and other methods → 405 `method_not_allowed` with `Allow: POST` (stateless: no SSE stream over GET, no session to DELETE); a `Content-Type` other than `application/json` (parameters allowed) or none → 415 `unsupported_media_type`; a body over 4 MiB (4194304 bytes, as E-2) → 413 `payload_too_large`; a body that is not JSON → 400 `validation_error`.", Clauses: []Clause{{"MC-11.a", "GET and DELETE → 405 method_not_allowed in the envelope with Allow: POST"}, {"MC-11.b", "a non-JSON Content-Type → 415, a body over 4 MiB → 413, a body that is not JSON → 400, in the envelope"}}},
 		{ID: "MC-12", Level: EMU, Section: mcpSection,
 			Title: "JSON answers for every client; SSE with progress notifications carrying the output only when asked for",
-			Text:  "JSON works for every client: the answer is `application/json` unless the client accepts `text/event-stream` and either does not accept JSON at all or its `tools/call` asks for progress (`params._meta.progressToken`). A missing `Accept`, `*/*`, or `application/json` alone get JSON (the MCP SDK's requirement that Accept list both types is not imposed). In the stream, `sandbox_execute` sends the program's output as it comes: `notifications/progress` with the caller's `progressToken`, `message` = whole lines of output (a line still unfinished at the end, or longer than 4 KiB, goes as it is), `progress` = output bytes so far, `_meta.stream` = `stdout` or `stderr`; then the result."},
+			Text:  "JSON works for every client: the answer is `application/json` unless the client accepts `text/event-stream` and either does not accept JSON at all or its `tools/call` asks for progress (`params._meta.progressToken`). A missing `Accept`, `*/*`, or `application/json` alone get JSON (the MCP SDK's requirement that Accept list both types is not imposed). In the stream, `sandbox_execute` sends the program's output as it comes: `notifications/progress` with the caller's `progressToken`, `message` = whole lines of output (a line still unfinished at the end, or longer than 4 KiB, goes as it is), `progress` = output bytes so far, `_meta.stream` = `stdout` or `stderr`; then the result.", Clauses: []Clause{{"MC-12.a", "Accept application/json alone, or no Accept, gets an application/json answer"}, {"MC-12.b", "a tools/call with a progressToken, accepting SSE, gets the output as notifications/progress before the result"}}},
 		{ID: "MC-13", Level: EMU, Section: mcpSection,
 			Title: "DNS-rebinding protection: foreign Host on a loopback listener, foreign Origin → 403",
-			Text:  "DNS-rebinding protection (MCP security best practices for local servers): on a loopback listener, a `Host` that is not a loopback name (`localhost`, `*.localhost`, `127.0.0.0/8`, `::1`) nor the host of `--external-url` → 403 `forbidden`; anywhere, an `Origin` whose host is not loopback, the request's own host or the `--external-url` host → 403 `forbidden`. Checked before the key, so the refusal needs none. Requests through a container port mapping arrive on a non-loopback address and are not affected; with `--trust-forwarded-headers` (a trusted reverse proxy in front) the Host check is off and the Origin check stays."},
+			Text:  "DNS-rebinding protection (MCP security best practices for local servers): on a loopback listener, a `Host` that is not a loopback name (`localhost`, `*.localhost`, `127.0.0.0/8`, `::1`) nor the host of `--external-url` → 403 `forbidden`; anywhere, an `Origin` whose host is not loopback, the request's own host or the `--external-url` host → 403 `forbidden`. Checked before the key, so the refusal needs none. Requests through a container port mapping arrive on a non-loopback address and are not affected; with `--trust-forwarded-headers` (a trusted reverse proxy in front) the Host check is off and the Origin check stays.", Clauses: []Clause{{"MC-13.a", "on a loopback listener a foreign Host → 403 forbidden"}, {"MC-13.b", "a foreign Origin → 403 forbidden; loopback ones pass"}}},
 	}
 }
 
@@ -245,7 +245,7 @@ func (c *checkRun) toolErrorNaming(t toolResult, words ...string) {
 }
 
 var _ = area("mcp", nil, func() {
-	check("MC-1", DOC, "POST /mcp answers a JSON-RPC 2.0 request with a JSON-RPC 2.0 response carrying its id", nil, func(c *checkRun) {
+	check("MC-1", DOC, "POST /mcp answers a JSON-RPC 2.0 request with a JSON-RPC 2.0 response carrying its id", labels("MC-1.a"), func(c *checkRun) {
 		c.needMCP()
 		for _, id := range []string{`"conf-id-1"`, `42`} {
 			r := c.mcpPost(c.key(), nil, `{"jsonrpc":"2.0","id":`+id+`,"method":"tools/list"}`)
@@ -262,7 +262,7 @@ var _ = area("mcp", nil, func() {
 		}
 	})
 
-	check("MC-1", EMU, `/_emulator/info lists the "mcp" feature`, nil, func(c *checkRun) {
+	check("MC-1", EMU, `/_emulator/info lists the "mcp" feature`, labels("MC-1.b"), func(c *checkRun) {
 		c.need(needEmulator)
 		r := c.api(http.MethodGet, "/_emulator/info", nil, nil)
 		c.ok(r)
@@ -273,7 +273,7 @@ var _ = area("mcp", nil, func() {
 		c.holds(slices.Contains(info.Features, "mcp"), r, `features containing "mcp"`, fmt.Sprint(info.Features), "no mcp feature")
 	})
 
-	check("MC-2", DOC, "missing, malformed or unknown key → 401", labels("auth"), func(c *checkRun) {
+	check("MC-2", DOC, "missing, malformed or unknown key → 401", labels("auth", "MC-2.a"), func(c *checkRun) {
 		c.needMCP()
 		list := map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
 		r := c.mcpPost(nil, nil, list)
@@ -290,7 +290,7 @@ var _ = area("mcp", nil, func() {
 		c.status(r, http.StatusUnauthorized)
 	})
 
-	check("MC-2", EMU, "401 in the {error, message} envelope; a revoked key → 401; per-key rate limits apply (429 + Retry-After)", labels("auth"), func(c *checkRun) {
+	check("MC-2", EMU, "401 in the {error, message} envelope; a revoked key → 401; per-key rate limits apply (429 + Retry-After)", labels("auth", "MC-2.b"), func(c *checkRun) {
 		c.needMCP()
 		c.need(needEmulator)
 		list := map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
@@ -312,7 +312,7 @@ var _ = area("mcp", nil, func() {
 		c.envelope(r)
 	})
 
-	check("MC-3", DOC, "no Mcp-Session-Id is issued, and one the client sends is ignored", nil, func(c *checkRun) {
+	check("MC-3", DOC, "no Mcp-Session-Id is issued, and one the client sends is ignored", labels("MC-3.a", "MC-3.b"), func(c *checkRun) {
 		c.needMCP()
 		_, _, r := c.rpc(nil, "initialize", map[string]any{"protocolVersion": "2025-11-25", "capabilities": map[string]any{},
 			"clientInfo": map[string]any{"name": "baponi-conformance", "version": "1"}})
@@ -328,7 +328,7 @@ var _ = area("mcp", nil, func() {
 		c.holds(!t.IsError && t.object()["url"] != nil, t.resp, "a files_download result", t.resp.Summary(), "tools/call with a made-up session id failed")
 	})
 
-	check("MC-4", DOC, "tools/call works without initialize; initialize answers protocolVersion 2025-11-25 and the tools capability", nil, func(c *checkRun) {
+	check("MC-4", DOC, "tools/call works without initialize; initialize answers protocolVersion 2025-11-25 and the tools capability", labels("MC-4.a", "MC-4.b"), func(c *checkRun) {
 		c.needMCP()
 		sp := c.thread("mc4")
 		c.upload(sp, "a.txt", "text/plain", []byte("no handshake"))
@@ -347,7 +347,7 @@ var _ = area("mcp", nil, func() {
 		c.holds(res.Capabilities["tools"] != nil && res.ServerInfo != nil, r, "capabilities.tools and serverInfo", r.Summary(), "initialize lacks the tools capability or serverInfo")
 	})
 
-	check("MC-5", DOC, "tools/list lists sandbox_execute and files_download", nil, func(c *checkRun) {
+	check("MC-5", DOC, "tools/list lists sandbox_execute and files_download", labels("MC-5.a"), func(c *checkRun) {
 		c.needMCP()
 		m, _, r := c.rpc(nil, "tools/list", nil)
 		var res struct {
@@ -363,7 +363,7 @@ var _ = area("mcp", nil, func() {
 		c.holds(slices.Contains(names, "sandbox_execute") && slices.Contains(names, "files_download"), r, "sandbox_execute and files_download", fmt.Sprint(names), "a tool is missing")
 	})
 
-	check("MC-5", EMU, "exactly the two tools, with the REST bodies' fields as input schemas and an output schema", nil, func(c *checkRun) {
+	check("MC-5", EMU, "exactly the two tools, with the REST bodies' fields as input schemas and an output schema", labels("MC-5.b"), func(c *checkRun) {
 		c.needMCP()
 		m, _, r := c.rpc(nil, "tools/list", nil)
 		var res struct {
@@ -398,7 +398,7 @@ var _ = area("mcp", nil, func() {
 		}
 	})
 
-	check("MC-6", EMU, "sandbox_execute shares threads with the Files API and /v1/sandbox/execute; GET /v1/executions finds its runs", labels("execute"), func(c *checkRun) {
+	check("MC-6", EMU, "sandbox_execute shares threads with the Files API and /v1/sandbox/execute; GET /v1/executions finds its runs", labels("execute", "MC-6.a", "MC-6.b"), func(c *checkRun) {
 		c.needMCP()
 		c.need(needExecute)
 		sp := c.thread("mc6")
@@ -422,7 +422,7 @@ var _ = area("mcp", nil, func() {
 		c.holds(*e.Stdout == "[]\n", t.resp, "[]", *e.Stdout, "the home without thread_id is not empty")
 	})
 
-	check("MC-7", EMU, "sandbox_execute answers structuredContent {success, stdout, stderr, exit_code, error, status, trace_id, duration_ms} and text; a failing program is a normal result", labels("execute"), func(c *checkRun) {
+	check("MC-7", EMU, "sandbox_execute answers structuredContent {success, stdout, stderr, exit_code, error, status, trace_id, duration_ms} and text; a failing program is a normal result", labels("execute", "MC-7.a", "MC-7.b"), func(c *checkRun) {
 		c.needMCP()
 		c.need(needExecute)
 		e, t := c.execTool(map[string]any{"code": "import sys\nprint('hello')\nsys.stderr.write('warn')\n"})
@@ -439,7 +439,7 @@ var _ = area("mcp", nil, func() {
 			"isError false, success false, exit_code 3, status failed", t.resp.Summary(), "a failing program is not a normal result")
 	})
 
-	check("MC-8", EMU, "bad arguments, a busy thread and a timeout are tool errors naming the problem", labels("execute"), func(c *checkRun) {
+	check("MC-8", EMU, "bad arguments, a busy thread and a timeout are tool errors naming the problem", labels("execute", "MC-8.a"), func(c *checkRun) {
 		c.needMCP()
 		c.need(needExecute)
 		c.toolErrorNaming(c.callTool(nil, "sandbox_execute", map[string]any{"code": "puts 1", "language": "ruby"}), "validation_error", "language")
@@ -475,7 +475,7 @@ var _ = area("mcp", nil, func() {
 		c.toolErrorNaming(busy, "busy")
 	})
 
-	check("MC-9", EMU, "files_download answers {url, method, headers, expires_at, size} and inlines small text files", labels("download"), func(c *checkRun) {
+	check("MC-9", EMU, "files_download answers {url, method, headers, expires_at, size} and inlines small text files", labels("download", "MC-9.a", "MC-9.b"), func(c *checkRun) {
 		c.needMCP()
 		sp := c.thread("mc9")
 		text := "héllo, MCP\n"
@@ -510,7 +510,7 @@ var _ = area("mcp", nil, func() {
 		}
 	})
 
-	check("MC-10", EMU, "files_download: missing file, unknown or other organisation's thread, unknown volume, directory → not_found tool errors; bad arguments → validation_error", labels("download"), func(c *checkRun) {
+	check("MC-10", EMU, "files_download: missing file, unknown or other organisation's thread, unknown volume, directory → not_found tool errors; bad arguments → validation_error", labels("download", "MC-10.a", "MC-10.b"), func(c *checkRun) {
 		c.needMCP()
 		sp := c.thread("mc10")
 		c.upload(sp, "dir/a.txt", "text/plain", []byte("a"))
@@ -530,7 +530,7 @@ var _ = area("mcp", nil, func() {
 		}
 	})
 
-	check("MC-11", EMU, "transport errors come in the {error, message} envelope: GET/DELETE 405 + Allow POST, non-JSON 415, over 4 MiB 413, bad JSON 400", labels("errors"), func(c *checkRun) {
+	check("MC-11", EMU, "transport errors come in the {error, message} envelope: GET/DELETE 405 + Allow POST, non-JSON 415, over 4 MiB 413, bad JSON 400", labels("errors", "MC-11.a", "MC-11.b"), func(c *checkRun) {
 		c.needMCP()
 		for _, m := range []string{http.MethodGet, http.MethodDelete} {
 			q := c.rs.cl.api(m, "/mcp", &c.rs.key, nil)
@@ -554,7 +554,7 @@ var _ = area("mcp", nil, func() {
 		c.envelope(r)
 	})
 
-	check("MC-12", EMU, "JSON answers without SSE, with Accept application/json or none; progress notifications with the output over SSE when asked", labels("execute"), func(c *checkRun) {
+	check("MC-12", EMU, "JSON answers without SSE, with Accept application/json or none; progress notifications with the output over SSE when asked", labels("execute", "MC-12.a", "MC-12.b"), func(c *checkRun) {
 		c.needMCP()
 		c.need(needExecute)
 		for _, accept := range []string{"application/json", ""} {
@@ -581,7 +581,7 @@ var _ = area("mcp", nil, func() {
 		c.holds(out.String() == "first\nsecond\n", r, "progress messages carrying the output", out.String(), "the output did not come as progress notifications")
 	})
 
-	check("MC-13", EMU, "a foreign Host on a loopback listener, or a foreign Origin → 403 forbidden", labels("auth"), func(c *checkRun) {
+	check("MC-13", EMU, "a foreign Host on a loopback listener, or a foreign Origin → 403 forbidden", labels("auth", "MC-13.a", "MC-13.b"), func(c *checkRun) {
 		c.needMCP()
 		c.need(needLoopback)
 		list := map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}

@@ -527,7 +527,7 @@ func deviations() []deviation {
 	ok200 := func(v any) func(*exchange) *http.Response {
 		return func(*exchange) *http.Response { return jsonAnswer(200, v) }
 	}
-	return []deviation{
+	return append([]deviation{
 		//
 		{name: "a request without Authorization is served", clauses: []string{"A-1.a"},
 			request: swapKey(func(x *exchange, r *http.Request) bool { return x.under("/v1/") && x.key() == "none" })},
@@ -1421,7 +1421,7 @@ func deviations() []deviation {
 				return x.under("/_emulator/volumes/") && x.method == http.MethodPatch
 			},
 				func(x *exchange) *http.Response { return jsonAnswer(200, x.jsonBody()) })},
-	}
+	}, mcpDeviations()...) // mcp_mutation_test.go
 }
 
 // TestCompareURLShowsDrift runs the suite against a deviating proxy and

@@ -167,11 +167,10 @@ func Rules() []Rule {
 			Title: "admin API creates, lists and revokes keys and volumes, and flips read-only",
 			Text:  "Admin API for volumes and keys (create, list, set read-only, revoke key) so tests can arrange state without restarting."},
 	}
-	rules = append(rules, mcpRules()...)
 	for i := range rules {
 		rules[i].Clauses = clauses[rules[i].ID]
 	}
-	return rules
+	return append(rules, mcpRules()...)
 }
 
 // ruleLevel returns the level of a rule ID, or "".
