@@ -247,18 +247,19 @@ func (s *Server) handleUploadURL(w http.ResponseWriter, r *http.Request) error {
 	if err := s.resolve(sp, writeAccess); err != nil {
 		return err
 	}
-	old, err := s.Store.Stat(r.Context(), sp, p)
+	oldSize, err := s.Store.Size(r.Context(), sp, p)
 	if errors.Is(err, store.ErrIsDir) {
 		return validationf("path %q is a directory", p)
 	}
-	if err := s.checkQuota(r.Context(), sp, p, n-old.Size); err != nil {
+	if err := s.checkQuota(r.Context(), sp, p, n-oldSize); err != nil {
 		return err
 	}
 	sg, err := s.signer(r).SignUpload(sp, p, ct, n)
 	if err != nil {
 		return fmt.Errorf("sign upload URL: %w", err)
 	}
-	return writeJSON(w, http.StatusOK, signedJSON(sg))
+	writeBody(w, http.StatusOK, appendSignedJSON(make([]byte, 0, 1024), signedJSON(sg)))
+	return nil
 }
 
 // checkQuota refuses an upload that would take the space over its size
@@ -322,7 +323,8 @@ func (s *Server) handleDownloadURL(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, signedJSON(sg))
+	writeBody(w, http.StatusOK, appendSignedJSON(make([]byte, 0, 1024), signedJSON(sg)))
+	return nil
 }
 
 // signDownload signs a download URL for a file of a resolved space; a

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
 
@@ -39,13 +40,13 @@ func appendListJSON(b []byte, entries []store.Entry) []byte {
 	return append(b, "]}"...)
 }
 
-// appendJSONString appends s quoted as encoding/json quotes it: printable
-// ASCII other than '"', '\\', '<', '>' and '&' is copied, and anything else
-// goes through encoding/json itself.
+// appendJSONString appends s quoted as encoding/json quotes it: '"', '\\',
+// '<', '>' and '&' escaped as it escapes them, other printable ASCII
+// copied, and anything else (control characters, non-ASCII) through
+// encoding/json itself.
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if c := s[i]; c < 0x20 || c >= 0x80 {
 			q, err := json.Marshal(s)
 			if err != nil { // a string always encodes
 				return append(b, `""`...)
@@ -54,6 +55,59 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 	}
 	b = append(b, '"')
-	b = append(b, s...)
+	start := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '"':
+			esc = `\"`
+		case '\\':
+			esc = `\\`
+		case '<':
+			esc = `\u003c`
+		case '>':
+			esc = `\u003e`
+		case '&':
+			esc = `\u0026`
+		default:
+			continue
+		}
+		b = append(b, s[start:i]...)
+		b = append(b, esc...)
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendSignedJSON appends sr exactly as json.Marshal writes it (header
+// names sorted), without reflection: it is every upload_url's answer.
+func appendSignedJSON(b []byte, sr signedResponse) []byte {
+	b = append(b, `{"url":`...)
+	b = appendJSONString(b, sr.URL)
+	b = append(b, `,"method":`...)
+	b = appendJSONString(b, sr.Method)
+	b = append(b, `,"headers":`...)
+	if sr.Headers == nil {
+		b = append(b, "null"...)
+	} else {
+		keys := make([]string, 0, len(sr.Headers))
+		for k := range sr.Headers {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = appendJSONString(b, sr.Headers[k])
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"expires_at":`...)
+	b = appendJSONString(b, sr.ExpiresAt)
+	return append(b, '}')
 }

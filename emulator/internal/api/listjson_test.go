@@ -34,3 +34,22 @@ func TestAppendListJSONMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// appendSignedJSON must write byte for byte what json.Marshal writes for
+// the same answer, whatever its URL and headers hold.
+func TestAppendSignedJSONMatchesEncodingJSON(t *testing.T) {
+	for _, sr := range []signedResponse{
+		{URL: "http://127.0.0.1:8080/b/orgs/o/threads/t/a%20b.txt?X-Goog-Algorithm=GOOG4-HMAC-SHA256&X-Goog-Date=20260101T000000Z&sig=<x>", Method: "PUT",
+			Headers: map[string]string{"Content-Type": "text/plain; charset=\"utf-8\"", "x-ms-blob-type": "BlockBlob", "A": `back\slash`}, ExpiresAt: "2026-01-01T00:15:00Z"},
+		{URL: "http://h/ünï\u2028", Method: "GET", Headers: map[string]string{}, ExpiresAt: "x"},
+		{URL: "tab\there", Method: "GET", Headers: nil, ExpiresAt: "\x7f"},
+	} {
+		want, err := json.Marshal(sr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendSignedJSON(nil, sr); string(got) != string(want) {
+			t.Errorf("appendSignedJSON =\n%s\nwant\n%s", got, want)
+		}
+	}
+}

@@ -166,12 +166,18 @@ func ParseQuery(raw string) url.Values {
 // method, canonical URI, canonical query (without the signature parameter),
 // canonical headers, signed headers and the payload hash, one per line.
 func (d Dialect) CanonicalRequest(req Request, signedHeaders []string) string {
+	return d.canonicalRequest(req, signedHeaders, canonicalQuery(req.Query, d.Param("Signature")))
+}
+
+// canonicalRequest is CanonicalRequest with the canonical query given.
+func (d Dialect) canonicalRequest(req Request, signedHeaders []string, cq string) string {
 	var b strings.Builder
+	b.Grow(256 + len(req.Path) + len(cq))
 	b.WriteString(req.Method)
 	b.WriteByte('\n')
 	b.WriteString(EscapePath(req.Path))
 	b.WriteByte('\n')
-	b.WriteString(canonicalQuery(req.Query, d.Param("Signature")))
+	b.WriteString(cq)
 	b.WriteByte('\n')
 	for _, name := range signedHeaders {
 		b.WriteString(name)
@@ -291,10 +297,13 @@ func (d Dialect) Presign(c Credentials, in PresignInput) (string, error) {
 	q.Set(d.Param("Expires"), strconv.FormatInt(secs, 10))
 	q.Set(d.Param("SignedHeaders"), strings.Join(names, ";"))
 	req := Request{Method: in.Method, Host: in.URL.Host, Path: in.URL.Path, Query: q, Header: in.Header}
-	sts := d.StringToSign(in.Time, d.CanonicalRequest(req, names))
+	// The URL's query is the canonical query (q has no signature yet):
+	// encode it once for both.
+	cq := canonicalQuery(q, "")
+	sts := d.StringToSign(in.Time, d.canonicalRequest(req, names, cq))
 	sig := d.Signature(c.Secret, in.Time, sts)
 	path := EscapePath(in.URL.Path)
-	return in.URL.Scheme + "://" + in.URL.Host + path + "?" + canonicalQuery(q, "") +
+	return in.URL.Scheme + "://" + in.URL.Host + path + "?" + cq +
 		"&" + escape(d.Param("Signature"), true) + "=" + sig, nil
 }
 
@@ -435,6 +444,9 @@ func headerValue(req Request, name string) string {
 		return strings.TrimSpace(req.Host)
 	}
 	vals := req.Header.Values(name)
+	if len(vals) == 1 && plainASCII(vals[0]) {
+		return vals[0] // nothing for strings.Fields to trim or fold
+	}
 	out := make([]string, len(vals))
 	for i, v := range vals {
 		out[i] = strings.Join(strings.Fields(v), " ")
@@ -521,4 +533,15 @@ func escape(s string, slash bool) string {
 func unreserved(c byte, slash bool) bool {
 	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
 		c == '-' || c == '.' || c == '_' || c == '~' || (c == '/' && !slash)
+}
+
+// plainASCII reports whether s is printable ASCII without spaces: what
+// strings.Fields leaves as one field, unchanged.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }

@@ -113,3 +113,34 @@ func TestReaderWriteToAndRange(t *testing.T) {
 		t.Fatalf("Range(2, 4) copied %d, %v, %q", n, err, b.String())
 	}
 }
+
+// Size answers as Stat does (size, ErrIsDir, ErrNotFound) for files,
+// directories, missing paths and symlinks, whichever path it takes.
+func TestSizeAgreesWithStat(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	sp := thread("size")
+	put(t, s, sp, "d/f.txt", "12345")
+	dir := s.SpaceDir(sp)
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("secret!"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range [][2]string{{"d", "inlink"}, {"d/f.txt", "filelink"}, {outside, "outlink"}} {
+		if err := os.Symlink(l[0], filepath.Join(dir, l[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{"d/f.txt", "d", "missing", "d/missing", "d/f.txt/x", "inlink/f.txt", "filelink", "outlink/secret"} {
+		st, serr := s.Stat(ctx, sp, p)
+		n, err := s.Size(ctx, sp, p)
+		for _, sentinel := range []error{ErrNotFound, ErrIsDir} {
+			if errors.Is(err, sentinel) != errors.Is(serr, sentinel) {
+				t.Errorf("%s: Size err %v, Stat err %v", p, err, serr)
+			}
+		}
+		if (err == nil) != (serr == nil) || err == nil && n != st.Size {
+			t.Errorf("%s: Size = %d, %v; Stat = %d, %v", p, n, err, st.Size, serr)
+		}
+	}
+}

@@ -90,6 +90,8 @@ type Store struct {
 
 	idx indexer // listing indexes (index.go)
 
+	rootDir atomic.Pointer[os.File] // the store's directory, for statBeneath
+
 	// treeMu keeps Delete's pruning of empty directories from removing a
 	// directory that a Put has just made for its rename: Puts share it for
 	// the mkdir+rename step only (never while receiving a body), pruning
@@ -176,6 +178,11 @@ func (s *Store) openRoots() error {
 	if s.tmpRoot, err = s.root.OpenRoot(tmpDirName); err != nil {
 		return fmt.Errorf("store: open: %w", err)
 	}
+	d, err := openDirIn(s.root, "")
+	if err != nil {
+		return fmt.Errorf("store: open: %w", err)
+	}
+	s.rootDir.Store(d)
 	if s.tmpDir, err = openDirIn(s.root, tmpDirName); err != nil {
 		return fmt.Errorf("store: open: %w", err)
 	}
@@ -187,6 +194,9 @@ func (s *Store) openRoots() error {
 
 func (s *Store) closeRoots() error {
 	var errs []error
+	if d := s.rootDir.Swap(nil); d != nil {
+		errs = append(errs, d.Close())
+	}
 	if s.instRoot != nil {
 		errs = append(errs, s.unlockInstance(), s.instRoot.Close())
 	}
