@@ -8,11 +8,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/clock"
+	"github.com/localbaponi/localbaponi/emulator/internal/rmtree"
 )
 
 // stagePrefix starts the name of a staging store's directory inside the
@@ -82,7 +82,10 @@ func (s *Store) RemoveSpace(sp Space) error {
 	s.treeMu.Lock()
 	defer s.treeMu.Unlock()
 	defer s.Changed(sp)
-	if err := s.root.RemoveAll(sp.Key()); err != nil {
+	// rmtree: sandboxed code may have built a tree deeper than a walk with
+	// one descriptor per level can remove. The path's components are the
+	// store's own; below them nothing is followed.
+	if err := rmtree.RemoveAll(filepath.Join(s.dir, filepath.FromSlash(sp.Key()))); err != nil {
 		return fmt.Errorf("store: remove %s: %w", sp.Key(), err)
 	}
 	if err := s.root.RemoveAll(metaDir(sp)); err != nil {
@@ -109,7 +112,7 @@ func (s *Store) RemoveOrg(org string) error {
 			return fmt.Errorf("store: remove org: %w", err)
 		}
 		for _, d := range []string{orgsDirName + "/" + o, metaDirName + "/" + orgsDirName + "/" + o} {
-			if err := s.root.RemoveAll(d); err != nil {
+			if err := rmtree.RemoveAll(filepath.Join(s.dir, filepath.FromSlash(d))); err != nil {
 				return fmt.Errorf("store: remove %s: %w", d, err)
 			}
 		}
@@ -138,7 +141,7 @@ func (s *Store) NewStaging(clk *clock.Clock) (*Store, error) {
 // DiscardStaging closes a staging store and removes its directory.
 func (s *Store) DiscardStaging(st *Store) error {
 	err := st.Close()
-	return errors.Join(err, os.RemoveAll(st.dir))
+	return errors.Join(err, rmtree.RemoveAll(st.dir))
 }
 
 // ReplaceWith makes the spaces of the staging store st the store's spaces,
@@ -179,7 +182,7 @@ func (s *Store) ReplaceWith(st *Store) error {
 		}
 		moved++
 	}
-	if err := s.root.RemoveAll(trash); err != nil {
+	if err := rmtree.RemoveAll(filepath.Join(s.dir, trash)); err != nil {
 		s.log.Warn("store: remove replaced spaces", "err", err)
 	}
 	if err := s.root.RemoveAll(name); err != nil {

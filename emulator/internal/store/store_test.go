@@ -1085,3 +1085,46 @@ func TestSetFileOwnerGivesSpaceAndUploadDirectories(t *testing.T) {
 		t.Fatalf("outside directory owner %d (%v), want 0", st.Uid, err)
 	}
 }
+
+// TestRemoveSpaceDeepTree: a chain deeper than the descriptors the process
+// may open (built by code in a thread) does not stop a reset from removing
+// the space.
+func TestRemoveSpaceDeepTree(t *testing.T) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	low := lim
+	low.Cur = min(lim.Cur, 256)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	s, _ := newStore(t)
+	sp := Space{Org: "o", Kind: Thread, ID: "deep"}
+	if err := s.Create(sp); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := syscall.Open(s.SpaceDir(sp), syscall.O_RDONLY|syscall.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 1000 {
+		if err := syscall.Mkdirat(fd, "d", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		nfd, err := syscall.Openat(fd, "d", syscall.O_RDONLY|syscall.O_DIRECTORY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		syscall.Close(fd)
+		fd = nfd
+	}
+	syscall.Close(fd)
+	if err := s.RemoveSpace(sp); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := s.Exists(sp); ok {
+		t.Fatal("space still there")
+	}
+}
