@@ -51,7 +51,16 @@ print(' '.join(out))
 func TestDefect10Seccomp(t *testing.T) {
 	requirePython(t)
 	emu := startNS(t, emulator.Options{})
-	res := execute(t, emu.URL(), emu.APIKey(), map[string]any{"code": seccompProbe, "timeout": 20})
+	checkSeccomp(t, emu.URL(), emu.APIKey())
+	t.Run("nobody", func(t *testing.T) {
+		p := startSandboxBinary(t, asNobody(t), nil)
+		checkSeccomp(t, p.url, emulator.DevAPIKey)
+	})
+}
+
+func checkSeccomp(t *testing.T, url, key string) {
+	t.Helper()
+	res := execute(t, url, key, map[string]any{"code": seccompProbe, "timeout": 20})
 	if !res.Success {
 		t.Fatalf("probe: %s", res)
 	}
@@ -64,7 +73,7 @@ func TestDefect10Seccomp(t *testing.T) {
 	if n := len(strings.Fields(res.Stdout)); n < 20 {
 		t.Fatalf("probe printed %d results: %q", n, res.Stdout)
 	}
-	ok := execute(t, emu.URL(), emu.APIKey(), map[string]any{"language": "python", "timeout": 20, "code": `
+	ok := execute(t, url, key, map[string]any{"language": "python", "timeout": 20, "code": `
 import os, threading, subprocess
 t = threading.Thread(target=lambda: None); t.start(); t.join()
 print(subprocess.run(['sh', '-c', 'echo $((6*7))'], capture_output=True, text=True).stdout.strip())

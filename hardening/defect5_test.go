@@ -5,6 +5,8 @@ package hardening
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -30,6 +32,7 @@ func TestDefect5DiskQuota(t *testing.T) {
 	}
 	emu := startNS(t, emulator.Options{Config: &cfg})
 	key := emu.APIKey()
+	t.Run("nobody", func(t *testing.T) { diskQuotaAsNobody(t) })
 
 	// One big file: the write past the limit fails inside the sandbox.
 	res := execute(t, emu.URL(), key, map[string]any{"thread_id": "q1", "timeout": 30, "code": `
@@ -102,5 +105,43 @@ print(' '.join(out))
 `})
 	if !res.Success || res.Stdout != "/tmp:ENOSPC /dev/shm:ENOSPC\n" {
 		t.Errorf("filling /tmp and /dev/shm: %s", res)
+	}
+}
+
+// diskQuotaAsNobody runs the one-file and many-files halves against the
+// localbaponi binary running as the unprivileged user nobody.
+func diskQuotaAsNobody(t *testing.T) {
+	prefix := asNobody(t)
+	dir, err := os.MkdirTemp("", "localbaponi-quota-") // readable by nobody, unlike t.TempDir's parent
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	_ = os.Chmod(dir, 0o755)
+	conf := filepath.Join(dir, "quota.yaml")
+	yaml := "orgs:\n  - id: org_local\n    thread_quota_mib: 8\n    keys:\n      - key: " + emulator.DevAPIKey + "\n"
+	if err := os.WriteFile(conf, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startSandboxBinary(t, prefix, nil, "--config", conf)
+	res := execute(t, p.url, emulator.DevAPIKey, map[string]any{"thread_id": "n1", "timeout": 30, "code": `
+import errno
+try:
+    open('/home/baponi/big.bin', 'wb').write(b'x' * (40 << 20))
+    print('no limit')
+except OSError as e:
+    print(errno.errorcode[e.errno])
+`})
+	if !res.Success || res.Stdout != "EFBIG\n" {
+		t.Errorf("as nobody, a 40 MiB file under an 8 MiB limit: %s", res)
+	}
+	res = execute(t, p.url, emulator.DevAPIKey, map[string]any{"thread_id": "n2", "timeout": 30, "code": `
+import time
+for i in range(40):
+    open('/home/baponi/f%d' % i, 'wb').write(b'x' * (1 << 20))
+time.sleep(10)
+`})
+	if res.Success || res.Error == nil || !strings.Contains(*res.Error, "Disk quota exceeded") {
+		t.Errorf("as nobody, 40 files of 1 MiB under an 8 MiB limit: %s", res)
 	}
 }
