@@ -1,6 +1,8 @@
 // Command localbaponi runs the Baponi Files API emulator.
 //
 //	localbaponi [serve] [flags]
+//	localbaponi files ls|cp|rm|url ...   (a client of any Baponi deployment)
+//	localbaponi exec [-c CODE | FILE]
 //
 // With no flags it listens on 127.0.0.1:8080 with the dev defaults (see
 // fixtures/dev.yaml) and prints the base URL, the keys and a curl example.
@@ -19,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/localbaponi/localbaponi/cmd/localbaponi/internal/cli"
 	"github.com/localbaponi/localbaponi/emulator"
 )
 
@@ -34,6 +37,13 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(ctx, args[1:], stdout, stderr, os.LookupEnv)
+	}
+	if len(args) > 0 && (args[0] == "files" || args[0] == "exec") {
+		env := cli.Env{Stdin: os.Stdin, Stdout: stdout, Stderr: stderr, Lookup: os.LookupEnv, DefaultAPIKey: emulator.DevAPIKey}
+		if args[0] == "files" {
+			return cli.Files(ctx, args[1:], env)
+		}
+		return cli.Exec(ctx, args[1:], env)
 	}
 	if len(args) > 0 && args[0] == "serve" {
 		args = args[1:]
@@ -65,7 +75,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// Every flag, also one added above later, has an environment variable.
 	applyEnv := withEnv(fs, "", os.LookupEnv)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: localbaponi [serve] [flags]\n       localbaponi healthcheck [--url URL]\n\n"+
+		fmt.Fprintf(stderr, "Usage: localbaponi [serve] [flags]\n       localbaponi healthcheck [--url URL]\n"+
+			"       localbaponi files ls|cp|rm|url ... (see localbaponi files --help)\n"+
+			"       localbaponi exec [flags] [-c CODE | FILE | -]\n\n"+
 			"Runs the Baponi Files API emulator. Every flag can also be set by the environment\n"+
 			"variable in brackets (%s + the flag name in upper case, '-' as '_'); the flag wins.\n\nFlags:\n", envPrefix)
 		fs.PrintDefaults()
