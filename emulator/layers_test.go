@@ -19,6 +19,7 @@ const module = "github.com/localbaponi/localbaponi/"
 // more. Packages outside emulator/ and
 // conformance/ (cmd, bench, hardening) are at the top.
 var layers = map[string]int{
+	"cmd/localbaponi/internal/cli":    20, // a client: imports nothing of the emulator
 	"conformance/internal/gen":        10,
 	"conformance":                     9,
 	"emulator":                        8,
