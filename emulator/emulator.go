@@ -257,7 +257,7 @@ func (e *Emulator) start() error {
 	}
 	server := &api.Server{
 		Tenants: e.tenants, Store: e.store, Clock: e.clock, Face: e.face,
-		Log: e.log, AdminToken: o.AdminToken, Info: e.info,
+		Log: e.log, AdminToken: o.AdminToken, Info: e.info, Version: Version,
 		RequestURLs: o.ExternalURL == "", TrustForwardedHeaders: o.TrustForwardedHeaders,
 	}
 	if u, err := url.Parse(o.ExternalURL); err == nil && o.ExternalURL != "" {

@@ -21,8 +21,8 @@ import (
 
 // mcpHandler builds the /mcp handler.
 func (s *Server) mcpHandler() http.Handler {
-	version := ""
-	if s.Info != nil {
+	version := s.Version
+	if version == "" && s.Info != nil {
 		version, _ = s.Info()["version"].(string)
 	}
 	return mcp.New(mcp.Config{

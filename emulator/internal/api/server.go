@@ -34,6 +34,10 @@ type Server struct {
 	Log     *slog.Logger
 	// Info is merged into GET /_emulator/info (version, isolation, ...).
 	Info func() map[string]any
+	// Version is the version /mcp reports; "" means Info()["version"].
+	// Setting it keeps Handler from calling Info, which probes the
+	// sandbox (its first use): Start stays quick.
+	Version string
 	// AdminToken, if set, is required as a Bearer token on /_emulator/
 	// routes other than health.
 	AdminToken string

@@ -12,6 +12,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -183,7 +184,7 @@ func (s *Store) receive(ctx context.Context, size int64, body io.Reader, h hash.
 		limit = size
 	}
 	src := io.LimitReader(body, limit)
-	hs := s.startHasher(h)
+	hs := s.startHasher(h, limit)
 	defer hs.stop()
 	var n int64
 	for {
@@ -235,6 +236,7 @@ func (s *Store) receive(ctx context.Context, size int64, body io.Reader, h hash.
 // bounded whatever the upload's size.
 type hasher struct {
 	s     *Store
+	pool  *sync.Pool
 	h     hash.Hash
 	bufs  []*[]byte
 	next  int
@@ -245,13 +247,28 @@ type hasher struct {
 	ended bool
 }
 
-func (s *Store) startHasher(h hash.Hash) *hasher {
-	hs := &hasher{s: s, h: h}
+// Upload buffers, shared by every store of the process (tests start many
+// emulators): copyBufSize for large uploads, smallBufSize for the small
+// ones most uploads are, so that they neither allocate nor fault in 1 MiB.
+const smallBufSize = 32 << 10
+
+var (
+	bigBufs   = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+	smallBufs = sync.Pool{New: func() any { b := make([]byte, smallBufSize); return &b }}
+)
+
+// startHasher takes the buffers for an upload that reads at most limit
+// bytes.
+func (s *Store) startHasher(h hash.Hash, limit int64) *hasher {
+	hs := &hasher{s: s, h: h, pool: &bigBufs}
+	if limit <= smallBufSize {
+		hs.pool = &smallBufs
+	}
 	if h == nil {
-		hs.bufs = []*[]byte{s.bufs.Get().(*[]byte)}
+		hs.bufs = []*[]byte{hs.pool.Get().(*[]byte)}
 		return hs
 	}
-	hs.bufs = []*[]byte{s.bufs.Get().(*[]byte), s.bufs.Get().(*[]byte)}
+	hs.bufs = []*[]byte{hs.pool.Get().(*[]byte), hs.pool.Get().(*[]byte)}
 	hs.work = make(chan []byte, len(hs.bufs))
 	hs.free = make(chan int, len(hs.bufs))
 	hs.done = make(chan struct{})
@@ -305,7 +322,7 @@ func (hs *hasher) stop() {
 		<-hs.done
 	}
 	for _, b := range hs.bufs {
-		hs.s.bufs.Put(b)
+		hs.pool.Put(b)
 	}
 }
 

@@ -84,8 +84,6 @@ type Store struct {
 	instID   string   // this store's instance id: the prefix of its temp files
 	instLock *os.File // flock'ed .instances/<instID>.lock (see instance.go)
 
-	bufs sync.Pool // *[]byte of copyBufSize
-
 	owner atomic.Pointer[fileOwner] // set: uploaded files are given to it
 
 	idx indexer // listing indexes (index.go)
@@ -122,10 +120,6 @@ func Open(dir string, clk *clock.Clock, log *slog.Logger) (*Store, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{clk: clk, log: log}
-	s.bufs.New = func() any {
-		b := make([]byte, copyBufSize)
-		return &b
-	}
 	if dir == "" {
 		d, err := os.MkdirTemp("", "localbaponi-store-*")
 		if err != nil {
