@@ -47,7 +47,9 @@ func median(ds []time.Duration) time.Duration {
 }
 
 // pairBench runs rest and mcp alternately b.N times each and reports their
-// medians and the median added by /mcp, in milliseconds.
+// medians and, as added-ms, the median of the pairs' differences (mcp minus
+// rest, each pair run back to back, so that the machine's drift cancels),
+// in milliseconds.
 func pairBench(b *testing.B, rest, viaMCP func() time.Duration) {
 	rest()
 	viaMCP() // warm both paths (the first run starts the sandbox's helper)
@@ -63,10 +65,13 @@ func pairBench(b *testing.B, rest, viaMCP func() time.Duration) {
 		}
 	}
 	b.StopTimer()
-	r, m := median(rs), median(ms)
-	b.ReportMetric(float64(r.Microseconds())/1000, "rest-ms")
-	b.ReportMetric(float64(m.Microseconds())/1000, "mcp-ms")
-	b.ReportMetric(float64((m-r).Microseconds())/1000, "added-ms")
+	diffs := make([]time.Duration, len(rs))
+	for i := range rs {
+		diffs[i] = ms[i] - rs[i]
+	}
+	b.ReportMetric(float64(median(rs).Microseconds())/1000, "rest-ms")
+	b.ReportMetric(float64(median(ms).Microseconds())/1000, "mcp-ms")
+	b.ReportMetric(float64(median(diffs).Microseconds())/1000, "added-ms")
 }
 
 // BenchmarkMCPExecute: tools/call sandbox_execute of print(1) against POST
