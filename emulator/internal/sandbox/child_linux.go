@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -169,6 +170,14 @@ func runChild() {
 			fail("limit file size: %v", err)
 		}
 	}
+	// execve's arguments are built now: under the address-space limit
+	// below, the Go heap may be unable to grow, and unix.Exec allocates
+	// (the runtime died with "cannot allocate memory" there when no cgroup
+	// was writable, as in a container).
+	argv0, argv, envv, err := execArgs(cfg.Argv, cfg.Env)
+	if err != nil {
+		fail("start %s: %v", cfg.Argv[0], err)
+	}
 	if cfg.AddrSpace > 0 {
 		// Last, just before exec: the Go runtime cannot live under a small
 		// address-space limit.
@@ -179,8 +188,26 @@ func runChild() {
 	if err := installSeccomp(prog); err != nil {
 		fail("%v", err)
 	}
-	err = unix.Exec(cfg.Argv[0], cfg.Argv, cfg.Env)
-	fail("start %s: %v", cfg.Argv[0], err)
+	_, _, errno := unix.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(argv0)),
+		uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envv[0])))
+	fail("start %s: %v", cfg.Argv[0], errno)
+}
+
+// execArgs converts execve's arguments to NUL-terminated C arrays.
+func execArgs(argv, env []string) (*byte, []*byte, []*byte, error) {
+	argv0, err := syscall.BytePtrFromString(argv[0])
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	av, err := syscall.SlicePtrFromStrings(argv)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ev, err := syscall.SlicePtrFromStrings(env)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return argv0, av, ev, nil
 }
 
 // buildRoot mounts a tmpfs on cfg.Root, fills it per cfg.Ops and makes it
