@@ -248,4 +248,20 @@ var clauses = map[string][]Clause{
 		{"M-3.c", "a volume made with the admin API, seeded with files, lists them"},
 		{"M-3.d", "a read-only flip takes effect at once, both ways"},
 	},
+	"M-4": {
+		{"M-4.a", "POST /_emulator/faults stores the rule → 201 with id, hits 0 and remaining"},
+		{"M-4.b", "a matching request gets the rule's error in the envelope, with its Retry-After"},
+		{"M-4.c", "after times hits the rule stops"},
+	},
+	"M-5": {
+		{"M-5.a", "the journal lists each request with route, target, status and the rule that fired"},
+		{"M-5.b", "the journal names the key by a key_id, never the key"},
+	},
+	"M-6": {
+		{"M-6.a", "resetting one thread removes its files and leaves other threads"},
+	},
+	"M-7": {
+		{"M-7.a", "GET /_emulator/snapshot is a tar starting with manifest.json naming format and version"},
+		{"M-7.b", "a snapshot of another format version is refused with 400, nothing changed"},
+	},
 }

@@ -1421,6 +1421,47 @@ func deviations() []deviation {
 				return x.under("/_emulator/volumes/") && x.method == http.MethodPatch
 			},
 				func(x *exchange) *http.Response { return jsonAnswer(200, x.jsonBody()) })},
+		// M-4 … M-7
+		{name: "fault rules are not stored", clauses: []string{"M-4.a"},
+			request: answerIf(func(x *exchange, r *http.Request) bool {
+				return x.api("/_emulator/faults") && x.method == http.MethodPost
+			},
+				func(*exchange) *http.Response {
+					return jsonAnswer(201, map[string]any{"id": "f0", "hits": 0, "remaining": 1})
+				})},
+		{name: "injected errors lose Retry-After", clauses: []string{"M-4.b"},
+			response: func(x *exchange, resp *http.Response) error {
+				if x.under("/v1/") && resp.StatusCode == http.StatusServiceUnavailable {
+					resp.Header.Del("Retry-After")
+				}
+				return nil
+			}},
+		{name: "fault rules ignore times", clauses: []string{"M-4.c"},
+			request: editRequest(func(x *exchange, m map[string]any) bool {
+				return x.api("/_emulator/faults") && x.method == http.MethodPost
+			},
+				func(m map[string]any) { delete(m, "times") })},
+		{name: "the journal is empty", clauses: []string{"M-5.a"},
+			response: editAnswer(onAPI("/_emulator/requests", 200), func(_ *exchange, m map[string]any) { m["requests"] = []any{} })},
+		{name: "the journal drops the key id", clauses: []string{"M-5.b"},
+			response: editAnswer(onAPI("/_emulator/requests", 200), func(_ *exchange, m map[string]any) {
+				for _, e := range m["requests"].([]any) {
+					e.(map[string]any)["key_id"] = ""
+				}
+			})},
+		{name: "reset does nothing", clauses: []string{"M-6.a"},
+			request: answerIf(func(x *exchange, r *http.Request) bool { return x.api("/_emulator/reset") },
+				func(*exchange) *http.Response { return jsonAnswer(200, map[string]any{"reset": "thread"}) })},
+		{name: "the snapshot is not a tar", clauses: []string{"M-7.a"},
+			request: answerIf(func(x *exchange, r *http.Request) bool {
+				return x.api("/_emulator/snapshot") && x.method == http.MethodGet
+			},
+				func(*exchange) *http.Response { return jsonAnswer(200, map[string]any{"snapshot": "soon"}) })},
+		{name: "any snapshot is accepted", clauses: []string{"M-7.b"},
+			request: answerIf(func(x *exchange, r *http.Request) bool {
+				return x.api("/_emulator/snapshot") && x.method == http.MethodPost
+			},
+				func(*exchange) *http.Response { return jsonAnswer(200, map[string]bool{"loaded": true}) })},
 	}, mcpDeviations()...) // mcp_mutation_test.go
 }
 

@@ -166,6 +166,18 @@ func Rules() []Rule {
 		{ID: "M-3", Level: EMU, Section: "4. Emulator-only surface (admin), under `/_emulator/`",
 			Title: "admin API creates, lists and revokes keys and volumes, and flips read-only",
 			Text:  "Admin API for volumes and keys (create, list, set read-only, revoke key) so tests can arrange state without restarting."},
+		{ID: "M-4", Level: EMU, Section: "4. Emulator-only surface (admin), under `/_emulator/`",
+			Title: "fault rules: POST /_emulator/faults → 201 with id, hits, remaining; a matching request gets the rule's action in its surface's dialect",
+			Text:  "`POST /_emulator/faults` creates a fault rule → **201** `{id, ...rule, hits: 0, remaining}`; `GET` lists rules with `hits` and `remaining`, `GET`/`DELETE /_emulator/faults/{id}`, `DELETE` all. A rule matches on `route` (`files.list`, `files.upload_url`, `files.download_url`, `files.delete`, `sandbox.execute`, `executions.get`, `storage.put`, `storage.get`, `mcp.*`, `webhook`), `org`, `key`, `thread_id`, `volume_id`, `path` glob and `scope` (the `X-Localbaponi-Fault-Scope` header). Actions: `error` (status, code, message, `retry_after` → `Retry-After`) in the surface's dialect (the envelope on `/v1`, the provider's XML on a face), `latency` (fixed + jitter), `network` `reset` (TCP RST) or `close`, `body` (`truncate_after`, `stall_after` + `stall_for`, `throttle_bps`, `corrupt`), `execute.status` (`timeout`, `oom`, `failed`), `webhook` (`delay`, `drop`). `times`, `skip`, `probability` + `seed`, `ttl` (emulator clock); rules are checked in creation order, the first match acts, latencies add. A fired rule is logged, named in the journal's `fault_id` and in `X-Localbaponi-Fault`; `/_emulator/info` counts active rules."},
+		{ID: "M-5", Level: EMU, Section: "4. Emulator-only surface (admin), under `/_emulator/`",
+			Title: "GET /_emulator/requests is a bounded journal of every request, filterable, without secrets",
+			Text:  "`GET /_emulator/requests` → `{\"requests\": [...]}`: every request with `time` (emulator clock), `method`, `route`, `org`, `key_id` (never the key), `source`, `id`, `path`, `status`, `bytes_in`, `bytes_out`, `duration_ms`, `fault_id`; filters `?route=&org=&thread_id=&status=&since=`; a ring of configurable size (default 10 000); `DELETE` clears it; `/v1` bodies up to 64 KiB only when asked for."},
+		{ID: "M-6", Level: EMU, Section: "4. Emulator-only surface (admin), under `/_emulator/`",
+			Title: "POST /_emulator/reset returns the emulator, one org or one thread to its start state",
+			Text:  "`POST /_emulator/reset` returns the emulator to its start state (files, executions, keys and volumes made at run time, clock offset, fault rules, journal); `{\"org\"}` or `{\"org\", \"thread_id\"}` resets one org or one thread. Requests in flight are aborted first and leave nothing half-written."},
+		{ID: "M-7", Level: EMU, Section: "4. Emulator-only surface (admin), under `/_emulator/`",
+			Title: "GET/POST /_emulator/snapshot stream a versioned tar; another version is refused and nothing is half-loaded",
+			Text:  "`GET /_emulator/snapshot` streams a tar (`manifest.json` with format `localbaponi-snapshot` and version, clock, orgs, keys, volumes; then every file with content type and modified time); `POST /_emulator/snapshot` or `--snapshot FILE` loads one, all or nothing: another version or a broken archive → 400 saying why, nothing changed. The data directory carries a layout version; a newer or unknown one stops the emulator at start with what to do."},
 	}
 	for i := range rules {
 		rules[i].Clauses = clauses[rules[i].ID]
