@@ -60,6 +60,13 @@ func (e *Emulator) startControl(s *api.Server, backend string) error {
 	cfg := control.Config{
 		Faults: e.faults, Journal: e.journal, Clock: e.clock, Face: backend,
 		CaptureBodies: e.opts.CaptureBodies, Logger: e.log.With("component", "control"),
+		KeyOrg: func(key string) (string, bool) {
+			k, ok := e.tenants.Authenticate(key)
+			if !ok {
+				return "", false
+			}
+			return k.Org, true
+		},
 	}
 	if ew, ok := e.face.(control.ErrorWriter); ok {
 		cfg.FaceErrors = ew

@@ -428,3 +428,37 @@ func TestControlNeedsAdminToken(t *testing.T) {
 		t.Errorf("GET /_emulator/requests with the admin token: %d", st)
 	}
 }
+
+// Faults and the journal reach /mcp: a tool call is route mcp.<tool>, with
+// its caller's org and the target its arguments name.
+func TestFaultsOnMCP(t *testing.T) {
+	emu := emulator.RunT(t)
+	emu.WriteFile(emulator.Thread("mt"), "x.txt", []byte("x"))
+	rule, _ := emu.AddFault(emulator.FaultRule{Match: emulator.FaultMatch{Route: "mcp.*", ThreadID: "mt"},
+		Action: emulator.FaultAction{Error: &emulator.FaultError{Status: 503}}, Times: 1})
+	callTool := func() (int, string) {
+		req, _ := http.NewRequest("POST", emu.URL()+"/mcp", strings.NewReader(
+			`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"files_download","arguments":{"source":"thread","id":"mt","path":"x.txt"}}}`))
+		req.Header.Set("Authorization", "Bearer "+emu.APIKey())
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, body := callTool(); st != 503 || !strings.Contains(body, "service_unavailable") {
+		t.Fatalf("first tool call: %d %s", st, body)
+	}
+	if st, body := callTool(); st != 200 {
+		t.Fatalf("second tool call: %d %s", st, body)
+	}
+	e := waitRequests(emu, emulator.RequestFilter{Route: "mcp.*"}, 2)
+	if len(e) != 2 || e[0].Route != "mcp.files_download" || e[0].Org != emulator.DevOrg || e[0].ID != "mt" ||
+		e[0].Path != "x.txt" || e[0].FaultID != rule.ID || e[0].KeyID != emulator.KeyID(emu.APIKey()) || e[1].Status != 200 {
+		t.Errorf("journal: %+v", e)
+	}
+}

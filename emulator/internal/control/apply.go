@@ -60,7 +60,9 @@ func (cl *call) peek(r *http.Request) {
 		rest = io.MultiReader(rest, errReader{err: err, r: r.Body})
 	}
 	r.Body = replayBody{Reader: rest, Closer: r.Body}
-	if err == nil && len(buf) < peekMax {
+	if err == nil && len(buf) < peekMax && cl.surf == surfMCP {
+		cl.mcpTarget(buf)
+	} else if err == nil && len(buf) < peekMax {
 		var t struct {
 			Source   string `json:"source"`
 			ID       string `json:"id"`
@@ -308,3 +310,36 @@ func (cl *call) publish() {
 }
 
 type target struct{ org, thread string }
+
+// mcpTarget names an MCP call's route from its JSON-RPC body: a tool call
+// is "mcp." and the tool's name (mcp.files_list), any other method "mcp."
+// and the method (mcp.initialize); the tool's arguments give the target.
+func (cl *call) mcpTarget(buf []byte) {
+	var msg struct {
+		Method string `json:"method"`
+		Params struct {
+			Name      string `json:"name"`
+			Arguments struct {
+				Source   string `json:"source"`
+				ID       string `json:"id"`
+				Path     string `json:"path"`
+				ThreadID string `json:"thread_id"`
+			} `json:"arguments"`
+		} `json:"params"`
+	}
+	if json.Unmarshal(buf, &msg) != nil || msg.Method == "" {
+		return
+	}
+	e := &cl.entry
+	e.Route = "mcp." + msg.Method
+	if msg.Method == "tools/call" && msg.Params.Name != "" {
+		e.Route = "mcp." + msg.Params.Name
+	}
+	a := msg.Params.Arguments
+	switch {
+	case a.Source == string(store.Thread) || a.Source == string(store.Volume):
+		e.Source, e.ID, e.Path = a.Source, a.ID, a.Path
+	case a.ThreadID != "":
+		e.Source, e.ID = string(store.Thread), a.ThreadID
+	}
+}

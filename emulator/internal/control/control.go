@@ -43,7 +43,10 @@ type Config struct {
 	// CaptureBodies keeps /v1 request bodies (up to journal.MaxBody) in
 	// the journal.
 	CaptureBodies bool
-	Logger        *slog.Logger
+	// KeyOrg returns the org of an API key, for /mcp requests, whose
+	// faults are decided before the MCP server authenticates them.
+	KeyOrg func(key string) (org string, ok bool)
+	Logger *slog.Logger
 }
 
 // Controller is the middleware and the registry of requests in flight.
@@ -131,6 +134,9 @@ func (c *Controller) Handler(next http.Handler) http.Handler {
 		c.mu.Unlock()
 		defer c.finish(cl)
 
+		if cl.surf == surfMCP {
+			c.mcpCaller(r, cl)
+		}
 		if cl.surf != surfV1 && c.cfg.Faults.Any() {
 			var done bool
 			if r, done = c.decide(rw, r, cl); done {
@@ -183,7 +189,7 @@ func (c *Controller) classify(r *http.Request, e *journal.Entry) surface {
 		e.Route = v1Route(p)
 		return surfV1
 	case p == "/mcp" || strings.HasPrefix(p, "/mcp/"):
-		e.Route = "mcp"
+		e.Route = "mcp." + strings.ToLower(r.Method) // refined from the body by mcpCaller
 		return surfMCP
 	}
 	switch r.Method {
@@ -286,4 +292,21 @@ func (cl *call) sleep(ctx context.Context, d time.Duration) bool {
 	case <-abort:
 	}
 	return false
+}
+
+// mcpCaller classifies an /mcp request: its route and target from the
+// JSON-RPC body, its org and key id from the Bearer key.
+func (c *Controller) mcpCaller(r *http.Request, cl *call) {
+	if r.Method == http.MethodPost && r.Body != nil && r.Body != http.NoBody {
+		cl.peek(r)
+	}
+	if c.cfg.KeyOrg != nil {
+		if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+			token = strings.TrimSpace(token)
+			if org, ok := c.cfg.KeyOrg(token); ok {
+				cl.entry.Org, cl.entry.KeyID = org, faults.KeyID(token)
+			}
+		}
+	}
+	cl.publish()
 }
