@@ -176,21 +176,27 @@ func startSandboxBinary(t *testing.T, prefix []string, extraFiles []*os.File, ar
 		_ = cmd.Wait()
 	})
 	urlc := make(chan string, 1)
+	ended := make(chan struct{})
 	go func() {
+		defer close(ended)
 		sc := bufio.NewScanner(stdout)
 		sent := false
 		for sc.Scan() {
-			line := sc.Text()
-			if !sent {
-				if u := listenURL(line); u != "" {
-					urlc <- u
-					sent = true
-				}
+			if u := listenURL(sc.Text()); u != "" && !sent {
+				urlc <- u
+				sent = true
 			}
 		}
 	}()
 	select {
 	case p.url = <-urlc:
+	case <-ended:
+		select {
+		case p.url = <-urlc:
+		default:
+			_ = cmd.Wait()
+			t.Fatalf("localbaponi exited before it listened; logs:\n%s", p.logsString())
+		}
 	case <-time.After(60 * time.Second):
 		t.Fatalf("localbaponi did not start within 60 s; logs:\n%s", p.logsString())
 	}
