@@ -157,7 +157,7 @@ func (s *Server) handleVolumeCreate(w http.ResponseWriter, r *http.Request) erro
 }
 
 // SeedVolume creates a volume's directory and writes the given files into it.
-func SeedVolume(ctx context.Context, st *store.Store, v tenancy.Volume, files map[string]string) error {
+func SeedVolume(ctx context.Context, st store.Backend, v tenancy.Volume, files map[string]string) error {
 	sp := store.Space{Org: v.Org, Kind: store.Volume, ID: v.Slug}
 	if err := st.Create(sp); err != nil {
 		return fmt.Errorf("create volume %q: %w", v.Slug, err)

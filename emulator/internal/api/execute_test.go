@@ -41,11 +41,11 @@ func newExecServer(t *testing.T, opts sandbox.Options) execServer {
 	}
 	t.Cleanup(func() { runner.Close() })
 	srv, s := testServer(t, func(s *Server) {
-		exec := execution.New(execution.Config{Runner: runner, Store: s.Store, Clock: s.Clock, WebhookBackoff: 10 * time.Millisecond})
+		exec := execution.New(execution.Config{Runner: runner, Store: s.Store.(*store.Store), Clock: s.Clock, WebhookBackoff: 10 * time.Millisecond})
 		t.Cleanup(func() { exec.Close() })
 		s.Exec = exec
 	})
-	return execServer{URL: srv.URL, Reg: s.Tenants, Store: s.Store, Clock: s.Clock}
+	return execServer{URL: srv.URL, Reg: s.Tenants, Store: s.Store.(*store.Store), Clock: s.Clock}
 }
 
 // call POSTs (or GETs, with a nil body) JSON with the dev key and decodes the answer.

@@ -28,7 +28,7 @@ import (
 // are required) and serve what Handler returns.
 type Server struct {
 	Tenants *tenancy.Registry
-	Store   *store.Store
+	Store   store.Backend
 	Clock   *clock.Clock
 	Face    face.Face
 	Log     *slog.Logger

@@ -86,7 +86,7 @@ func SignerFor(ctx context.Context, f Face) Signer {
 
 // Config is what every face is built from.
 type Config struct {
-	Store *store.Store
+	Store store.Backend
 	Clock *clock.Clock
 	// BaseURL is the external URL of the emulator, without a trailing slash,
 	// e.g. "http://127.0.0.1:8080". Signed URLs start with it.

@@ -10,7 +10,9 @@ import (
 )
 
 // Reader reads one stored file: Read and Seek (for Range requests) over the
-// bytes that were opened, and the Object describing them. Close it.
+// bytes that were opened, and the Object describing them. Close it. The file
+// store's Reader reads an open file (WriteTo hands it to the writer, for
+// sendfile); a remote store's (NewReader) reads what the store fetches.
 type Reader struct {
 	io.ReadSeekCloser
 	Object
@@ -21,6 +23,9 @@ type Reader struct {
 // size it had when opened) to w. io.Copy prefers it, and it hands w the open
 // file itself, so an http.ResponseWriter can send it with sendfile(2).
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
+	if r.f == nil {
+		return io.Copy(w, onlyReader{r.ReadSeekCloser})
+	}
 	off, err := r.f.Seek(0, io.SeekCurrent)
 	if err != nil {
 		return 0, err
@@ -31,11 +36,23 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 // Range positions the reader at start and returns a view of the next n
 // bytes that closes the file when closed; its WriteTo also uses sendfile.
 func (r *Reader) Range(start, n int64) (io.ReadCloser, error) {
+	if r.f == nil {
+		if _, err := r.ReadSeekCloser.Seek(start, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("store: seek to %d: %w", start, err)
+		}
+		return &section{LimitedReader: io.LimitedReader{R: onlyReader{r.ReadSeekCloser}, N: n}, c: r.ReadSeekCloser}, nil
+	}
 	if _, err := r.f.Seek(start, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("store: seek to %d: %w", start, err)
 	}
 	return &section{LimitedReader: io.LimitedReader{R: r.f, N: n}, c: r.f}, nil
 }
+
+// onlyReader hides every method but Read (so io.Copy does not come back to
+// a WriteTo).
+type onlyReader struct{ r io.Reader }
+
+func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 
 // section is a limited view of an open file.
 type section struct {

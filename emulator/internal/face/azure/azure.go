@@ -49,7 +49,7 @@ const (
 
 // Face is the Azure face. Safe for concurrent use.
 type Face struct {
-	store   *store.Store
+	store   store.Backend
 	clk     *clock.Clock
 	base    string
 	account string

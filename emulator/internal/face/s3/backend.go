@@ -48,7 +48,7 @@ import (
 // to keep gofakes3's in-memory multipart fallback out) over a store.Store
 // holding the single bucket face.Bucket.
 type backend struct {
-	store *store.Store
+	store store.Backend
 	clock *clock.Clock
 	log   *slog.Logger
 }
