@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -152,5 +153,66 @@ func TestDefect4DeepTrees(t *testing.T) {
 	}
 	if _, err := os.Lstat(dataDir); !os.IsNotExist(err) {
 		t.Errorf("the temporary data dir survived shutdown: %v", err)
+	}
+}
+
+// TestDefect4DeepTreesAsNobody: the same attack against the localbaponi
+// binary running as nobody: a chain deeper than its descriptor limit in a
+// thread, later runs, and a clean shutdown (SIGTERM) that removes the
+// temporary data directory.
+func TestDefect4DeepTreesAsNobody(t *testing.T) {
+	requirePython(t)
+	prefix := asNobody(t)
+	scratch, err := os.MkdirTemp(".", ".scratch-defect4n-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := os.Getwd()
+	scratch = abs + "/" + scratch
+	t.Cleanup(func() {
+		if os.RemoveAll(scratch) != nil {
+			_ = exec.Command("rm", "-rf", scratch).Run()
+		}
+	})
+	_ = os.Chmod(scratch, 0o777)
+	// The emulator's descriptor limit, below the depth.
+	prefix = append([]string{"prlimit", "--nofile=2048:2048", "--"}, prefix...)
+	if _, err := exec.LookPath("prlimit"); err != nil {
+		t.Skip("prlimit not installed")
+	}
+	t.Setenv("TMPDIR", scratch)
+	p := startSandboxBinary(t, prefix, nil)
+	if res := execute(t, p.url, emulator.DevAPIKey, map[string]any{"thread_id": "deep", "timeout": 120,
+		"code": deepChainCode("/home/baponi", 4000)}); !res.Success {
+		t.Fatalf("building the chain: %s", res)
+	}
+	for _, thread := range []string{"deep", "other", ""} {
+		body := map[string]any{"code": "print(1)", "timeout": 30}
+		if thread != "" {
+			body["thread_id"] = thread
+		}
+		if res := execute(t, p.url, emulator.DevAPIKey, body); !res.Success || res.Stdout != "1\n" {
+			t.Errorf("a later run (thread %q) failed after the deep tree: %s", thread, res)
+		}
+	}
+	dirs, _ := filepath.Glob(filepath.Join(scratch, "localbaponi-store-*"))
+	if len(dirs) != 1 {
+		t.Fatalf("data dirs in %s: %v", scratch, dirs)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- p.cmd.Wait() }()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Errorf("shutdown: %v; logs:\n%s", err, p.logsString())
+		}
+	case <-time.After(120 * time.Second):
+		t.Fatalf("no shutdown within 120 s")
+	}
+	if _, err := os.Lstat(dirs[0]); !os.IsNotExist(err) {
+		t.Errorf("the temporary data dir survived shutdown: %v; logs:\n%s", err, p.logsString())
 	}
 }
