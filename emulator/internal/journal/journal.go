@@ -75,9 +75,10 @@ type Filter struct {
 // Journal is a bounded ring of entries. Safe for concurrent use.
 type Journal struct {
 	mu   sync.Mutex
-	buf  []Entry
-	next int // where the next entry goes
-	n    int // entries held
+	size int     // capacity
+	buf  []Entry // made by the first Add: most emulators a test starts record little
+	next int     // where the next entry goes
+	n    int     // entries held
 	seq  uint64
 }
 
@@ -87,18 +88,21 @@ func New(size int) *Journal {
 	if size == 0 {
 		size = DefaultSize
 	}
-	return &Journal{buf: make([]Entry, max(size, 0))}
+	return &Journal{size: max(size, 0)}
 }
 
 // Size is the journal's capacity.
-func (j *Journal) Size() int { return len(j.buf) }
+func (j *Journal) Size() int { return j.size }
 
 // Add records an entry (its Seq is assigned here).
 func (j *Journal) Add(e Entry) {
-	if len(j.buf) == 0 {
+	if j.size == 0 {
 		return
 	}
 	j.mu.Lock()
+	if j.buf == nil {
+		j.buf = make([]Entry, j.size)
+	}
 	j.seq++
 	e.Seq = j.seq
 	j.buf[j.next] = e
@@ -154,7 +158,10 @@ func (j *Journal) ClearWhere(org, thread string) int {
 	clear(j.buf)
 	copy(j.buf, kept)
 	j.n = len(kept)
-	j.next = j.n % len(j.buf)
+	j.next = 0
+	if len(j.buf) > 0 {
+		j.next = j.n % len(j.buf)
+	}
 	return removed
 }
 
