@@ -93,3 +93,15 @@ func TestLoopbackFor(t *testing.T) {
 		}
 	}
 }
+
+func TestConnectURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://[::]:8080":       "http://[::1]:8080",
+		"http://0.0.0.0:8080":    "http://127.0.0.1:8080",
+		"http://127.0.0.1:41234": "http://127.0.0.1:41234",
+	} {
+		if got := connectURL(in); got != want {
+			t.Errorf("connectURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -178,7 +178,7 @@ func banner(w io.Writer, emu *emulator.Emulator, cfg emulator.Config) {
 	id, secret := emu.SigningIdentity()
 	fmt.Fprintf(&b, "  signing key id     %s\n  signing secret     %s\n", id, secret)
 	fmt.Fprintf(&b, "\nTry it:\n  export BAPONI_API_KEY=%s\n", emu.APIKey())
-	fmt.Fprintf(&b, "  curl -X POST %s/v1/files/list \\\n    -H \"Authorization: Bearer $BAPONI_API_KEY\" \\\n    -H \"Content-Type: application/json\" \\\n    -d '{\"source\": \"volume\", \"id\": \"%s\"}'\n\n", emu.URL(), firstVolume(cfg))
+	fmt.Fprintf(&b, "  curl -X POST %s/v1/files/list \\\n    -H \"Authorization: Bearer $BAPONI_API_KEY\" \\\n    -H \"Content-Type: application/json\" \\\n    -d '{\"source\": \"volume\", \"id\": \"%s\"}'\n\n", connectURL(emu.URL()), firstVolume(cfg))
 	fmt.Fprint(w, b.String())
 }
 
@@ -189,4 +189,14 @@ func firstVolume(cfg emulator.Config) string {
 		}
 	}
 	return emulator.DevRWVolume
+}
+
+// connectURL turns the URL of a listener into one to paste: a wildcard host
+// (0.0.0.0 or [::], as in a container) becomes 127.0.0.1.
+func connectURL(listener string) string {
+	host, ok := strings.CutPrefix(listener, "http://")
+	if !ok {
+		return listener
+	}
+	return "http://" + loopbackFor(host)
 }
