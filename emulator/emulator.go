@@ -66,6 +66,10 @@ type VolumeConfig = tenancy.VolumeConfig
 // Signing is the identity that signed URLs are made with.
 type Signing = tenancy.Signing
 
+// CORSConfig is the config's cors section: the cross-origin rule of the
+// signed-URL data plane on every face (nil: loopback origins only).
+type CORSConfig = tenancy.CORSConfig
+
 // DevConfig returns the built-in dev defaults.
 func DevConfig() Config { return tenancy.DevConfig() }
 
@@ -250,6 +254,7 @@ func (e *Emulator) start() error {
 		KeyID: cfg.Signing.KeyID, Secret: cfg.Signing.Secret,
 		StrictProviderLimits: o.StrictProviderLimits,
 		Access:               e.access,
+		CORS:                 corsPolicy(cfg.CORS),
 		Logger:               e.log.With("face", backend),
 	})
 	if err != nil {
@@ -397,4 +402,25 @@ func (e *Emulator) shutdown() {
 		}
 	}
 	e.closeErr = errors.Join(errs...)
+}
+
+// corsPolicy turns the config's cors section into the faces' policy; nil
+// (no section) keeps the loopback-only default.
+func corsPolicy(c *tenancy.CORSConfig) *face.CORS {
+	if c == nil {
+		return nil
+	}
+	p := face.DefaultCORS()
+	p.Origins = c.Origins
+	if len(c.Methods) > 0 {
+		p.Methods = c.Methods
+	}
+	if len(c.Headers) > 0 {
+		p.Headers = c.Headers
+	}
+	p.ExposeHeaders = c.ExposeHeaders
+	if c.MaxAge != nil {
+		p.MaxAge = time.Duration(*c.MaxAge) * time.Second
+	}
+	return p
 }

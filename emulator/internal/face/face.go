@@ -105,6 +105,9 @@ type Config struct {
 	// object) or, with write true, if it is read-only (the face answers 403
 	// in its provider's format). Nil allows everything.
 	Access func(sp store.Space, write bool) error
+	// CORS is the cross-origin policy of the data plane; nil means
+	// DefaultCORS (loopback origins only).
+	CORS   *CORS
 	Logger *slog.Logger
 }
 

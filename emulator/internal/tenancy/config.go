@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -19,6 +20,55 @@ import (
 type Config struct {
 	Signing Signing `yaml:"signing" json:"signing"`
 	Orgs    []Org   `yaml:"orgs" json:"orgs"`
+	// CORS is the data plane's cross-origin rule; nil means loopback
+	// origins only (face.DefaultCORS).
+	CORS *CORSConfig `yaml:"cors,omitempty" json:"cors,omitempty"`
+}
+
+// CORSConfig is the cross-origin rule of the signed-URL data plane, on
+// every face: the bucket CORS configuration of GCS and S3, the CORS rule of
+// an Azure storage account.
+type CORSConfig struct {
+	// Origins allowed: exact ("https://app.example"), with * for any run of
+	// characters ("http://localhost:*"), or "*" for all.
+	Origins []string `yaml:"origins" json:"origins"`
+	// Methods a page may use; default GET, HEAD, PUT.
+	Methods []string `yaml:"methods,omitempty" json:"methods,omitempty"`
+	// Headers a page may send; default "*" (any).
+	Headers []string `yaml:"headers,omitempty" json:"headers,omitempty"`
+	// ExposeHeaders a page may read, besides the face's own.
+	ExposeHeaders []string `yaml:"expose_headers,omitempty" json:"expose_headers,omitempty"`
+	// MaxAge is how many seconds a browser may cache a preflight; default 3600.
+	MaxAge *int `yaml:"max_age,omitempty" json:"max_age,omitempty"`
+}
+
+// corsMethods are the methods a CORS rule may name.
+var corsMethods = map[string]bool{"GET": true, "HEAD": true, "PUT": true, "POST": true, "DELETE": true, "OPTIONS": true}
+
+func (c *CORSConfig) validate() error {
+	var errs []error
+	if len(c.Origins) == 0 {
+		errs = append(errs, errors.New("cors.origins must name at least one origin (\"*\" for all)"))
+	}
+	for i, o := range c.Origins {
+		if o == "" || strings.ContainsAny(o, " ,\t\r\n") {
+			errs = append(errs, fmt.Errorf("cors.origins[%d] %q must be one origin, without spaces or commas", i, o))
+		}
+	}
+	for i, m := range c.Methods {
+		if !corsMethods[m] {
+			errs = append(errs, fmt.Errorf("cors.methods[%d] %q must be one of GET, HEAD, PUT, POST, DELETE, OPTIONS (upper case)", i, m))
+		}
+	}
+	for i, h := range append(append([]string(nil), c.Headers...), c.ExposeHeaders...) {
+		if h == "" || strings.ContainsAny(h, " ,:\t\r\n") {
+			errs = append(errs, fmt.Errorf("cors header %d %q must be one header name", i, h))
+		}
+	}
+	if c.MaxAge != nil && (*c.MaxAge < 0 || *c.MaxAge > 86400) {
+		errs = append(errs, fmt.Errorf("cors.max_age %d must be between 0 and 86400 seconds", *c.MaxAge))
+	}
+	return errors.Join(errs...)
 }
 
 // Signing is the identity that signed URLs are made with.
@@ -135,6 +185,11 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Signing.KeyID != "" && !keyIDPattern.MatchString(c.Signing.KeyID) {
 		errs = append(errs, fmt.Errorf("signing.key_id %q must be 3-24 lowercase letters and digits", c.Signing.KeyID))
+	}
+	if c.CORS != nil {
+		if err := c.CORS.validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	orgs := map[string]bool{}
 	keys := map[string]bool{}

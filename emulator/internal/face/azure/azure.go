@@ -56,6 +56,7 @@ type Face struct {
 	key     []byte // the HMAC key: the decoded account key, i.e. the secret's bytes
 	strict  bool
 	access  func(sp store.Space, write bool) error
+	cors    *face.CORS
 	log     *slog.Logger
 }
 
@@ -95,6 +96,7 @@ func New(cfg face.Config) (*Face, error) {
 		key:     []byte(cfg.Secret),
 		strict:  cfg.StrictProviderLimits,
 		access:  cfg.Access,
+		cors:    cfg.CORSOf(),
 		log:     log.With("face", "azure"),
 	}, nil
 }

@@ -40,6 +40,12 @@ func errAuthenticationFailed(detail string) *azError {
 	return &azError{status: http.StatusForbidden, code: "AuthenticationFailed", message: msgAuthFailed, detail: detail}
 }
 
+// errCorsPreflightFailure refuses a preflight that no CORS rule allows.
+func errCorsPreflightFailure() *azError {
+	return &azError{status: http.StatusForbidden, code: "CorsPreflightFailure",
+		message: "CORS not enabled or no matching rule found for this request."}
+}
+
 func errAuthorizationPermissionMismatch() *azError {
 	return &azError{status: http.StatusForbidden, code: "AuthorizationPermissionMismatch", message: msgPermission}
 }

@@ -34,7 +34,14 @@ func (f *Face) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("x-ms-version", responseVersion(r))
 	h.Set("Date", f.clk.Now().Format(http.TimeFormat))
 
-	if err := f.serve(rec, r); err != nil {
+	var err error
+	if face.IsPreflight(r) {
+		err = f.preflight(rec, r)
+	} else {
+		f.cors.Actual(h, r, exposeHeaders)
+		err = f.serve(rec, r)
+	}
+	if err != nil {
 		f.writeError(rec, r, reqID, err)
 	}
 	// The query holds the signature, a credential: log the path only.
@@ -43,6 +50,29 @@ func (f *Face) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slog.Int("status", rec.StatusOr200()), slog.String("code", rec.Code),
 		slog.Int64("bytes_in", max(r.ContentLength, 0)), slog.Int64("bytes_out", rec.Bytes),
 		slog.String("request_id", reqID), slog.Duration("took", time.Since(began)))
+}
+
+// exposeHeaders are the response headers a page may read cross-origin: what
+// the face sets on its answers.
+var exposeHeaders = []string{"ETag", "Content-Length", "Content-Type", "Content-Range", "Content-MD5", "Last-Modified",
+	"x-ms-request-id", "x-ms-version", "x-ms-error-code", "x-ms-blob-type", "x-ms-request-server-encrypted"}
+
+// preflight answers a browser's CORS preflight as Azure Storage does with a
+// CORS rule on the blob service: 200 with the Access-Control-* headers (and
+// Access-Control-Allow-Credentials) when a rule matches, 403
+// CorsPreflightFailure when none does.
+func (f *Face) preflight(w http.ResponseWriter, r *http.Request) error {
+	h, ok := f.cors.Preflight(r)
+	if !ok {
+		return errCorsPreflightFailure()
+	}
+	for k, v := range h {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Access-Control-Allow-Credentials", "true")
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
 // serve handles one request; a non-nil result is the refusal to send (the

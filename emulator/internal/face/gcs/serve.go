@@ -25,8 +25,13 @@ import (
 func (f *Face) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := reqlog.NewRecorder(w)
-	if err := f.serve(rec, r); err != nil {
-		f.writeError(rec, r, err)
+	if face.IsPreflight(r) {
+		f.preflight(rec, r)
+	} else {
+		f.cfg.CORSOf().Actual(rec.Header(), r, exposeHeaders)
+		if err := f.serve(rec, r); err != nil {
+			f.writeError(rec, r, err)
+		}
 	}
 	f.log.LogAttrs(r.Context(), slog.LevelDebug, "gcs request",
 		slog.String("method", r.Method), slog.String("path", r.URL.Path),
@@ -66,6 +71,26 @@ func (f *Face) serve(w *reqlog.Recorder, r *http.Request) error {
 		return f.get(w, r, sp, path, key)
 	}
 	return errMethodNotAllowed(r.Method)
+}
+
+// exposeHeaders are the response headers a page may read cross-origin: what
+// the face sets on its answers.
+var exposeHeaders = []string{"ETag", "Content-Length", "Content-Type", "Content-Range", "Last-Modified",
+	"X-Goog-Stored-Content-Length", "X-Goog-Stored-Content-Encoding", "X-Goog-Storage-Class"}
+
+// preflight answers a browser's CORS preflight as GCS answers it for a
+// bucket with a CORS configuration: 200 with the Access-Control-* headers
+// when a rule matches the origin, method and headers, and 200 without them
+// when none does (the browser then refuses the request itself). No
+// signature is involved.
+func (f *Face) preflight(w http.ResponseWriter, r *http.Request) {
+	if h, ok := f.cfg.CORSOf().Preflight(r); ok {
+		for k, v := range h {
+			w.Header()[k] = v
+		}
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
 }
 
 // hasAnySigningParam tells a signed URL with parts missing (a client bug

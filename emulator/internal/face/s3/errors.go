@@ -49,6 +49,13 @@ const (
 	codeNoSuchBucket = "NoSuchBucket"
 )
 
+// errCORSForbidden refuses a preflight that no CORS rule allows, with S3's
+// own wording.
+func errCORSForbidden() *s3Error {
+	return &s3Error{status: http.StatusForbidden, Code: "AccessForbidden",
+		Message: "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec."}
+}
+
 func errAccessDenied(msg string) *s3Error {
 	return &s3Error{status: http.StatusForbidden, Code: "AccessDenied", Message: msg}
 }
@@ -136,9 +143,6 @@ func (f *Face) writeError(w *reqlog.Recorder, r *http.Request, id string, err er
 	h.Set("Content-Type", "application/xml")
 	h.Set("x-amz-id-2", e.HostID)
 	h.Set("Server", "AmazonS3")
-	// As gofakes3 does for the requests it answers, so that a browser
-	// client can read why it was refused.
-	h.Set("Access-Control-Allow-Origin", "*")
 	if r.Method == http.MethodHead {
 		w.WriteHeader(e.status)
 		return

@@ -589,7 +589,7 @@ func TestCORSPreflight(t *testing.T) {
 	up, _ := e.f.SignUpload(thread, "b.txt", "text/plain", 1)
 	h := map[string]string{"Origin": "http://localhost:3000", "Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "content-type"}
 	r := do(t, http.MethodOptions, strings.SplitN(up.URL, "?", 2)[0], h, nil)
-	if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(r.header.Get("Access-Control-Allow-Methods"), "PUT") {
+	if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "http://localhost:3000" || !strings.Contains(r.header.Get("Access-Control-Allow-Methods"), "PUT") {
 		t.Errorf("preflight: %d %v", r.status, r.header)
 	}
 	// A plain OPTIONS is not a preflight and needs a signature like any request.

@@ -3,6 +3,7 @@ package s3
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -33,6 +34,9 @@ func (f *Face) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := fmt.Sprintf("%016X", f.reqID.Add(1))
 	w.Header().Set("x-amz-request-id", id)
 	rec := reqlog.NewRecorder(w)
+	if !face.IsPreflight(r) {
+		f.cfg.CORSOf().Actual(rec.Header(), r, exposeHeaders)
+	}
 	if err := f.serve(rec, r); err != nil {
 		f.writeError(rec, r, id, err)
 	}
@@ -43,11 +47,10 @@ func (f *Face) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *Face) serve(w http.ResponseWriter, r *http.Request) error {
-	if r.Method == http.MethodOptions && r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != "" {
+	if face.IsPreflight(r) {
 		// A browser's CORS preflight carries no signature and moves no
-		// data: gofakes3 answers it, allowing any origin.
-		f.s3.ServeHTTP(w, r)
-		return nil
+		// data: the bucket's CORS rule decides it.
+		return f.preflight(w, r)
 	}
 	if r.Header.Get("Authorization") != "" {
 		return errHeaderAuthorization()
@@ -101,9 +104,89 @@ func (f *Face) serve(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	f.s3.ServeHTTP(w, r)
+	// gofakes3 puts Access-Control-Allow-Origin: * on every answer; the
+	// policy's headers (set in ServeHTTP) are put back before it is sent.
+	cw := &corsRestorer{ResponseWriter: w, saved: corsHeadersOf(w.Header())}
+	f.s3.ServeHTTP(cw, r)
+	cw.restore() // an answer with no body may not have been written yet
 	return nil
 }
+
+// exposeHeaders are the response headers a page may read cross-origin: what
+// the face sets on its answers.
+var exposeHeaders = []string{"ETag", "Content-Length", "Content-Type", "Content-Range", "Last-Modified",
+	"x-amz-request-id", "x-amz-id-2", "x-amz-version-id"}
+
+// preflight answers a browser's CORS preflight as S3 does for a bucket with
+// a CORS configuration: 200 with the Access-Control-* headers (and
+// Access-Control-Allow-Credentials) when a rule matches, 403 AccessForbidden
+// when none does.
+func (f *Face) preflight(w http.ResponseWriter, r *http.Request) error {
+	h, ok := f.cfg.CORSOf().Preflight(r)
+	if !ok {
+		return errCORSForbidden()
+	}
+	for k, v := range h {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Access-Control-Allow-Credentials", "true")
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// corsHeadersOf copies the Access-Control-* and Vary headers of h.
+func corsHeadersOf(h http.Header) http.Header {
+	saved := http.Header{}
+	for _, k := range []string{"Access-Control-Allow-Origin", "Access-Control-Expose-Headers", "Vary"} {
+		if v := h.Values(k); len(v) > 0 {
+			saved[k] = v
+		}
+	}
+	return saved
+}
+
+// corsRestorer puts the face's CORS headers back over gofakes3's before the
+// status is sent.
+type corsRestorer struct {
+	http.ResponseWriter
+	saved http.Header
+	done  bool
+}
+
+func (c *corsRestorer) restore() {
+	if c.done {
+		return
+	}
+	c.done = true
+	h := c.ResponseWriter.Header()
+	h.Del("Access-Control-Allow-Origin")
+	for k, v := range c.saved {
+		h[k] = v
+	}
+}
+
+func (c *corsRestorer) WriteHeader(status int) {
+	c.restore()
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *corsRestorer) Write(b []byte) (int, error) {
+	c.restore()
+	return c.ResponseWriter.Write(b)
+}
+
+// ReadFrom keeps the recorder's ReadFrom (sendfile) on the GET path.
+func (c *corsRestorer) ReadFrom(src io.Reader) (int64, error) {
+	c.restore()
+	if rf, ok := c.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(c.ResponseWriter, src)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (c *corsRestorer) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // verify checks the signature and time window on the emulator clock.
 func (f *Face) verify(r *http.Request) error {
