@@ -41,6 +41,7 @@ var clauses = map[string][]Clause{
 		{"E-2.e", "a body that is not valid UTF-8 → 400 validation_error"},
 		{"E-2.f", "a field of the wrong type or an unknown source → 400 validation_error"},
 		{"E-2.g", "the message names the offending field"},
+		{"E-2.h", "a key that differs from a known field only in case → 400"},
 		{"E-2.i", "a body over 4 MiB → 413 payload_too_large"},
 	},
 	"E-3": {

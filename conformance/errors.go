@@ -142,7 +142,7 @@ var _ = area("errors", nil, func() {
 		c.messageHas(r, "path")
 	})
 
-	check("E-2", EMU, "a key that differs from a known field only in case → 400 naming the field", labels("E-2.g"), func(c *checkRun) {
+	check("E-2", EMU, "a key that differs from a known field only in case → 400 naming the field", labels("E-2.g", "E-2.h"), func(c *checkRun) {
 		r := c.call(http.MethodPost, "/v1/files/upload_url", c.unknownThread().body("path", "f.txt", "PATH", "x.txt", "content_length", 1))
 		c.wantError(r, http.StatusBadRequest, "validation_error")
 		c.messageHas(r, "path")

@@ -618,6 +618,19 @@ func deviations() []deviation {
 				func(m map[string]any) { m["id"] = fmt.Sprint(m["id"]) })},
 		{name: "messages do not name the field", clauses: []string{"E-2.g"},
 			response: editAnswer(anyV1(400), func(_ *exchange, m map[string]any) { m["message"] = "invalid request" })},
+		{name: "field names folded to lower case", clauses: []string{"E-2.h"},
+			request: func(x *exchange, r *http.Request) ([]byte, *http.Response) {
+				m := x.jsonBody()
+				if m == nil || !x.under("/v1/") {
+					return nil, nil
+				}
+				out := map[string]any{}
+				for k, v := range m {
+					out[strings.ToLower(k)] = v
+				}
+				b, _ := json.Marshal(out)
+				return b, nil
+			}},
 		{name: "413 answered as 400", clauses: []string{"E-2.i"}, response: restatus(anyV1(413), 400, "validation_error")},
 		// E-3
 		{name: "rate limited without a configured limit", clauses: []string{"E-3.a"},

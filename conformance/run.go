@@ -31,7 +31,7 @@ const (
 // DefaultParallel is how many checks run at once unless Config.Parallel
 // says otherwise: enough to hide tens of milliseconds of latency per
 // request on a remote deployment, few enough for a laptop.
-const DefaultParallel = 8
+const DefaultParallel = 16
 
 // Result is the outcome of a run.
 type Result struct {
