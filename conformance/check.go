@@ -60,8 +60,9 @@ func labels(ls ...string) []string { return ls }
 
 // check registers one conformance check of rule at level, named name. It
 // is selected by --label-filter on its rule ID, level, area, clause IDs and
-// extra labels. A label "clock" marks a check that moves the target's
-// clock: it runs alone, after the parallel phase.
+// extra labels. A label "clock" (or "serial") marks a check that moves the
+// target's clock: it runs alone, after the parallel phase, so that no
+// expiry or rate-limit check sees the clock jump.
 func check(rule, level, name string, extra []string, body func(c *checkRun)) bool {
 	registry.Lock()
 	defer registry.Unlock()

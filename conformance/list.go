@@ -85,7 +85,7 @@ func sortedCopy(xs []string) []string {
 }
 
 // List semantics (SPEC L-1 … L-5).
-var _ = area("list", nil, func() {
+var _ = area("list", labels("serial"), func() { // the shared fixture moves the clock: no rate limit or expiry check may run meanwhile
 	check("L-1", DOC, "entries carry name, path, size, modified and is_directory with JSON types", labels("L-1.a", "L-1.b"), func(c *checkRun) {
 		f := c.listFixture()
 		r := c.listResp(f.sp, nil)
