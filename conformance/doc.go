@@ -63,6 +63,27 @@
 // code execution, ...). A check that panics, or that the run's timeout or
 // a signal stops before it starts, fails.
 //
+// # Arranged state
+//
+// Some checks need state the run cannot assume: a key with a rate limit
+// (E-3), a key with a small memory limit (R-5 oom), a second key of the
+// organisation (S-3), a revoked key (A-1), a volume to flip read-only
+// (M-3). On a target that says it is localbaponi the run makes them with
+// /_emulator/keys and /_emulator/volumes and revokes the keys afterwards.
+// On a deployment the operator gives them (--rate-limited-api-key,
+// --small-memory-api-key, --second-api-key, --revoked-api-key or the
+// BAPONI_* variables); without them the checks are skipped and the skip
+// names the input.
+//
+// # Drift report
+//
+// Every check records its exchanges (method, API path or "storage",
+// status, error code, JSON shape) and named observations (signed URL
+// lifetimes, storage refusals, list path relativity, ...). Compare sets
+// two JSON reports side by side rule by rule; `baponi-conformance compare
+// A.json B.json` prints it, and --compare-url runs a second target in the
+// same invocation.
+//
 // # Preflight and exit codes
 //
 // Before any check the runner asks /_emulator/info, lists an unused thread
