@@ -163,6 +163,7 @@ func banner(w io.Writer, emu *emulator.Emulator, cfg emulator.Config) {
 		fmt.Fprintf(&b, "  signed URLs use    %s\n", emu.ExternalURL())
 	}
 	fmt.Fprintf(&b, "  data dir           %s\n", emu.DataDir())
+	fmt.Fprintf(&b, "  dashboard          %s/_emulator/ui/\n", emu.URL())
 	for _, o := range cfg.Orgs {
 		for _, k := range o.Keys {
 			fmt.Fprintf(&b, "  org %-14s key %s\n", o.ID, k.Key)

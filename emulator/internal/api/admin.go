@@ -27,13 +27,14 @@ func (s *Server) adminRoutes(r *mux.Router) {
 	methods(r, "/keys", routes{http.MethodGet: s.handleKeysList, http.MethodPost: s.handleKeyCreate})
 	methods(r, "/keys/{key}", routes{http.MethodDelete: s.handleKeyRevoke})
 	s.controlRoutes(r)
+	s.uiRoutes(r)
 }
 
 // adminAuth requires the admin token, when one is configured, on every
 // admin route but health.
 func (s *Server) adminAuth(next http.Handler) http.Handler {
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		if s.AdminToken != "" && r.URL.Path != "/_emulator/health" {
+		if s.AdminToken != "" && r.URL.Path != "/_emulator/health" && !strings.HasPrefix(r.URL.Path, UIPath) && r.URL.Path != "/_emulator/ui" {
 			got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if subtle.ConstantTimeCompare([]byte(got), []byte(s.AdminToken)) != 1 {
 				return unauthorized("admin routes need Authorization: Bearer <admin token>")
@@ -59,6 +60,7 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) error {
 		features = append(features, "execute")
 	}
 	info["features"] = features
+	info["ui"] = UIPath
 	if s.Info != nil {
 		for k, v := range s.Info() {
 			info[k] = v
