@@ -240,3 +240,69 @@ func TestDashboardInABrowser(t *testing.T) {
 		}
 	}
 }
+
+// TestDashboardFilesAndOrgs: the page's files need no admin token, the
+// data behind them does; /_emulator/orgs lists keys, volumes and threads;
+// /_emulator/info links the page.
+func TestDashboardFilesAndOrgs(t *testing.T) {
+	const token = "orgs-test-token"
+	emu, err := emulator.Start(emulator.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminToken: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	seedFile(t, emu, "listed-thread", "a.txt", []byte("a"))
+	get := func(path, tok string) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodGet, emu.URL()+path, nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	for path, want := range map[string]string{"/_emulator/ui/": "<title>localbaponi dashboard</title>", "/_emulator/ui/app.js": "upload_url", "/_emulator/ui/style.css": "prefers-color-scheme"} {
+		if resp, body := get(path, ""); resp.StatusCode != 200 || !strings.Contains(body, want) {
+			t.Errorf("GET %s without the token: %d, body has %q: %v", path, resp.StatusCode, want, strings.Contains(body, want))
+		}
+	}
+	if resp, body := get("/_emulator/orgs", ""); resp.StatusCode != 401 || !strings.Contains(body, `"unauthorized"`) {
+		t.Errorf("orgs without the token: %d %s", resp.StatusCode, body)
+	}
+	resp, body := get("/_emulator/orgs", token)
+	var got struct {
+		Orgs []struct {
+			ID      string   `json:"id"`
+			Keys    []string `json:"keys"`
+			Threads []string `json:"threads"`
+			Volumes []struct {
+				Slug string `json:"slug"`
+			} `json:"volumes"`
+		} `json:"orgs"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("orgs: %d %s %v", resp.StatusCode, body, err)
+	}
+	var found bool
+	for _, o := range got.Orgs {
+		if o.ID == emulator.DevOrg {
+			found = len(o.Keys) == 1 && o.Keys[0] == emulator.DevAPIKey && len(o.Threads) == 1 && o.Threads[0] == "listed-thread" && len(o.Volumes) == 2
+		}
+	}
+	if !found {
+		t.Errorf("orgs does not list %s with its key, the seeded thread and two volumes: %s", emulator.DevOrg, body)
+	}
+	if _, body := get("/_emulator/info", token); !strings.Contains(body, `"ui":"/_emulator/ui/"`) {
+		t.Errorf("info does not link the dashboard: %s", body)
+	}
+	req, _ := http.NewRequest(http.MethodPost, emu.URL()+"/_emulator/ui/index.html", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 405 {
+		t.Errorf("POST to the page's files: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+}
