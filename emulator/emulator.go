@@ -112,8 +112,15 @@ type Options struct {
 	// headers are ignored.
 	TrustForwardedHeaders bool
 	// DataDir keeps the data across restarts; default a temporary directory
-	// removed by Close.
+	// removed by Close. For the file store only.
 	DataDir string
+	// Store says where the bytes of threads and volumes are kept: "" or
+	// "file" (the file store, in DataDir: the default and the fastest), or
+	// "s3://BUCKET[/PREFIX]?endpoint=URL&region=R" (an S3 bucket: AWS,
+	// MinIO, ...; credentials from $AWS_ACCESS_KEY_ID and
+	// $AWS_SECRET_ACCESS_KEY, path-style requests when an endpoint is
+	// given). Execute and loading snapshots need the file store.
+	Store string
 	// Backend is the storage face: "gcs" (default), "s3" or "azure".
 	Backend string
 	// Config replaces the dev defaults (orgs, keys, volumes, signing identity).
@@ -162,7 +169,8 @@ type Emulator struct {
 	opts    Options
 	url     string
 	clock   *Clock
-	store   *store.Store
+	store   store.Backend
+	files   *store.Store // the file store; nil with a remote store
 	tenants *tenancy.Registry
 	face    face.Face
 	srv     *http.Server
@@ -224,11 +232,13 @@ func (e *Emulator) start() error {
 	if e.tenants, err = tenancy.NewRegistry(cfg); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	if e.store, err = store.Open(o.DataDir, e.clock, e.log); err != nil {
-		return fmt.Errorf("open data dir: %w", err)
-	}
-	if err := e.startRunner(); err != nil {
+	if err := e.openStore(); err != nil {
 		return err
+	}
+	if e.files != nil {
+		if err := e.startRunner(); err != nil {
+			return err
+		}
 	}
 	if err := e.seedVolumes("", true); err != nil { // a kept data dir keeps what its volumes hold
 		return err
@@ -313,6 +323,10 @@ func (e *Emulator) access(sp store.Space, write bool) error {
 
 func (e *Emulator) info() map[string]any {
 	m := map[string]any{"version": Version, "bucket": face.Bucket, "external_url": e.ExternalURL()}
+	m["store"] = "file"
+	if e.files == nil {
+		m["store"] = e.opts.Store
+	}
 	e.execInfo(m)
 	e.controlInfo(m)
 	return m
@@ -358,8 +372,22 @@ func (e *Emulator) Clock() *Clock { return e.clock }
 // Backend returns the name of the storage face: "gcs", "s3" or "azure".
 func (e *Emulator) Backend() string { return e.face.Name() }
 
-// DataDir returns the directory that holds the emulator's data.
-func (e *Emulator) DataDir() string { return e.store.Dir() }
+// StoreURL returns where the bytes are kept: "file" or Options.Store.
+func (e *Emulator) StoreURL() string {
+	if e.files != nil {
+		return "file"
+	}
+	return e.opts.Store
+}
+
+// DataDir returns the directory that holds the emulator's data; "" with a
+// remote store (Options.Store).
+func (e *Emulator) DataDir() string {
+	if e.files == nil {
+		return ""
+	}
+	return e.files.Dir()
+}
 
 // Close stops the emulator, as httptest.Server.Close does, and removes a
 // temporary data directory. Running executions are cancelled first (their

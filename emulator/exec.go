@@ -38,15 +38,20 @@ func (e *Emulator) startRunner() error {
 		return fmt.Errorf("emulator: %w", err)
 	}
 	if uid, gid, ok := r.FileOwner(); ok {
-		e.store.SetFileOwner(uid, gid)
+		e.files.SetFileOwner(uid, gid)
 	}
 	e.exec = &execHandle{runner: r}
 	return nil
 }
 
+// startExec starts the execution service; there is none (execute answers
+// that it is not enabled) with a remote store.
 func (e *Emulator) startExec(s *api.Server) error {
+	if e.exec == nil {
+		return nil
+	}
 	r := e.exec.runner
-	svc := execution.New(execution.Config{Runner: r, Store: e.store, Clock: e.clock, Logger: e.log.With("component", "execution"),
+	svc := execution.New(execution.Config{Runner: r, Store: e.files, Clock: e.clock, Logger: e.log.With("component", "execution"),
 		Deliver: e.deliverWebhook})
 	e.exec.svc = svc
 	s.Exec = svc

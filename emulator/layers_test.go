@@ -19,28 +19,31 @@ const module = "github.com/localbaponi/localbaponi/"
 // more. Packages outside emulator/ and
 // conformance/ (cmd, bench, hardening) are at the top.
 var layers = map[string]int{
-	"cmd/localbaponi/internal/cli":    20, // a client: imports nothing of the emulator
-	"conformance/internal/gen":        10,
-	"conformance":                     9,
-	"emulator":                        8,
-	"emulator/internal/api":           7,
-	"emulator/internal/control":       6,
-	"emulator/internal/mcp":           6,
-	"emulator/internal/execution":     6,
-	"emulator/internal/tenancy":       6,
-	"emulator/internal/faults":        5,
-	"emulator/internal/journal":       5,
-	"emulator/internal/face/gcs":      4,
-	"emulator/internal/face/s3":       4,
-	"emulator/internal/face/azure":    4,
-	"emulator/internal/face/facetest": 4,
-	"emulator/internal/face":          3,
-	"emulator/internal/store":         2,
-	"emulator/internal/sandbox":       2,
-	"emulator/internal/signing":       2,
-	"emulator/internal/reqlog":        2,
-	"emulator/internal/clock":         1,
-	"emulator/internal/rmtree":        1,
+	"cmd/localbaponi/internal/cli":      20, // a client: imports nothing of the emulator
+	"conformance/internal/gen":          10,
+	"conformance":                       9,
+	"emulator":                          8,
+	"emulator/internal/api":             7,
+	"emulator/internal/control":         6,
+	"emulator/internal/mcp":             6,
+	"emulator/internal/execution":       6,
+	"emulator/internal/tenancy":         6,
+	"emulator/internal/faults":          5,
+	"emulator/internal/journal":         5,
+	"emulator/internal/face/gcs":        4,
+	"emulator/internal/face/s3":         4,
+	"emulator/internal/face/azure":      4,
+	"emulator/internal/face/facetest":   4,
+	"emulator/internal/face":            3,
+	"emulator/internal/store/s3store":   3, // remote stores: over store's types
+	"emulator/internal/store/mirror":    3,
+	"emulator/internal/store/storetest": 3,
+	"emulator/internal/store":           2,
+	"emulator/internal/sandbox":         2,
+	"emulator/internal/signing":         2,
+	"emulator/internal/reqlog":          2,
+	"emulator/internal/clock":           1,
+	"emulator/internal/rmtree":          1,
 }
 
 const top = 100

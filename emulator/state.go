@@ -275,14 +275,17 @@ func (e *Emulator) stageSnapshot(ctx context.Context, r io.Reader) (_ *stagedSna
 	for _, o := range m.Tenants.Orgs {
 		orgs[o.ID] = true
 	}
+	if e.files == nil {
+		return nil, fail("loading a snapshot needs the file store (this emulator keeps its data in %s)", e.opts.Store)
+	}
 	stClock := clock.NewFrozen(m.Clock.Now)
-	st, err := e.store.NewStaging(stClock)
+	st, err := e.files.NewStaging(stClock)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 	}
 	defer func() {
 		if err != nil {
-			if derr := e.store.DiscardStaging(st); derr != nil {
+			if derr := e.files.DiscardStaging(st); derr != nil {
 				e.log.Warn("snapshot: discard staging area", "err", derr)
 			}
 		}
@@ -339,7 +342,7 @@ func (e *Emulator) stageSnapshot(ctx context.Context, r io.Reader) (_ *stagedSna
 
 // commitSnapshot swaps a staged snapshot in; no request is served meanwhile.
 func (e *Emulator) commitSnapshot(s *stagedSnapshot) error {
-	if err := e.store.ReplaceWith(s.st); err != nil {
+	if err := e.files.ReplaceWith(s.st); err != nil {
 		return err
 	}
 	if err := e.tenants.Replace(s.m.Tenants); err != nil {

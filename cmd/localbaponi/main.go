@@ -56,6 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		trustFwd    = fs.Bool("trust-forwarded-headers", false, "take the client's host and scheme from X-Forwarded-Host and X-Forwarded-Proto (behind a reverse proxy)")
 		configFile  = fs.String("config", "", "YAML config of orgs, keys, volumes and signing identity (replaces the dev defaults)")
 		dataDir     = fs.String("data-dir", "", "keep data in this directory across restarts (default: a temporary directory removed on exit)")
+		storeURL    = fs.String("store", "file", "where the bytes are kept: file (in --data-dir), or s3://BUCKET[/PREFIX]?endpoint=URL&region=R (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)")
 		backend     = fs.String("backend", "gcs", "storage face of signed URLs: gcs, s3 or azure")
 		keyID       = fs.String("signing-key-id", "", "signing key id: GCS HMAC access id, S3 access key id, Azure account name (default "+emulator.DevSigningKeyID+")")
 		secret      = fs.String("signing-secret", "", "signing secret (default "+emulator.DevSigningSecret+")")
@@ -110,7 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	opts := emulator.Options{
-		Addr: *addr, ExternalURL: *externalURL, DataDir: *dataDir, Backend: *backend,
+		Addr: *addr, ExternalURL: *externalURL, DataDir: *dataDir, Backend: *backend, Store: *storeURL,
 		TrustForwardedHeaders: *trustFwd,
 		SigningKeyID:          *keyID, SigningSecret: *secret, StrictProviderLimits: *strict,
 		AdminToken: *adminToken, Logger: log, BodyIdleTimeout: *bodyIdle,
@@ -162,7 +163,11 @@ func banner(w io.Writer, emu *emulator.Emulator, cfg emulator.Config) {
 	if emu.ExternalURL() != emu.URL() {
 		fmt.Fprintf(&b, "  signed URLs use    %s\n", emu.ExternalURL())
 	}
-	fmt.Fprintf(&b, "  data dir           %s\n", emu.DataDir())
+	if d := emu.DataDir(); d != "" {
+		fmt.Fprintf(&b, "  data dir           %s\n", d)
+	} else {
+		fmt.Fprintf(&b, "  store              %s\n", emu.StoreURL())
+	}
 	fmt.Fprintf(&b, "  dashboard          %s/_emulator/ui/\n", emu.URL())
 	for _, o := range cfg.Orgs {
 		for _, k := range o.Keys {

@@ -1,0 +1,98 @@
+package emulator_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3afero"
+	"github.com/spf13/afero"
+
+	"github.com/localbaponi/localbaponi/emulator"
+)
+
+// fakeBucket serves one S3 bucket in-process (gofakes3 over s3afero, which
+// streams objects to files) and returns the --store URL of a prefix in it.
+func fakeBucket(t *testing.T) string {
+	t.Helper()
+	be, err := s3afero.SingleBucket("shared-bucket", afero.NewBasePathFs(afero.NewOsFs(), t.TempDir()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(be).Server())
+	t.Cleanup(srv.Close)
+	return "s3://shared-bucket/replicas?endpoint=" + srv.URL
+}
+
+// TestTwoEmulatorsShareAnS3Store: replicas on one bucket see each other's
+// uploads and deletes.
+func TestTwoEmulatorsShareAnS3Store(t *testing.T) {
+	url := fakeBucket(t)
+	a := emulator.RunT(t, emulator.Options{Store: url})
+	b := emulator.RunT(t, emulator.Options{Store: url})
+	if a.DataDir() != "" || a.StoreURL() != url {
+		t.Fatalf("DataDir %q, StoreURL %q; want no data dir and the store URL", a.DataDir(), a.StoreURL())
+	}
+	if err := a.WriteFile(emulator.Thread("t1"), "dir/in.txt", []byte("from a")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.ReadFile(emulator.Thread("t1"), "dir/in.txt")
+	if err != nil || string(got) != "from a" {
+		t.Fatalf("b reads %q, %v", got, err)
+	}
+	list := func(emu *emulator.Emulator) (int, string) {
+		body, _ := json.Marshal(map[string]any{"source": "thread", "id": "t1"})
+		req, _ := http.NewRequest(http.MethodPost, emu.URL()+"/v1/files/list", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+emu.APIKey())
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var buf bytes.Buffer
+		buf.ReadFrom(resp.Body)
+		return resp.StatusCode, buf.String()
+	}
+	if code, out := list(b); code != 200 || !strings.Contains(out, `"dir/in.txt"`) {
+		t.Fatalf("b lists %d %s", code, out)
+	}
+	body, _ := json.Marshal(map[string]any{"source": "thread", "id": "t1", "path": "dir/in.txt"})
+	req, _ := http.NewRequest(http.MethodDelete, b.URL()+"/v1/files", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+b.APIKey())
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("b deletes: %d", resp.StatusCode)
+	}
+	if _, err := a.ReadFile(emulator.Thread("t1"), "dir/in.txt"); err == nil {
+		t.Fatal("a still reads a file b deleted")
+	}
+	if code, out := list(a); code != 200 || strings.Contains(out, "in.txt") {
+		t.Fatalf("a lists %d %s after b's delete", code, out)
+	}
+}
+
+// TestStoreOptionRefusals: a data dir with a remote store, an unknown
+// scheme and a bucket that cannot be reached are refused at start.
+func TestStoreOptionRefusals(t *testing.T) {
+	url := fakeBucket(t)
+	for name, o := range map[string]emulator.Options{
+		"data dir":       {Store: url, DataDir: t.TempDir()},
+		"unknown scheme": {Store: "ftp://x"},
+		"no bucket":      {Store: strings.Replace(url, "shared-bucket", "other-bucket", 1)},
+	} {
+		if emu, err := emulator.Start(o); err == nil {
+			emu.Close()
+			t.Errorf("%s: Start succeeded", name)
+		}
+	}
+}
