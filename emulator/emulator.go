@@ -27,6 +27,7 @@ import (
 	"github.com/localbaponi/localbaponi/emulator/internal/faults"
 	"github.com/localbaponi/localbaponi/emulator/internal/journal"
 	"github.com/localbaponi/localbaponi/emulator/internal/store"
+	"github.com/localbaponi/localbaponi/emulator/internal/store/mirror"
 	"github.com/localbaponi/localbaponi/emulator/internal/tenancy"
 )
 
@@ -119,7 +120,9 @@ type Options struct {
 	// "s3://BUCKET[/PREFIX]?endpoint=URL&region=R" (an S3 bucket: AWS,
 	// MinIO, ...; credentials from $AWS_ACCESS_KEY_ID and
 	// $AWS_SECRET_ACCESS_KEY, path-style requests when an endpoint is
-	// given). Execute and loading snapshots need the file store.
+	// given). With a remote store, code runs in a local copy of its spaces,
+	// fetched before and pushed after each run; loading snapshots needs
+	// the file store.
 	Store string
 	// Backend is the storage face: "gcs" (default), "s3" or "azure".
 	Backend string
@@ -171,6 +174,8 @@ type Emulator struct {
 	clock   *Clock
 	store   store.Backend
 	files   *store.Store // the file store; nil with a remote store
+	local   *store.Store // where code runs: files, or a remote store's local copy
+	mirror  *mirror.Mirror
 	tenants *tenancy.Registry
 	face    face.Face
 	srv     *http.Server
@@ -235,10 +240,8 @@ func (e *Emulator) start() error {
 	if err := e.openStore(); err != nil {
 		return err
 	}
-	if e.files != nil {
-		if err := e.startRunner(); err != nil {
-			return err
-		}
+	if err := e.startRunner(); err != nil {
+		return err
 	}
 	if err := e.seedVolumes("", true); err != nil { // a kept data dir keeps what its volumes hold
 		return err
@@ -427,6 +430,11 @@ func (e *Emulator) shutdown() {
 	if e.store != nil {
 		if err := e.store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("emulator: close store: %w", err))
+		}
+	}
+	if e.local != nil && e.local != e.files {
+		if err := e.local.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("emulator: close the local copy of the store: %w", err))
 		}
 	}
 	e.closeErr = errors.Join(errs...)

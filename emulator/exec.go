@@ -38,21 +38,22 @@ func (e *Emulator) startRunner() error {
 		return fmt.Errorf("emulator: %w", err)
 	}
 	if uid, gid, ok := r.FileOwner(); ok {
-		e.files.SetFileOwner(uid, gid)
+		e.local.SetFileOwner(uid, gid)
 	}
 	e.exec = &execHandle{runner: r}
 	return nil
 }
 
-// startExec starts the execution service; there is none (execute answers
-// that it is not enabled) with a remote store.
+// startExec starts the execution service. With a remote store, code runs
+// in a local copy of its spaces (e.local), kept in step by e.mirror.
 func (e *Emulator) startExec(s *api.Server) error {
-	if e.exec == nil {
-		return nil
-	}
 	r := e.exec.runner
-	svc := execution.New(execution.Config{Runner: r, Store: e.files, Clock: e.clock, Logger: e.log.With("component", "execution"),
-		Deliver: e.deliverWebhook})
+	cfg := execution.Config{Runner: r, Store: e.local, Clock: e.clock, Logger: e.log.With("component", "execution"),
+		Deliver: e.deliverWebhook}
+	if e.mirror != nil {
+		cfg.Mirror = e.mirror
+	}
+	svc := execution.New(cfg)
 	e.exec.svc = svc
 	s.Exec = svc
 	return nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/store"
+	"github.com/localbaponi/localbaponi/emulator/internal/store/mirror"
 	"github.com/localbaponi/localbaponi/emulator/internal/store/s3store"
 )
 
@@ -23,7 +24,7 @@ func (e *Emulator) openStore() error {
 		if err != nil {
 			return fmt.Errorf("open data dir: %w", err)
 		}
-		e.files, e.store = fs, fs
+		e.files, e.store, e.local = fs, fs, fs
 		return nil
 	case strings.HasPrefix(o.Store, "s3://"):
 		if o.DataDir != "" {
@@ -40,7 +41,13 @@ func (e *Emulator) openStore() error {
 			return fmt.Errorf("store: %w", err)
 		}
 		e.store = st
-		e.log.Info("store: keeping the data in an S3 bucket; execute is not enabled on a remote store", "store", st.Describe())
+		// Code runs in a local copy (a temporary file store), fetched
+		// before each run and pushed back after it.
+		if e.local, err = store.Open("", e.clock, e.log); err != nil {
+			return fmt.Errorf("store: local copy for execute: %w", err)
+		}
+		e.mirror = mirror.New(st, e.local)
+		e.log.Info("store: keeping the data in an S3 bucket", "store", st.Describe())
 		return nil
 	default:
 		return fmt.Errorf("store %q: want file or s3://BUCKET[/PREFIX]?endpoint=URL&region=R", o.Store)

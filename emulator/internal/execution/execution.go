@@ -131,6 +131,19 @@ type Config struct {
 	// journal layer): it may delay or drop the attempt, or call post to
 	// make it. A non-nil error counts as a failed attempt.
 	Deliver func(ctx context.Context, d Delivery, post func() (status int, err error)) error
+	// Mirror, if set, says that Store is a local copy of a remote store:
+	// every space a run mounts is fetched before the run, and the spaces
+	// it can write are pushed back after it, before the run is reported
+	// finished.
+	Mirror Mirror
+}
+
+// Mirror keeps a local copy of a remote store's spaces (package mirror).
+type Mirror interface {
+	// Fetch brings the local copy of sp in step with the remote store.
+	Fetch(ctx context.Context, sp store.Space) error
+	// Push sends what changed in the local copy of sp to the remote store.
+	Push(ctx context.Context, sp store.Space) error
 }
 
 // Delivery is one webhook delivery attempt.
@@ -234,8 +247,10 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 	}
 
 	var written []store.Space // the spaces the code can write to
+	var mounted []store.Space // every space the code sees
 	if thread.ID != "" {
 		written = append(written, thread)
+		mounted = append(mounted, thread)
 		// An execution creates its thread (SPEC S-4).
 		if err := s.cfg.Store.Create(thread); err != nil {
 			release()
@@ -246,6 +261,7 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 	}
 	for _, v := range req.Volumes {
 		sp := store.Space{Org: req.Org, Kind: store.Volume, ID: v.Slug}
+		mounted = append(mounted, sp)
 		if err := s.cfg.Store.Create(sp); err != nil {
 			release()
 			return nil, fmt.Errorf("execution: volume %q: %w", v.Slug, err)
@@ -296,8 +312,14 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 		defer cancel()
 		defer stop()
 		started := time.Now()
-		s.usage(runCtx, &spec, thread, req.Org)
-		res, err := s.cfg.Runner.Run(runCtx, spec)
+		err := s.fetch(runCtx, mounted)
+		var res sandbox.Result
+		if err == nil {
+			s.usage(runCtx, &spec, thread, req.Org)
+			stopPush := s.pushWhileRunning(written)
+			res, err = s.cfg.Runner.Run(runCtx, spec)
+			stopPush()
+		}
 		if err != nil {
 			s.log.Error("execution: sandbox failure", "trace_id", id, "err", err)
 			res = sandbox.Result{ExitCode: -1, Status: sandbox.StatusFailed, Error: "internal error: " + err.Error(),
@@ -319,6 +341,11 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 			}
 			modified[i]()
 		}
+		if err := s.push(written); err != nil {
+			s.log.Error("execution: saving files to the store", "trace_id", id, "err", err)
+			res.ExitCode, res.Status = -1, sandbox.StatusFailed
+			res.Error = "internal error: saving the files the code wrote: " + err.Error()
+		}
 		outW.flush()
 		errW.flush()
 		unlock()
@@ -328,6 +355,65 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 		}
 	}()
 	return e, nil
+}
+
+// fetch brings the local copies of the spaces a run mounts in step with
+// the remote store (with a Mirror; else it does nothing).
+func (s *Service) fetch(ctx context.Context, spaces []store.Space) error {
+	if s.cfg.Mirror == nil {
+		return nil
+	}
+	for _, sp := range spaces {
+		if err := s.cfg.Mirror.Fetch(ctx, sp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// push sends what a run changed in the spaces it could write to the remote
+// store (with a Mirror). It runs on the service's context, not the run's:
+// a cancelled or timed-out run still keeps what it wrote, as on the file
+// store.
+func (s *Service) push(spaces []store.Space) error {
+	if s.cfg.Mirror == nil {
+		return nil
+	}
+	var errs []error
+	for _, sp := range spaces {
+		errs = append(errs, s.cfg.Mirror.Push(context.WithoutCancel(s.base), sp))
+	}
+	return errors.Join(errs...)
+}
+
+// pushInterval is how often, with a Mirror, what running code has written
+// so far is pushed to the remote store, so that the Files API shows it
+// while the code runs (as on the file store, where it is there at once).
+const pushInterval = 250 * time.Millisecond
+
+// pushWhileRunning pushes the written spaces every pushInterval until the
+// returned stop is called (which waits for a push in progress).
+func (s *Service) pushWhileRunning(spaces []store.Space) (stop func()) {
+	if s.cfg.Mirror == nil || len(spaces) == 0 {
+		return func() {}
+	}
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(pushInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := s.push(spaces); err != nil {
+					s.log.Warn("execution: pushing files while code runs", "err", err)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // usage fills in how much the thread and the writable volumes with a size

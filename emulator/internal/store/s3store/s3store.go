@@ -611,6 +611,23 @@ func (s *Store) headAll(ctx context.Context, objs []object, todo []int, mod []ti
 	return first
 }
 
+// Versions maps each addressable file of sp to its ETag (one listing, no
+// HEADs); empty if sp does not exist.
+func (s *Store) Versions(ctx context.Context, sp store.Space) (map[string]string, error) {
+	objs, err := s.files(ctx, sp, "")
+	if errors.Is(err, store.ErrNotFound) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("s3 store: versions: %w", err)
+	}
+	out := make(map[string]string, len(objs))
+	for _, o := range objs {
+		out[o.rel] = o.etag
+	}
+	return out, nil
+}
+
 // Usage returns the bytes of the space's addressable files; 0 if it does
 // not exist. It needs only the listing (no HEADs).
 func (s *Store) Usage(ctx context.Context, sp store.Space) (int64, error) {
