@@ -34,6 +34,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -44,6 +45,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3afero"
+	"github.com/spf13/afero"
 )
 
 const (
@@ -61,8 +66,15 @@ const (
 	ioBuf = 1 << 20
 )
 
-// emulatorEngines are the --backend values measured after the baseline.
-var emulatorEngines = []string{"gcs", "s3", "azure"}
+// emulatorEngines are the --backend values measured after the baseline;
+// an engine ending in s3StoreSuffix is that face over the S3 store
+// (--store s3://...), on gofakes3 (over s3afero: objects stream to files)
+// served from this test process.
+var emulatorEngines = []string{"gcs", "s3", "azure", "gcs" + s3StoreSuffix}
+
+// s3StoreSuffix marks an engine whose emulator keeps its bytes in an S3
+// bucket (a fake one in this process) instead of its data dir.
+const s3StoreSuffix = "+s3store"
 
 // emulatorBinary builds cmd/localbaponi once per test binary run. It is
 // package-level because benchmarks and tests have no other shared handle;
@@ -264,6 +276,42 @@ func benchEngine(b *testing.B, engine string, size int64) result {
 	return r
 }
 
+// fakeBucket is the bucket of the +s3store engines.
+const fakeBucket = "localbaponi-bench"
+
+// startFakeS3 serves fakeBucket from dir with gofakes3 over s3afero. It
+// keeps a multipart upload's parts in memory until it completes: that
+// memory is this process's, not the emulator's.
+func startFakeS3(dir string) (*httptest.Server, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("fake s3: %w", err)
+	}
+	be, err := s3afero.SingleBucket(fakeBucket, afero.NewBasePathFs(afero.NewOsFs(), dir), nil)
+	if err != nil {
+		return nil, fmt.Errorf("fake s3: %w", err)
+	}
+	return httptest.NewServer(gofakes3.New(be).Server()), nil
+}
+
+// TestTransferMemoryBoundS3Store is issue 14's bound: a BENCH_TRANSFER_BYTES
+// (2 GiB) upload and download through the S3 store (multipart upload of
+// fixed parts, bounded concurrency) leaves the emulator under 100 MiB.
+func TestTransferMemoryBoundS3Store(t *testing.T) {
+	if os.Getenv("BENCH_TRANSFER") != "1" {
+		t.Skip("set BENCH_TRANSFER=1 to run (it moves BENCH_TRANSFER_BYTES, default 2 GiB, through the emulator)")
+	}
+	engine := "gcs" + s3StoreSuffix
+	r, err := measure(t.Context(), t, engine, transferSize(t), 1)
+	if err != nil {
+		t.Fatalf("%s: %v", engine, err)
+	}
+	t.Logf("%v", r)
+	if r.peakRSSMiB >= memoryBoundMiB {
+		t.Errorf("%s: emulator peak RSS = %.1f MiB after a %d-byte upload and download, want < %d MiB",
+			engine, r.peakRSSMiB, r.bytes, memoryBoundMiB)
+	}
+}
+
 // TestTransferMemoryBound is issue 2 as a test: a BENCH_TRANSFER_BYTES (2 GiB)
 // upload and download through gcs signed URLs leaves the emulator's peak RSS
 // under 100 MiB. It bounds memory, not time.
@@ -317,6 +365,7 @@ type server struct {
 	client  *http.Client
 	dir     string // data dir, removed by stop
 	stopped bool
+	fake    *httptest.Server // the S3 bucket of a +s3store engine
 }
 
 // startServer checks the disk, then starts engine in a fresh temp dir and
@@ -447,8 +496,16 @@ func (s *server) startEmulator(ctx context.Context) error {
 			return err
 		}
 		addr := "127.0.0.1:" + strconv.Itoa(port)
-		cmd := exec.Command(bin, "--addr", addr, "--data-dir", filepath.Join(s.dir, "data"),
-			"--backend", s.engine, "--log-level", "warn")
+		args := []string{"--addr", addr, "--data-dir", filepath.Join(s.dir, "data"), "--backend", s.engine, "--log-level", "warn"}
+		if face, ok := strings.CutSuffix(s.engine, s3StoreSuffix); ok {
+			if s.fake == nil {
+				if s.fake, err = startFakeS3(filepath.Join(s.dir, "bucket")); err != nil {
+					return err
+				}
+			}
+			args = []string{"--addr", addr, "--store", "s3://" + fakeBucket + "?endpoint=" + s.fake.URL, "--backend", face, "--log-level", "warn"}
+		}
+		cmd := exec.Command(bin, args...)
 		if err := s.startProcess(cmd); err != nil {
 			return err
 		}
@@ -508,6 +565,9 @@ func (s *server) stop() (float64, error) {
 	// longer has it, and rusage is the fallback where /proc does not exist.
 	hwm, hwmErr := vmHWM(s.cmd.Process.Pid)
 	s.terminate()
+	if s.fake != nil {
+		s.fake.Close()
+	}
 	peak := hwm
 	// rusage is only the fallback: Linux keeps a process's maxrss across
 	// execve, so for a child forked from this (growing) benchmark process it
