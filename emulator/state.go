@@ -182,6 +182,9 @@ func (e *Emulator) snapshotSpace(ctx context.Context, tw *tar.Writer, sp store.S
 		return err
 	}
 	entries, err := e.store.List(ctx, sp, "")
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // removed since the store listed its spaces
+	}
 	if err != nil {
 		return err
 	}

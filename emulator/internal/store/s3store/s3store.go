@@ -379,32 +379,56 @@ func (s *Store) Size(ctx context.Context, sp store.Space, p string) (int64, erro
 	return o.Size, nil
 }
 
-// Open opens a regular file for reading. The reader fetches from the
-// offset it is at when first read (a Range GET), and only the version it
-// opened (If-Match on its ETag): if the object is replaced meanwhile, a
-// later read fails instead of mixing two versions.
+// Open opens a regular file for reading: one GET, whose body is read from
+// the start (a reader keeps the version it opened even if the object is
+// replaced or deleted meanwhile, as far as the server's stream goes). A
+// Seek elsewhere before reading fetches from there (a Range GET, only of
+// the version opened: If-Match on its ETag).
 func (s *Store) Open(ctx context.Context, sp store.Space, p string) (*store.Reader, error) {
-	o, err := s.head(ctx, sp, p)
-	if err != nil {
+	fail := func(err error) (*store.Reader, error) {
 		return nil, fmt.Errorf("s3 store: open %s: %w", sp.ObjectKey(p), err)
 	}
-	return store.NewReader(&objReader{s: s, ctx: ctx, key: s.key(sp, p), etag: o.ETag, size: o.Size}, o), nil
+	if err := store.CheckSpace(sp); err != nil {
+		return fail(err)
+	}
+	if err := store.ValidPath(p); err != nil {
+		return fail(err)
+	}
+	key := s.key(sp, p)
+	out, err := s.c.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		if !notFound(err) {
+			return fail(err)
+		}
+		if _, err := s.head(ctx, sp, p); err != nil {
+			return fail(err) // ErrIsDir or ErrNotFound
+		}
+		return s.Open(ctx, sp, p) // created since the GET
+	}
+	o := s.describe(key, p, aws.ToInt64(out.ContentLength), out.ContentType, out.ETag, out.LastModified, out.Metadata)
+	return store.NewReader(&objReader{s: s, ctx: ctx, key: key, etag: o.ETag, size: o.Size, body: out.Body}, o), nil
 }
 
-// objReader reads one object version through Range GETs.
+// objReader reads one object version: the body of the GET that opened it,
+// or, after a Seek elsewhere, of a Range GET from there.
 type objReader struct {
-	s    *Store
-	ctx  context.Context
-	key  string
-	etag string
-	size int64
-	off  int64
-	body io.ReadCloser
+	s       *Store
+	ctx     context.Context
+	key     string
+	etag    string
+	size    int64
+	off     int64 // where the next Read reads
+	body    io.ReadCloser
+	bodyOff int64 // where body's next byte is
 }
 
 func (r *objReader) Read(p []byte) (int, error) {
 	if r.off >= r.size {
 		return 0, io.EOF
+	}
+	if r.body != nil && r.bodyOff != r.off {
+		r.body.Close()
+		r.body = nil
 	}
 	if r.body == nil {
 		in := &s3.GetObjectInput{Bucket: &r.s.bucket, Key: &r.key, Range: aws.String(fmt.Sprintf("bytes=%d-", r.off))}
@@ -415,10 +439,11 @@ func (r *objReader) Read(p []byte) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("s3 store: get %s from %d: %w", r.key, r.off, err)
 		}
-		r.body = out.Body
+		r.body, r.bodyOff = out.Body, r.off
 	}
 	n, err := r.body.Read(p)
 	r.off += int64(n)
+	r.bodyOff += int64(n)
 	if err == io.EOF && r.off < r.size {
 		err = fmt.Errorf("s3 store: get %s: %w at %d of %d bytes", r.key, io.ErrUnexpectedEOF, r.off, r.size)
 	}
@@ -440,11 +465,7 @@ func (r *objReader) Seek(offset int64, whence int) (int64, error) {
 	if abs < 0 {
 		return 0, fmt.Errorf("s3 store: seek to negative offset %d", abs)
 	}
-	if abs != r.off && r.body != nil {
-		r.body.Close()
-		r.body = nil
-	}
-	r.off = abs
+	r.off = abs // a body at another offset is dropped by the next Read
 	return abs, nil
 }
 
