@@ -517,7 +517,17 @@ func deviations() []deviation {
 		executed                 = map[string]bool{}
 		seen                     = map[string]bool{}
 		interrupted              = map[string]int{}
+		bodiesInFlight           atomic.Int64 // data-plane PUT bodies the proxy is still reading
 	)
+	// settled waits (boundedly) until the proxy has read every PUT body it
+	// started on: a client that cuts its upload returns before the proxy
+	// sees the cut, and a listing answered in between would not yet show
+	// the deviation.
+	settled := func() {
+		for deadline := time.Now().Add(5 * time.Second); bodiesInFlight.Load() > 0 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 	is := newIssued()
 	files := func(x *exchange, m map[string]any) bool { return x.under("/v1/files") }
 	pathOps := func(x *exchange, m map[string]any) bool {
@@ -1071,6 +1081,8 @@ func deviations() []deviation {
 				if !x.dataPlane() || x.method != http.MethodPut {
 					return nil, nil
 				}
+				bodiesInFlight.Add(1)
+				defer bodiesInFlight.Add(-1)
 				b, err := dataBody(r)
 				if err != nil {
 					mu.Lock()
@@ -1085,6 +1097,7 @@ func deviations() []deviation {
 					return nil
 				}
 				id := fmt.Sprint(x.jsonBody()["id"])
+				settled()
 				return editFiles(resp, func(files []any) []any {
 					mu.Lock()
 					defer mu.Unlock()
@@ -1102,7 +1115,10 @@ func deviations() []deviation {
 					return nil, nil
 				}
 				_, id, p, _ := object(x.path)
+				settled() // an earlier cut upload to this path is seen before this one
+				bodiesInFlight.Add(1)
 				b, err := dataBody(r)
+				bodiesInFlight.Add(-1)
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
