@@ -270,3 +270,12 @@ func killPid(pid int) error {
 	}
 	return p.Kill()
 }
+
+// TestMain removes the binary sandboxBinary built, once every test is done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}

@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -215,33 +214,6 @@ func waitFor(bound time.Duration, cond func() bool) bool {
 	}
 }
 
-var (
-	storeBinOnce sync.Once
-	storeBinPath string
-	storeBinErr  error
-)
-
-// storeBinary builds cmd/localbaponi once per test run.
-func storeBinary(t *testing.T) string {
-	t.Helper()
-	storeBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "localbaponi-hardening-bin-*")
-		if err != nil {
-			storeBinErr = err
-			return
-		}
-		storeBinPath = filepath.Join(dir, "localbaponi")
-		out, err := exec.Command("go", "build", "-o", storeBinPath, "github.com/localbaponi/localbaponi/cmd/localbaponi").CombinedOutput()
-		if err != nil {
-			storeBinErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if storeBinErr != nil {
-		t.Fatal(storeBinErr)
-	}
-	return storeBinPath
-}
-
 // binEmu is a localbaponi process.
 type binEmu struct {
 	cmd *exec.Cmd
@@ -254,7 +226,7 @@ var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
 // waits for its banner. It is killed at cleanup if still running.
 func startBinary(t *testing.T, args ...string) *binEmu {
 	t.Helper()
-	cmd := exec.Command(storeBinary(t), append([]string{"--addr", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(sandboxBinary(t), append([]string{"--addr", "127.0.0.1:0"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
