@@ -4,8 +4,6 @@ package sandbox
 
 import (
 	"math"
-	"os"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -20,23 +18,5 @@ func closeOnExecAbove3() error {
 	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err == nil {
 		return nil
 	}
-	d, err := os.Open("/proc/self/fd")
-	if err != nil {
-		return err
-	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
-	if err != nil {
-		return err
-	}
-	for _, n := range names {
-		fd, err := strconv.Atoi(n)
-		if err != nil || fd < 3 {
-			continue
-		}
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil && err != unix.EBADF {
-			return err
-		}
-	}
-	return nil
+	return cloexecListed("/proc/self/fd")
 }
