@@ -358,14 +358,19 @@ func TestJournal(t *testing.T) {
 
 func TestFaultExecuteStatusAndWebhook(t *testing.T) {
 	emu := emulator.RunT(t)
-	emu.AddFault(emulator.FaultRule{Match: emulator.FaultMatch{Route: "sandbox.execute", ThreadID: "slow"},
-		Action: emulator.FaultAction{Execute: &emulator.FaultExecute{Status: "oom"}}, Times: 1})
-	st, body := execSync(t, emu, "slow")
-	if st != 200 || body["status"] != "oom" || body["success"] != false || body["stdout"] != "hi\n" {
-		t.Fatalf("forced oom: %d %v", st, body)
-	}
-	if st, body = execSync(t, emu, "slow"); body["status"] != "success" {
-		t.Fatalf("after times 1: %d %v", st, body)
+	// Each forced status, with the exit code a real one has; the code ran, so
+	// its output is kept.
+	for status, exit := range map[string]float64{"oom": 137, "timeout": 124, "failed": 1} {
+		emu.AddFault(emulator.FaultRule{Match: emulator.FaultMatch{Route: "sandbox.execute", ThreadID: "slow"},
+			Action: emulator.FaultAction{Execute: &emulator.FaultExecute{Status: status}}, Times: 1})
+		st, body := execSync(t, emu, "slow")
+		if st != 200 || body["status"] != status || body["success"] != false || body["exit_code"] != exit ||
+			body["stdout"] != "hi\n" || !strings.Contains(fmt.Sprint(body["error"]), "injected by a fault rule") {
+			t.Fatalf("forced %s: %d %v", status, st, body)
+		}
+		if st, body = execSync(t, emu, "slow"); body["status"] != "success" {
+			t.Fatalf("%s after times 1: %d %v", status, st, body)
+		}
 	}
 
 	// A webhook delivery dropped once is retried and arrives.
