@@ -183,7 +183,11 @@ func TestDashboardInABrowser(t *testing.T) {
 	run("sign in",
 		chromedp.Navigate(emu.URL()+"/_emulator/ui/"),
 		chromedp.WaitVisible("#login", chromedp.ByQuery),
-		chromedp.Evaluate(`(performance.getEntriesByName("first-contentful-paint")[0]||{startTime:-1}).startTime`, &firstPaint),
+		// The paint entry can come after the element is visible: wait for it (2 s at most).
+		chromedp.Evaluate(`new Promise(done => {
+			new PerformanceObserver(l => done(l.getEntriesByName("first-contentful-paint")[0]?.startTime ?? -1)).observe({type: "paint", buffered: true});
+			setTimeout(() => done(-1), 2000);
+		})`, &firstPaint, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
 		chromedp.SendKeys("#token", token, chromedp.ByQuery),
 		chromedp.Click("#login button", chromedp.ByQuery),
 	)
@@ -202,7 +206,9 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 	run("run code",
 		chromedp.SetValue("#run-lang", "python", chromedp.ByQuery),
-		chromedp.SetValue("#run-code", `import sys; print("dash", 6*7); print("to stderr", file=sys.stderr)`, chromedp.ByQuery),
+		// One write per stream: stdout and stderr are read apart, so the page may
+		// show a chunk of one between two chunks of the other.
+		chromedp.SetValue("#run-code", `import sys; sys.stdout.write("dash %d\n" % (6*7)); sys.stdout.flush(); sys.stderr.write("to stderr\n")`, chromedp.ByQuery),
 		chromedp.Click("#run-btn", chromedp.ByQuery),
 		chromedp.Poll(`document.querySelector("#executions tr") !== null`, nil, chromedp.WithPollingTimeout(30*time.Second)),
 		chromedp.Text("#run-output", &output, chromedp.ByQuery),

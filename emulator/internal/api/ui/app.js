@@ -96,7 +96,7 @@ async function download(path) {
   const s = await v1("/files/download_url", { ...state.space, path });
   const status = el("output", { class: "link-status" }, "");
   const check = el("button", { type: "button", class: "check", onclick: guard(async () => {
-    const r = await fetch(s.url);
+    const r = await fetch(s.url, { cache: "no-store" }); // a check asks the server, never the browser cache
     status.textContent = r.ok ? "HTTP " + r.status + " (works)" : "HTTP " + r.status + " (" + (await r.text()).match(/<Code>([^<]*)<\/Code>/)?.[1] + ")";
   }) }, "Check link");
   $("#links").prepend(el("p", { class: "row wrap" }, el("a", { href: s.url, download: path.split("/").pop() }, "Download " + path), " expires " + s.expires_at + " ", check, " ", status));
