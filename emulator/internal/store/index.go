@@ -270,12 +270,19 @@ func (x *spaceIndex) add(p string, isDir bool, size int64, mtime time.Time) *idx
 // their own mtimes.
 func (x *spaceIndex) remove(p string, gone func(dir string) (mtime time.Time, exists bool)) {
 	x.snap = nil
-	e := x.byPath[p]
-	if e == nil {
-		return
+	var d *idxEntry
+	if e := x.byPath[p]; e != nil {
+		x.kill(e)
+		d = e.parent
+	} else if dir, _ := parentOf(p); dir != "" {
+		// p is not indexed (a Put that raced with this removal has not
+		// reindexed yet), but a parent that an earlier removal kept because
+		// that Put had just made it may have been pruned since: look again.
+		if pe := x.byPath[dir]; pe != nil && pe.isDir {
+			d = pe
+		}
 	}
-	x.kill(e)
-	for d := e.parent; d != nil && d.children == 0; d = d.parent {
+	for ; d != nil && d.children == 0; d = d.parent {
 		mt, ok := gone(d.path)
 		if ok {
 			d.mtime = mt
