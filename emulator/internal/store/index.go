@@ -43,7 +43,8 @@ type idxEntry struct {
 // its entries; it is taken after indexer.mu is released, never with it.
 type spaceIndex struct {
 	mu      sync.Mutex
-	size    int // entries when installed (for the memory bound)
+	size    int   // entries when installed (for the memory bound)
+	bytes   int64 // sum of the live files' sizes (Usage)
 	byPath  map[string]*idxEntry
 	sorted  []*idxEntry // by path, may hold dead entries
 	pending []*idxEntry // added since the last compaction, unsorted
@@ -223,6 +224,9 @@ func newIndex(entries []*idxEntry) *spaceIndex {
 	idx := &spaceIndex{byPath: make(map[string]*idxEntry, len(entries)), sorted: entries, stale: true}
 	for _, e := range entries {
 		idx.byPath[e.path] = e
+		if !e.isDir {
+			idx.bytes += e.size
+		}
 	}
 	for _, e := range entries {
 		if dir, _ := parentOf(e.path); dir != "" {
@@ -240,6 +244,7 @@ func newIndex(entries []*idxEntry) *spaceIndex {
 func (x *spaceIndex) putFile(p string, size int64, mtime time.Time) {
 	x.snap = nil
 	if e := x.byPath[p]; e != nil && !e.isDir {
+		x.bytes += size - e.size
 		e.size, e.mtime = size, mtime
 		x.stale = true
 		return
@@ -260,6 +265,9 @@ func (x *spaceIndex) add(p string, isDir bool, size int64, mtime time.Time) *idx
 		parent.children++
 	}
 	e := &idxEntry{path: p, name: name, parent: parent, size: size, mtime: mtime, isDir: isDir}
+	if !isDir {
+		x.bytes += size
+	}
 	x.byPath[p] = e
 	x.pending = append(x.pending, e)
 	return e
@@ -295,6 +303,9 @@ func (x *spaceIndex) remove(p string, gone func(dir string) (mtime time.Time, ex
 
 func (x *spaceIndex) kill(e *idxEntry) {
 	delete(x.byPath, e.path)
+	if !e.isDir {
+		x.bytes -= e.size
+	}
 	e.dead = true
 	x.dead++
 	if e.parent != nil {

@@ -178,3 +178,32 @@ func TestIndexConcurrent(t *testing.T) {
 	wg.Wait()
 	sameListing(t, "after the race", list(t, s, sp, ""), walked(t, s, sp, ""))
 }
+
+// The index keeps a space's total as files are added, replaced and
+// deleted; Usage answers from it and must equal a walk's sum.
+func TestUsageFromTheIndex(t *testing.T) {
+	s, _ := newStore(t)
+	sp := thread("usage")
+	ctx := context.Background()
+	sum := func(es []Entry) (n int64) {
+		for _, e := range es {
+			if !e.IsDir {
+				n += e.Size
+			}
+		}
+		return n
+	}
+	for i, body := range []string{"a", "bb", "ccc", "dddd"} {
+		if _, err := s.Put(ctx, sp, fmt.Sprintf("d%d/f.txt", i%2), "", int64(len(body)), strings.NewReader(body)); err != nil {
+			t.Fatal(err)
+		}
+		list(t, s, sp, "") // indexed from the first round on
+		if err := s.Delete(ctx, sp, "d0/f.txt"); err != nil && i%2 == 0 {
+			t.Fatal(err)
+		}
+		got, err := s.Usage(ctx, sp)
+		if want := sum(walked(t, s, sp, "")); err != nil || got != want {
+			t.Fatalf("round %d: Usage %d, %v; a walk sums %d", i, got, err, want)
+		}
+	}
+}

@@ -11,6 +11,12 @@ import (
 // Files API can address (what List shows); 0 for a space that does not
 // exist. It answers from the listing index when the space has one.
 func (s *Store) Usage(ctx context.Context, sp Space) (int64, error) {
+	if _, idx, _ := s.snapshot(sp.Key()); idx != nil {
+		// An indexed space keeps its total as it changes: no listing is built.
+		idx.mu.Lock()
+		defer idx.mu.Unlock()
+		return idx.bytes, nil
+	}
 	entries, err := s.List(ctx, sp, "")
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
