@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -37,15 +36,8 @@ func healthcheck(ctx context.Context, args []string, stdout, stderr io.Writer, l
 			"Exits 0 if GET <url>%s answers 200, 1 if not (2 for bad flags).\n\nFlags:\n", healthPath)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if err := applyEnv(); err != nil {
-		fmt.Fprintf(stderr, "localbaponi healthcheck: %v\n", err)
-		return 2
+	if code, ok := parseFlags(fs, args, applyEnv, "localbaponi healthcheck", stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "localbaponi healthcheck: unexpected argument %q\n", fs.Arg(0))

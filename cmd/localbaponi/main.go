@@ -10,7 +10,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -83,15 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			"variable in brackets (%s + the flag name in upper case, '-' as '_'); the flag wins.\n\nFlags:\n", envPrefix)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if err := applyEnv(); err != nil {
-		fmt.Fprintf(stderr, "localbaponi: %v\n", err)
-		return 2
+	if code, ok := parseFlags(fs, args, applyEnv, "localbaponi", stderr); !ok {
+		return code
 	}
 	if *bodyIdle == 0 {
 		*bodyIdle = -1 // Options: negative is off, zero is the default
