@@ -192,20 +192,4 @@ func removeV2Dir(dir string) {
 
 // removeStaleV2 removes the v2 cgroups of emulators that died (kill -9):
 // the processes still in them are killed first.
-func removeStaleV2(parent string) {
-	dirs, _ := filepath.Glob(filepath.Join(parent, "localbaponi-*"))
-	for _, d := range dirs {
-		pid, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(d), "localbaponi-"), "-")
-		if _, err := strconv.Atoi(pid); err != nil || !ok {
-			continue
-		}
-		if _, err := os.Stat("/proc/" + pid); err == nil {
-			continue // alive
-		}
-		runs, _ := filepath.Glob(filepath.Join(d, "run-*"))
-		for _, r := range runs {
-			removeV2Dir(r)
-		}
-		_ = os.Remove(d)
-	}
-}
+func removeStaleV2(parent string) { sweepDeadInstances(parent, removeV2Dir) }

@@ -83,10 +83,21 @@ func newCgroups(log *slog.Logger) *cgroups {
 // named after the process. Processes still in them (code that outlived its
 // emulator) are killed first: a cgroup holding processes cannot be removed.
 func removeStale(base string) {
-	dirs, _ := filepath.Glob(filepath.Join(base, "localbaponi-*"))
+	sweepDeadInstances(base, func(run string) {
+		killCgroup(run)
+		_ = os.Remove(run)
+	})
+}
+
+// sweepDeadInstances finds under parent the cgroups named
+// localbaponi-<pid>-<suffix> whose process is gone, hands each of their
+// run-* cgroups to removeRun, then removes the instance's own cgroup (v1
+// and v2 share the naming).
+func sweepDeadInstances(parent string, removeRun func(dir string)) {
+	dirs, _ := filepath.Glob(filepath.Join(parent, "localbaponi-*"))
 	for _, d := range dirs {
-		pid, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(d), "localbaponi-"), "-")
-		if _, err := strconv.Atoi(pid); err != nil {
+		pid, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(d), "localbaponi-"), "-")
+		if _, err := strconv.Atoi(pid); err != nil || !ok {
 			continue
 		}
 		if _, err := os.Stat("/proc/" + pid); err == nil {
@@ -94,8 +105,7 @@ func removeStale(base string) {
 		}
 		runs, _ := filepath.Glob(filepath.Join(d, "run-*"))
 		for _, r := range runs {
-			killCgroup(r)
-			_ = os.Remove(r)
+			removeRun(r)
 		}
 		_ = os.Remove(d)
 	}
