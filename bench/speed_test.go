@@ -261,7 +261,12 @@ func (p *plainServer) put(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *plainServer) get(w http.ResponseWriter, r *http.Request) {
-	f, err := os.Open(filepath.Join(p.dir, r.PathValue("name")))
+	serveFile(w, r, filepath.Join(p.dir, r.PathValue("name")))
+}
+
+// serveFile answers a GET with the file at path, as the plain references do.
+func serveFile(w http.ResponseWriter, r *http.Request, path string) {
+	f, err := os.Open(path)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return

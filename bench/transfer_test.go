@@ -146,19 +146,7 @@ func serveBaseline(dir string) int {
 			}
 			w.WriteHeader(http.StatusOK)
 		case http.MethodGet:
-			f, err := os.Open(file(r))
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusNotFound)
-				return
-			}
-			defer f.Close()
-			fi, err := f.Stat()
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
-			w.Header().Set("Content-Type", "application/octet-stream")
-			http.ServeContent(w, r, "", fi.ModTime(), f)
+			serveFile(w, r, file(r))
 		default:
 			w.WriteHeader(http.StatusMethodNotAllowed)
 		}
