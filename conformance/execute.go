@@ -162,17 +162,7 @@ var _ = area("execute", nil, func() {
 		go func() {
 			done <- c.rs.cl.do(c.ctx, q)
 		}()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			r := c.listResp(sp, nil)
-			if r.Status == http.StatusOK && bytes.Contains(r.Body, []byte(`"started"`)) {
-				break
-			}
-			if time.Now().After(deadline) {
-				c.fail(r, "the first execution running", r.Summary(), "the first execution never started")
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		c.awaitStarted(sp)
 		r := c.execResp(map[string]any{"code": "print(2)", "thread_id": sp.ID})
 		first := <-done
 		c.expect(first, first.Err == nil && first.Status == http.StatusOK, claim{want: "the first execution succeeds", got: first.Summary(), why: "the first execution failed"})
@@ -437,3 +427,19 @@ var _ = area("execute", nil, func() {
 		c.observe("other_org_record_status", strconv.Itoa(r.Status))
 	})
 })
+
+// awaitStarted waits (20 s at most) until the execution started on sp by the
+// check has written /home/baponi/started, so a second one finds it running.
+func (c *checkRun) awaitStarted(sp space) {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r := c.listResp(sp, nil)
+		if r.Status == http.StatusOK && bytes.Contains(r.Body, []byte(`"started"`)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.fail(r, "the first execution running", r.Summary(), "the first execution never started")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -458,17 +458,7 @@ var _ = area("mcp", nil, func() {
 		q.Header.Set("Accept", mcpAccept)
 		done := make(chan *Response, 1)
 		go func() { done <- c.rs.cl.do(c.ctx, q) }()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			r := c.listResp(sp, nil)
-			if r.Status == http.StatusOK && bytes.Contains(r.Body, []byte(`"started"`)) {
-				break
-			}
-			if time.Now().After(deadline) {
-				c.fail(r, "the first execution running", r.Summary(), "the first execution never started")
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		c.awaitStarted(sp)
 		busy := c.callTool(nil, "sandbox_execute", map[string]any{"code": "print(2)", "thread_id": sp.ID})
 		first := <-done
 		c.holds(first.Err == nil && first.Status == http.StatusOK, first, "the first call answers", first.Summary(), "the first call failed")
