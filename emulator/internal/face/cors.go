@@ -149,3 +149,17 @@ func (cfg Config) CORSOf() *CORS {
 	}
 	return DefaultCORS()
 }
+
+// WritePreflight answers an allowed preflight: 200, no body, the rule's
+// Access-Control-* headers h and, where the provider sends it (S3, Azure),
+// Access-Control-Allow-Credentials.
+func WritePreflight(w http.ResponseWriter, h http.Header, credentials bool) {
+	for k, v := range h {
+		w.Header()[k] = v
+	}
+	if credentials {
+		w.Header().Set("Access-Control-Allow-Credentials", "true")
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+}

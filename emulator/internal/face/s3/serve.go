@@ -126,12 +126,7 @@ func (f *Face) preflight(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return errCORSForbidden()
 	}
-	for k, v := range h {
-		w.Header()[k] = v
-	}
-	w.Header().Set("Access-Control-Allow-Credentials", "true")
-	w.Header().Set("Content-Length", "0")
-	w.WriteHeader(http.StatusOK)
+	face.WritePreflight(w, h, true)
 	return nil
 }
 
