@@ -16,7 +16,9 @@ import (
 )
 
 // stagePrefix starts the name of a staging store's directory inside the
-// store's directory.
+// store's directory: ".stage-<instance id>-<random>" (and, while ReplaceWith
+// moves the old spaces out, "<that>.old"). The instance id says which open
+// store owns it, so a later start can remove what a crash left (sweepStages).
 const stagePrefix = ".stage-"
 
 // Spaces lists the spaces that exist, of org or (org "") of every org, in
@@ -127,7 +129,7 @@ func (s *Store) RemoveOrg(org string) error {
 func (s *Store) NewStaging(clk *clock.Clock) (*Store, error) {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	name := stagePrefix + hex.EncodeToString(b[:])
+	name := stagePrefix + s.instID + "-" + hex.EncodeToString(b[:])
 	st, err := Open(filepath.Join(s.dir, name), clk, s.log)
 	if err != nil {
 		return nil, err

@@ -22,9 +22,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 
+	"github.com/localbaponi/localbaponi/emulator/internal/rmtree"
 	"golang.org/x/sys/unix"
 )
 
@@ -170,12 +172,52 @@ func (s *Store) sweepDead() {
 		}
 		removed++
 	}
+	stages := s.sweepStages(live)
 	for _, name := range deadLocks {
 		s.removeIn(instDirName, name)
 	}
-	if removed > 0 {
-		s.log.Info("store: removed temp files left by an emulator that did not shut down cleanly", "files", removed)
+	if removed > 0 || stages > 0 {
+		s.log.Info("store: removed what an emulator that did not shut down cleanly left behind", "temp_files", removed, "staging_dirs", stages)
 	}
+}
+
+// sweepStages removes the staging directories (a snapshot load that did not
+// finish) of instances that are not alive, and returns how many it removed.
+// live holds the ids whose locks sweepDead probed; an id it has not seen is
+// probed here.
+func (s *Store) sweepStages(live map[string]bool) int {
+	names, err := s.readDirNames(".")
+	if err != nil {
+		s.log.Warn("store: list staging directories", "err", err)
+		return 0
+	}
+	removed := 0
+	for _, name := range names {
+		rest, ok := strings.CutPrefix(name, stagePrefix)
+		if !ok {
+			continue
+		}
+		id, _, _ := strings.Cut(rest, "-")
+		if id == s.instID {
+			continue
+		}
+		held, seen := live[id]
+		if !seen {
+			held = s.probe(id + ".lock")
+			live[id] = held
+		}
+		if held {
+			continue
+		}
+		// rmtree: a staging store holds spaces that sandboxed code may have
+		// filled (a snapshot of them), of any depth.
+		if err := rmtree.RemoveAll(filepath.Join(s.dir, name)); err != nil {
+			s.log.Warn("store: remove leftover staging directory", "name", name, "err", err)
+			continue
+		}
+		removed++
+	}
+	return removed
 }
 
 // readDirNames lists a directory of the store root.

@@ -144,3 +144,47 @@ func TestCloseReleasesInstance(t *testing.T) {
 		t.Errorf("temp files left: %v", n)
 	}
 }
+
+// A staging store left by a snapshot load that never finished (its emulator
+// died) is removed by the next start; a live instance's staging store is
+// not.
+func TestStagingOfDeadInstanceSwept(t *testing.T) {
+	dir := t.TempDir()
+	a, err := Open(dir, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(dir, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	stage := func(s *Store) string {
+		st, err := s.NewStaging(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Put(context.Background(), thread("t"), "f", "", 1, strings.NewReader("x")); err != nil {
+			t.Fatal(err)
+		}
+		return filepath.Base(st.dir)
+	}
+	deadStage, liveStage := stage(a), stage(b)
+	// a's process "dies" mid-load: the kernel drops its flocks (its own and
+	// its staging store's), nothing is cleaned up.
+	a.instLock.Close()
+	a.instLock = nil
+
+	c, err := Open(dir, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := os.Stat(filepath.Join(dir, deadStage)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("dead instance's staging dir %s kept: %v", deadStage, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, liveStage, orgsDirName)); err != nil {
+		t.Errorf("live instance's staging dir %s removed: %v", liveStage, err)
+	}
+	a.Close()
+}

@@ -10,6 +10,8 @@
 //	.tmp/                            uploads in flight (same filesystem, so rename works),
 //	                                 named <instance id>.<kind>-<random>
 //	.instances/<id>.lock             one per open store, flock'ed while it is open
+//	.stage-<id>-<random>/            a snapshot being loaded (a store of its own), owned
+//	                                 by instance <id>; swept at start when <id> is dead
 //
 // Nothing of the store's own lives inside a space directory, because
 // sandboxed code can see and change everything there.
