@@ -435,15 +435,17 @@ func TestControlNeedsAdminToken(t *testing.T) {
 }
 
 // Faults and the journal reach /mcp: a tool call is route mcp.<tool>, with
-// its caller's org and the target its arguments name.
+// its caller's org and the target its arguments name. An error fault answers
+// in JSON-RPC, as the endpoint does when the API fails: a tool result with
+// isError for a tool call, a JSON-RPC error for any other method; 429 stays
+// an HTTP answer, as the endpoint's own rate limit is.
 func TestFaultsOnMCP(t *testing.T) {
 	emu := emulator.RunT(t)
 	emu.WriteFile(emulator.Thread("mt"), "x.txt", []byte("x"))
 	rule, _ := emu.AddFault(emulator.FaultRule{Match: emulator.FaultMatch{Route: "mcp.*", ThreadID: "mt"},
 		Action: emulator.FaultAction{Error: &emulator.FaultError{Status: 503}}, Times: 1})
-	callTool := func() (int, string) {
-		req, _ := http.NewRequest("POST", emu.URL()+"/mcp", strings.NewReader(
-			`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"files_download","arguments":{"source":"thread","id":"mt","path":"x.txt"}}}`))
+	rpc := func(body string) (int, string) {
+		req, _ := http.NewRequest("POST", emu.URL()+"/mcp", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+emu.APIKey())
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json, text/event-stream")
@@ -455,15 +457,59 @@ func TestFaultsOnMCP(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	if st, body := callTool(); st != 503 || !strings.Contains(body, "service_unavailable") {
-		t.Fatalf("first tool call: %d %s", st, body)
+	const download = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"files_download","arguments":{"source":"thread","id":"mt","path":"x.txt"}}}`
+	type reply struct {
+		ID     int `json:"id"`
+		Result *struct {
+			IsError bool `json:"isError"`
+			Content []struct {
+				Text string `json:"text"`
+			} `json:"content"`
+		} `json:"result"`
+		Error *struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+			Data    struct {
+				Status int    `json:"status"`
+				Error  string `json:"error"`
+			} `json:"data"`
+		} `json:"error"`
 	}
-	if st, body := callTool(); st != 200 {
+	decode := func(body string) reply {
+		var r reply
+		if err := json.Unmarshal([]byte(body), &r); err != nil {
+			t.Fatalf("not one JSON-RPC response: %v: %s", err, body)
+		}
+		return r
+	}
+	st, body := rpc(download)
+	r := decode(body)
+	if st != 200 || r.ID != 7 || r.Result == nil || !r.Result.IsError || len(r.Result.Content) != 1 ||
+		!strings.HasPrefix(r.Result.Content[0].Text, "service_unavailable: ") {
+		t.Fatalf("tool call under a 503 fault: %d %s", st, body)
+	}
+	st, body = rpc(download)
+	if r = decode(body); st != 200 || r.Result == nil || r.Result.IsError {
 		t.Fatalf("second tool call: %d %s", st, body)
 	}
 	e := waitRequests(emu, emulator.RequestFilter{Route: "mcp.*"}, 2)
 	if len(e) != 2 || e[0].Route != "mcp.files_download" || e[0].Org != emulator.DevOrg || e[0].ID != "mt" ||
 		e[0].Path != "x.txt" || e[0].FaultID != rule.ID || e[0].KeyID != emulator.KeyID(emu.APIKey()) || e[1].Status != 200 {
 		t.Errorf("journal: %+v", e)
+	}
+
+	// Another method: a JSON-RPC error carrying the status and code.
+	emu.AddFault(emulator.FaultRule{Match: emulator.FaultMatch{Route: "mcp.tools/list"},
+		Action: emulator.FaultAction{Error: &emulator.FaultError{Status: 500, Code: "internal_error"}}, Times: 1})
+	st, body = rpc(`{"jsonrpc":"2.0","id":8,"method":"tools/list"}`)
+	if r = decode(body); st != 200 || r.ID != 8 || r.Error == nil || r.Error.Code != -32603 ||
+		r.Error.Data.Status != 500 || r.Error.Data.Error != "internal_error" {
+		t.Fatalf("tools/list under a 500 fault: %d %s", st, body)
+	}
+	// 429 is answered over HTTP, in the envelope, with Retry-After.
+	emu.AddFault(emulator.FaultRule{Match: emulator.FaultMatch{Route: "mcp.*"},
+		Action: emulator.FaultAction{Error: &emulator.FaultError{Status: 429}}, Times: 1})
+	if st, body = rpc(download); st != 429 || !strings.Contains(body, `"rate_limited"`) {
+		t.Fatalf("tool call under a 429 fault: %d %s", st, body)
 	}
 }

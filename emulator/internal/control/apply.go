@@ -189,6 +189,12 @@ func (c *Controller) writeError(w http.ResponseWriter, r *http.Request, cl *call
 	if code == "" {
 		code = envelopeCode(e.Status)
 	}
+	// /mcp answers 401 and 429 over HTTP before any JSON-RPC (as the real
+	// endpoint does); any other failure reaches the client in JSON-RPC.
+	if cl.surf == surfMCP && cl.rpcID != nil && e.Status != http.StatusUnauthorized && e.Status != http.StatusTooManyRequests {
+		writeRPCError(w, cl, e.Status, code, msg)
+		return
+	}
 	body, _ := json.Marshal(struct {
 		Error   string `json:"error"`
 		Message string `json:"message"`
@@ -197,6 +203,44 @@ func (c *Controller) writeError(w http.ResponseWriter, r *http.Request, cl *call
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(e.Status)
+	_, _ = w.Write(body)
+}
+
+// writeRPCError answers an /mcp request as the endpoint does when the API
+// behind a tool fails: a tool call gets a tool result with isError and the
+// text "<code>: <message>" (SPEC MC-8), any other method a JSON-RPC error
+// (-32603, internal error) whose data holds the status and the envelope.
+func writeRPCError(w http.ResponseWriter, cl *call, status int, code, msg string) {
+	type text struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	}
+	type result struct {
+		Content []text `json:"content"`
+		IsError bool   `json:"isError"`
+	}
+	type rpcErr struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+		Data    any    `json:"data"`
+	}
+	out := struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Result  *result         `json:"result,omitempty"`
+		Error   *rpcErr         `json:"error,omitempty"`
+	}{JSONRPC: "2.0", ID: cl.rpcID}
+	if cl.rpcTool {
+		out.Result = &result{Content: []text{{"text", code + ": " + msg}}, IsError: true}
+	} else {
+		out.Error = &rpcErr{Code: -32603, Message: code + ": " + msg, Data: map[string]any{
+			"status": status, "error": code, "message": msg}}
+	}
+	body, _ := json.Marshal(out)
+	body = append(body, '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 }
 
@@ -316,7 +360,8 @@ type target struct{ org, thread string }
 // and the method (mcp.initialize); the tool's arguments give the target.
 func (cl *call) mcpTarget(buf []byte) {
 	var msg struct {
-		Method string `json:"method"`
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
 		Params struct {
 			Name      string `json:"name"`
 			Arguments struct {
@@ -334,6 +379,9 @@ func (cl *call) mcpTarget(buf []byte) {
 	e.Route = "mcp." + msg.Method
 	if msg.Method == "tools/call" && msg.Params.Name != "" {
 		e.Route = "mcp." + msg.Params.Name
+	}
+	if len(msg.ID) > 0 && string(msg.ID) != "null" {
+		cl.rpcID, cl.rpcTool = msg.ID, msg.Method == "tools/call"
 	}
 	a := msg.Params.Arguments
 	switch {

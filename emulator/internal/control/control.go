@@ -12,6 +12,7 @@ package control
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -92,6 +93,11 @@ type call struct {
 	w       *respWriter
 	bodyIn  atomic.Int64
 	aborted atomic.Bool
+
+	// rpcID is the id of an /mcp JSON-RPC request (nil for a notification
+	// or a body that is not one request); rpcTool says it is a tools/call.
+	rpcID   json.RawMessage
+	rpcTool bool
 
 	cut      bool // close the connection after the handler (truncated upload)
 	hijacked atomic.Bool
