@@ -400,6 +400,35 @@ func TestFaultExecuteStatusAndWebhook(t *testing.T) {
 	}
 }
 
+// A webhook delay holds the delivery back at least that long (the journal
+// entry's duration spans it), and the delivery still arrives.
+func TestFaultWebhookDelay(t *testing.T) {
+	emu := emulator.RunT(t)
+	const delay = 300 * time.Millisecond
+	arrived := make(chan time.Time, 1)
+	hook := httptestServer(t, func(w http.ResponseWriter, r *http.Request) { arrived <- time.Now() })
+	emu.AddFault(emulator.FaultRule{Match: emulator.FaultMatch{Route: "webhook", ThreadID: "late"},
+		Action: emulator.FaultAction{Webhook: &emulator.FaultWebhook{Delay: emulator.Duration(delay)}}, Times: 1})
+	st, _, _, err := call(t, emu, "POST", "/v1/sandbox/execute", emu.APIKey(),
+		map[string]any{"code": "echo hi", "language": "bash", "thread_id": "late", "webhook_url": hook}, "Prefer", "respond-async")
+	if err != nil || st != 202 {
+		t.Fatalf("async execute: %d %v", st, err)
+	}
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("delayed webhook never delivered")
+	}
+	var hooks []emulator.RequestRecord
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && len(hooks) == 0; time.Sleep(10 * time.Millisecond) {
+		hooks = emu.Requests(emulator.RequestFilter{Route: "webhook"})
+	}
+	if len(hooks) != 1 || hooks[0].FaultID == "" || hooks[0].Status != 200 ||
+		hooks[0].DurationMS < float64(delay.Milliseconds()) {
+		t.Errorf("webhook journal %+v, want one delivery of status 200 taking at least %v", hooks, delay)
+	}
+}
+
 func execSync(t *testing.T, emu *emulator.Emulator, thread string) (int, map[string]any) {
 	t.Helper()
 	st, body, _, err := call(t, emu, "POST", "/v1/sandbox/execute", emu.APIKey(),
