@@ -118,9 +118,9 @@ type Options struct {
 	// Store says where the bytes of threads and volumes are kept: "" or
 	// "file" (the file store, in DataDir: the default and the fastest), or
 	// "s3://BUCKET[/PREFIX]?endpoint=URL&region=R" (an S3 bucket: AWS,
-	// MinIO, ...; credentials from $AWS_ACCESS_KEY_ID and
-	// $AWS_SECRET_ACCESS_KEY, path-style requests when an endpoint is
-	// given). With a remote store, code runs in a local copy of its spaces,
+	// MinIO, ...; credentials as for any AWS tool: environment, shared
+	// config and credentials files with $AWS_PROFILE, SSO, instance roles;
+	// path-style requests when an endpoint is given). With a remote store, code runs in a local copy of its spaces,
 	// fetched before and pushed after each run; loading snapshots needs
 	// the file store.
 	Store string

@@ -35,7 +35,6 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -43,7 +42,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -83,7 +82,7 @@ type Config struct {
 	// Endpoint is the S3 server's URL (MinIO, gofakes3, ...); "" means AWS.
 	// With an endpoint, requests use path-style addressing.
 	Endpoint string
-	// Region defaults to $AWS_REGION, $AWS_DEFAULT_REGION, then us-east-1.
+	// Region defaults to $AWS_REGION, the AWS profile's, then us-east-1.
 	Region string
 	// PartSize defaults to DefaultPartSize; at least MinPartSize.
 	PartSize int64
@@ -172,7 +171,10 @@ func Open(ctx context.Context, cfg Config, clk *clock.Clock, log *slog.Logger) (
 	}
 	c := cfg.Client
 	if c == nil {
-		c = NewClient(cfg)
+		var err error
+		if c, err = NewClient(ctx, cfg, log); err != nil {
+			return nil, err
+		}
 	}
 	s := &Store{
 		c: c, bucket: cfg.Bucket, prefix: cfg.Prefix, partSize: cfg.PartSize, conc: cfg.Concurrency,
@@ -187,35 +189,46 @@ func Open(ctx context.Context, cfg Config, clk *clock.Clock, log *slog.Logger) (
 	return s, nil
 }
 
-// NewClient builds an S3 client for cfg: credentials from
-// $AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY and $AWS_SESSION_TOKEN
-// (anonymous if unset), path-style addressing when an endpoint is given,
-// checksums only where S3 requires them (so any S3 server accepts them).
-func NewClient(cfg Config) *s3.Client {
-	region := cfg.Region
-	for _, env := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
-		if region == "" {
-			region = os.Getenv(env)
-		}
+// NewClient builds an S3 client for cfg the way any AWS tool does
+// (config.LoadDefaultConfig): credentials from the environment
+// ($AWS_ACCESS_KEY_ID, ...), the shared config and credentials files
+// ($AWS_CONFIG_FILE, $AWS_SHARED_CREDENTIALS_FILE, $AWS_PROFILE), SSO,
+// web identity, container and instance roles; the region from cfg.Region,
+// then $AWS_REGION, the profile's, then us-east-1. With an endpoint
+// (MinIO, a fake), requests are path-style, and if no credentials are
+// found it sends them unsigned (fakes need none). Checksums are sent
+// only where S3 requires them, so any S3 server accepts them.
+func NewClient(ctx context.Context, cfg Config, log *slog.Logger) (*s3.Client, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	if region == "" {
-		region = "us-east-1"
+	var opts []func(*config.LoadOptions) error
+	if cfg.Region != "" {
+		opts = append(opts, config.WithRegion(cfg.Region))
 	}
-	var creds aws.CredentialsProvider = aws.AnonymousCredentials{}
-	if id := os.Getenv("AWS_ACCESS_KEY_ID"); id != "" {
-		creds = credentials.NewStaticCredentialsProvider(id, os.Getenv("AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SESSION_TOKEN"))
+	ac, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("s3 store: AWS config: %w", err)
 	}
-	opts := s3.Options{
-		Region:                     region,
-		Credentials:                creds,
-		UsePathStyle:               cfg.Endpoint != "",
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+	if ac.Region == "" {
+		ac.Region = "us-east-1"
 	}
 	if cfg.Endpoint != "" {
-		opts.BaseEndpoint = aws.String(cfg.Endpoint)
+		if ac.Credentials == nil {
+			ac.Credentials = aws.AnonymousCredentials{}
+		} else if _, err := ac.Credentials.Retrieve(ctx); err != nil {
+			log.Info("s3 store: no AWS credentials found; sending unsigned requests to the endpoint", "endpoint", cfg.Endpoint, "err", err)
+			ac.Credentials = aws.AnonymousCredentials{}
+		}
 	}
-	return s3.New(opts)
+	return s3.NewFromConfig(ac, func(o *s3.Options) {
+		o.UsePathStyle = cfg.Endpoint != "" || ac.BaseEndpoint != nil
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		if cfg.Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+	}), nil
 }
 
 // Describe says where the bytes are, for logs and /_emulator/info.
@@ -742,9 +755,15 @@ func (s *Store) RemoveSpace(sp store.Space) error {
 	if err := s.removeUnder(ctx, s.prefix+sp.Key()+"/"); err != nil {
 		return fmt.Errorf("s3 store: remove %s: %w", sp.Key(), err)
 	}
-	if err := s.removeUnder(ctx, s.marker(sp)); err != nil {
+	// The marker itself, not every key it prefixes (thread t1's marker
+	// prefixes t10's).
+	k := s.marker(sp)
+	if _, err := s.c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &k}); err != nil && !notFound(err) {
 		return fmt.Errorf("s3 store: remove %s: %w", sp.Key(), err)
 	}
+	s.mu.Lock()
+	delete(s.spaces, k)
+	s.mu.Unlock()
 	return nil
 }
 

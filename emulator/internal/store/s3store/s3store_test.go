@@ -82,3 +82,29 @@ func TestOpenMissingBucket(t *testing.T) {
 		t.Fatal("Open of a bucket that does not exist succeeded")
 	}
 }
+
+// TestRemoveSpaceKeepsItsPrefixSiblings: removing thread t1 leaves thread
+// t10 (whose marker key t1's marker key prefixes) in place, empty or not.
+func TestRemoveSpaceKeepsItsPrefixSiblings(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, Config{Bucket: testBucket, Endpoint: fakeS3(t)}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t1 := store.Space{Org: "org_a", Kind: store.Thread, ID: "t1"}
+	t10 := store.Space{Org: "org_a", Kind: store.Thread, ID: "t10"}
+	for _, sp := range []store.Space{t1, t10} {
+		if err := st.Create(sp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.RemoveSpace(t1); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := st.Exists(t10); err != nil || !ok {
+		t.Fatalf("t10 exists: %v, %v after removing t1", ok, err)
+	}
+	if ok, err := st.Exists(t1); err != nil || ok {
+		t.Fatalf("t1 exists: %v, %v after removing it", ok, err)
+	}
+}
