@@ -90,6 +90,14 @@ func runChild() {
 	if err := json.NewDecoder(os.NewFile(configFD, "sandbox-config")).Decode(&cfg); err != nil {
 		fail("read sandbox config: %v", err)
 	}
+	// The parent put this process in its run's cgroup before sending the
+	// config: a cgroup namespace rooted there makes /proc/self/cgroup say
+	// "/" instead of the host's cgroup path (the emulator's pid and
+	// instance, the host's layout). A kernel without cgroup namespaces
+	// (EINVAL) only loses that disclosure fix, not the run.
+	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil && err != unix.EINVAL {
+		fail("new cgroup namespace: %v", err)
+	}
 	if err := buildRoot(&cfg); err != nil {
 		fail("%v", err)
 	}
