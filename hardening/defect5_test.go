@@ -49,6 +49,23 @@ except OSError as e:
 	if !res.Success || !strings.HasPrefix(res.Stdout, "EFBIG after ") {
 		t.Errorf("a 40 MiB file under an 8 MiB limit: %s", res)
 	}
+	// Uncaught, that write fails the run, and the result names the limit
+	// the code ran into (it said nothing: the code's own "File too large"
+	// was all there was).
+	for i, c := range []struct{ dir, limit string }{
+		{"/home/baponi", "thread_quota_mib"}, {"/volumes/" + emulator.DevRWVolume, "quota_mib"},
+	} {
+		thread := []string{"q4", "q4v"}[i]
+		res = execute(t, emu.URL(), key, map[string]any{"thread_id": thread, "timeout": 30,
+			"code": "open('" + c.dir + "/big.bin', 'wb').write(b'x' * (40 << 20))"})
+		if res.Success || res.Error == nil || !strings.Contains(*res.Error, "EFBIG") || !strings.Contains(*res.Error, c.limit) ||
+			!strings.Contains(*res.Error, c.dir) || !strings.Contains(*res.Error, "8 MiB") || !strings.Contains(res.Stderr, "File too large") {
+			t.Errorf("an uncaught write of 40 MiB into %s under an 8 MiB limit: %s", c.dir, res)
+		}
+		if res := execute(t, emu.URL(), key, map[string]any{"thread_id": thread, "timeout": 30, "language": "bash", "code": "rm " + c.dir + "/big.bin"}); !res.Success {
+			t.Fatalf("removing the big file: %s", res)
+		}
+	}
 	// Many files: the run is ended with an error naming the limit.
 	for i, dir := range []string{"/home/baponi", "/volumes/" + emulator.DevRWVolume} {
 		res = execute(t, emu.URL(), key, map[string]any{"thread_id": []string{"q2", "q2v"}[i], "timeout": 30, "code": `
@@ -134,6 +151,11 @@ except OSError as e:
 `})
 	if !res.Success || res.Stdout != "EFBIG\n" {
 		t.Errorf("as nobody, a 40 MiB file under an 8 MiB limit: %s", res)
+	}
+	res = execute(t, p.url, emulator.DevAPIKey, map[string]any{"thread_id": "n3", "timeout": 30,
+		"code": "open('/home/baponi/big.bin', 'wb').write(b'x' * (40 << 20))"})
+	if res.Success || res.Error == nil || !strings.Contains(*res.Error, "EFBIG") || !strings.Contains(*res.Error, "thread_quota_mib") {
+		t.Errorf("as nobody, an uncaught write of 40 MiB under an 8 MiB limit: %s", res)
 	}
 	res = execute(t, p.url, emulator.DevAPIKey, map[string]any{"thread_id": "n2", "timeout": 30, "code": `
 import time

@@ -467,6 +467,7 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 	stop := context.AfterFunc(ctx, func() { cancelled.Store(true); kill() })
 	defer stop()
 
+	sizes := baseline(limited)
 	// Files that code changes are those changed after this instant.
 	codeStarted := time.Now()
 	setupErr := ""
@@ -493,7 +494,7 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 	res.Stderr, t2 = errOut.bytes()
 	res.Truncated = res.Truncated || t2
 	oom := cg != nil && cg.oomKilled()
-	end := ending{timedOut: timedOut.Load(), oom: oom, cancelled: cancelled.Load(), setupErr: setupErr}
+	end := ending{timedOut: timedOut.Load(), oom: oom, cancelled: cancelled.Load(), setupErr: setupErr, sizes: &sizes}
 	if q := overQuota.Load(); q != nil {
 		end.overQuota = *q
 	}

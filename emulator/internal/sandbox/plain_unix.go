@@ -76,6 +76,7 @@ func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, er
 			return Result{}, fmt.Errorf("sandbox: code file: %w", err)
 		}
 	}
+	sizes := baseline(limitedDirs(spec))
 	args := argv(spec.Language, it.path, spec.Code, file)
 	out, errOut := newCapture(spec.OutputCap, spec.Stdout), newCapture(spec.OutputCap, spec.Stderr)
 	outR, outW, err := os.Pipe()
@@ -148,7 +149,7 @@ func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, er
 	var t2 bool
 	res.Stderr, t2 = errOut.bytes()
 	res.Truncated = res.Truncated || t2
-	end := ending{timedOut: timedOut.Load(), cancelled: cancelled.Load()}
+	end := ending{timedOut: timedOut.Load(), cancelled: cancelled.Load(), sizes: &sizes}
 	if q := overQuota.Load(); q != nil {
 		end.overQuota = *q
 	}

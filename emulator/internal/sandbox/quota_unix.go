@@ -54,17 +54,75 @@ func limitedDirs(spec Spec) []limitedDir {
 // fileSizeLimit is the RLIMIT_FSIZE of a run: what the tightest limit
 // leaves, and false when no mount has a limit.
 func fileSizeLimit(dirs []limitedDir) (uint64, bool) {
-	if len(dirs) == 0 {
-		return 0, false
-	}
-	least := int64(-1)
-	for _, d := range dirs {
-		left := max(d.quota-d.used, 0)
-		if least < 0 || left < least {
-			least = left
+	least, _ := tightest(dirs)
+	return uint64(max(least, 0)), least >= 0
+}
+
+// tightest is what the tightest limit of dirs leaves and the index of its
+// mount; -1, -1 when dirs is empty.
+func tightest(dirs []limitedDir) (left int64, i int) {
+	left, i = -1, -1
+	for j, d := range dirs {
+		if l := max(d.quota-d.used, 0); left < 0 || l < left {
+			left, i = l, j
 		}
 	}
-	return uint64(least), true
+	return left, i
+}
+
+// sizeBaseline is what a run's limited mounts held before it started:
+// enough to tell, once it failed, whether it ran into a size limit.
+type sizeBaseline struct {
+	dirs []limitedDir // as before the run (the watcher changes its own)
+	fs   []int64      // their filesystems' usage (statfs), -1 if unknown
+}
+
+// baseline records dirs before a run: a statfs per mount.
+func baseline(dirs []limitedDir) sizeBaseline {
+	b := sizeBaseline{dirs: append([]limitedDir(nil), dirs...), fs: make([]int64, len(dirs))}
+	for i, d := range dirs {
+		b.fs[i] = fsUsed(d.host)
+	}
+	return b
+}
+
+// reached says, after a run that failed, which size limit the code ran
+// into, so that the result names it: a mount that holds its limit (any
+// write past it failed), or a file grown to exactly what the tightest
+// limit leaves (RLIMIT_FSIZE: the write past it failed with EFBIG). ""
+// when neither shows. A mount is walked only if its filesystem grew by at
+// least what would take it there. Not seen: a file at the limit in /tmp
+// (gone with the sandbox), or one that got there by seeking (sparse).
+func (b sizeBaseline) reached() string {
+	left, ti := tightest(b.dirs)
+	if ti < 0 {
+		return ""
+	}
+	const slack = 1 << 20 // statfs counts blocks; metadata moves too
+	for i, d := range b.dirs {
+		if now := fsUsed(d.host); now >= 0 && b.fs[i] >= 0 && now-b.fs[i] < min(left, d.quota-d.used)-slack {
+			continue
+		}
+		fd, err := unix.Open(d.host, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		var total int64
+		atLimit := false
+		if usageOf(os.NewFile(uintptr(fd), d.host), 0, &total, func(size int64) { atLimit = atLimit || (left > 0 && size == left) }) != nil {
+			continue
+		}
+		t := b.dirs[ti]
+		switch {
+		case total >= d.quota:
+			return fmt.Sprintf("Disk quota reached: %s holds %d MiB, %s is %d MiB; writes past it fail with EFBIG (File too large)",
+				d.inside, total>>20, d.limitName, d.quota>>20)
+		case atLimit:
+			return fmt.Sprintf("File size limit reached: a file in %s is %d bytes, all that %s of %d MiB leaves (%s holds %d MiB); "+
+				"writes past it fail with EFBIG (File too large)", d.inside, left, t.limitName, t.quota>>20, t.inside, t.used>>20)
+		}
+	}
+	return ""
 }
 
 // quotaError is the Error of a run ended for holding too much.
@@ -139,11 +197,13 @@ func dirUsage(dir string) (int64, error) {
 		return 0, err
 	}
 	var total int64
-	err = usageOf(os.NewFile(uintptr(fd), dir), 0, &total)
+	err = usageOf(os.NewFile(uintptr(fd), dir), 0, &total, nil)
 	return total, err
 }
 
-func usageOf(d *os.File, depth int, total *int64) error {
+// usageOf adds the sizes of the regular files below d to total, calling
+// file (if set) with each; it closes d.
+func usageOf(d *os.File, depth int, total *int64, file func(size int64)) error {
 	defer d.Close()
 	names, err := d.Readdirnames(-1)
 	if err != nil {
@@ -157,6 +217,9 @@ func usageOf(d *os.File, depth int, total *int64) error {
 		switch st.Mode & unix.S_IFMT {
 		case unix.S_IFREG:
 			*total += st.Size
+			if file != nil {
+				file(st.Size)
+			}
 		case unix.S_IFDIR:
 			if depth+1 >= usageMaxDepth {
 				continue
@@ -168,7 +231,7 @@ func usageOf(d *os.File, depth int, total *int64) error {
 				}
 				return err
 			}
-			if err := usageOf(os.NewFile(uintptr(fd), name), depth+1, total); err != nil {
+			if err := usageOf(os.NewFile(uintptr(fd), name), depth+1, total, file); err != nil {
 				return err
 			}
 		}

@@ -18,6 +18,8 @@ type ending struct {
 	cancelled bool   // the run's context was cancelled
 	setupErr  string // the sandbox could not be built around the code
 	overQuota string // the watcher ended the run: a mount held too much
+	// sizes, if set, tells a failed run that ran into a size limit.
+	sizes *sizeBaseline
 }
 
 // conclude sets res's status, exit code and error once the code's process
@@ -53,6 +55,11 @@ func (res *Result) conclude(end ending, werr error, ps *os.ProcessState, spec Sp
 		res.Status = StatusSuccess
 	default:
 		res.Status, res.ExitCode = StatusFailed, ws.ExitStatus()
+	}
+	// Code that failed after a write past a size limit (EFBIG, or SIGXFSZ
+	// where the interpreter does not ignore it) gets told which limit.
+	if res.Status == StatusFailed && end.overQuota == "" && end.setupErr == "" && end.sizes != nil {
+		res.Error = joinNote(res.Error, end.sizes.reached())
 	}
 	return nil
 }
