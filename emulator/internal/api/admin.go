@@ -85,13 +85,17 @@ func (s *Server) handleClockPost(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Advance *string `json:"advance"`
 		Set     *string `json:"set"`
+		Reset   bool    `json:"reset"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	switch {
-	case req.Advance != nil && req.Set != nil:
-		return validationf("give either advance or set, not both")
+	case (req.Advance != nil && req.Set != nil) || (req.Reset && (req.Advance != nil || req.Set != nil)):
+		return validationf("give one of advance, set or reset, not several")
+	case req.Reset:
+		s.Clock.Reset() // back where it started: the real time, or the frozen start
+
 	case req.Advance != nil:
 		d, err := time.ParseDuration(*req.Advance)
 		if err != nil {
@@ -107,7 +111,7 @@ func (s *Server) handleClockPost(w http.ResponseWriter, r *http.Request) error {
 		}
 		s.Clock.Set(t)
 	default:
-		return validationf(`body must have advance (a duration such as "16m") or set (an RFC 3339 time)`)
+		return validationf(`body must have advance (a duration such as "16m"), set (an RFC 3339 time) or reset (true)`)
 	}
 	return writeJSON(w, http.StatusOK, s.clockJSON())
 }

@@ -39,10 +39,15 @@ const (
 // target validates source and id (SPEC S-1, P-2) into a space of the
 // caller's organisation (SPEC A-2), without looking it up.
 func target(ctx context.Context, req sourceRequest) (store.Space, error) {
+	return targetOf(keyFrom(ctx).Org, req)
+}
+
+// targetOf validates source and id into a space of org.
+func targetOf(org string, req sourceRequest) (store.Space, error) {
 	if req.Source == nil || *req.Source == "" {
 		return store.Space{}, validationf(`source is required: "thread" or "volume"`)
 	}
-	sp := store.Space{Org: keyFrom(ctx).Org}
+	sp := store.Space{Org: org}
 	switch *req.Source {
 	case "thread":
 		sp.Kind = store.Thread

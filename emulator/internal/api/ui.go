@@ -6,10 +6,15 @@ package api
 // volumes and threads.
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"embed"
-	"io/fs"
+	"encoding/base64"
+	"encoding/hex"
 	"net/http"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -22,26 +27,82 @@ var uiFiles embed.FS
 // UIPath is where the dashboard is served.
 const UIPath = "/_emulator/ui/"
 
-// uiRoutes registers the dashboard and its admin endpoint on the admin
+// uiAsset is one file of the dashboard, ready to serve.
+type uiAsset struct {
+	body        []byte
+	etag        string
+	contentType string
+}
+
+// uiStylesheet is the link that index.html has in the tree and that the
+// served page has replaced by the stylesheet itself, so the first paint
+// waits for no second request.
+const uiStylesheet = `<link rel="stylesheet" href="style.css">`
+
+// loadUIAssets reads the embedded files once: index.html with the
+// stylesheet inlined, each with a strong ETag from its content, and the
+// Content-Security-Policy that allows exactly that inline stylesheet.
+func loadUIAssets() (map[string]uiAsset, string) {
+	read := func(name string) []byte {
+		b, err := uiFiles.ReadFile("ui/" + name)
+		if err != nil {
+			panic(err) // the embedded tree is fixed at build time
+		}
+		return b
+	}
+	css := read("style.css")
+	page := read("index.html")
+	if !bytes.Contains(page, []byte(uiStylesheet)) {
+		panic("ui/index.html lost its stylesheet link")
+	}
+	page = bytes.Replace(page, []byte(uiStylesheet), slices.Concat([]byte("<style>"), css, []byte("</style>")), 1)
+	cssHash := sha256.Sum256(css)
+	csp := "default-src 'self'; connect-src *; img-src 'self' data:; style-src 'self' 'sha256-" +
+		base64.StdEncoding.EncodeToString(cssHash[:]) + "'"
+	assets := map[string]uiAsset{}
+	for name, a := range map[string]struct {
+		body  []byte
+		ctype string
+	}{
+		"":          {page, "text/html; charset=utf-8"},
+		"app.js":    {read("app.js"), "text/javascript; charset=utf-8"},
+		"style.css": {css, "text/css; charset=utf-8"},
+	} {
+		sum := sha256.Sum256(a.body)
+		assets[name] = uiAsset{body: a.body, contentType: a.ctype, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+	}
+	return assets, csp
+}
+
+// uiRoutes registers the dashboard and its admin endpoints on the admin
 // router. The static files carry no data and are served without the admin
 // token (a browser cannot send it on navigation); everything they show is
 // fetched from token-protected routes.
 func (s *Server) uiRoutes(r *mux.Router) {
 	methods(r, "/orgs", routes{http.MethodGet: s.handleOrgs})
-	sub, err := fs.Sub(uiFiles, "ui")
-	if err != nil {
-		panic(err) // the embedded tree is fixed at build time
-	}
-	files := http.StripPrefix(UIPath, http.FileServerFS(sub))
+	methods(r, "/files", routes{http.MethodGet: s.handleAdminFiles})
+	methods(r, "/executions", routes{http.MethodGet: s.handleAdminExecutions})
+	assets, csp := loadUIAssets()
 	r.PathPrefix("/ui/").Handler(handlerFunc(func(w http.ResponseWriter, req *http.Request) error {
+		name := strings.TrimPrefix(req.URL.Path, UIPath)
+		if name == "index.html" {
+			name = ""
+		}
+		a, ok := assets[name]
+		if !ok {
+			return notFoundf("the dashboard has no file %q", name)
+		}
 		if req.Method != http.MethodGet && req.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			return errorf(CodeMethodNotAllowed, "%s is not allowed on the dashboard's files", req.Method)
 		}
-		w.Header().Set("Cache-Control", "no-cache")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; connect-src *; img-src 'self' data:")
-		files.ServeHTTP(w, req)
+		h := w.Header()
+		h.Set("Content-Type", a.contentType)
+		h.Set("ETag", a.etag) // ServeContent answers If-None-Match with 304
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Security-Policy", csp)
+		http.ServeContent(w, req, name, time.Time{}, bytes.NewReader(a.body))
 		return nil
 	}))
 	r.Path("/ui").Handler(http.RedirectHandler(UIPath, http.StatusFound))

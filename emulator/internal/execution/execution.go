@@ -282,10 +282,11 @@ func (s *Service) Start(ctx context.Context, req Request) (*Execution, error) {
 		return nil, err
 	}
 	e := &Execution{
-		org:     req.Org,
-		thread:  req.ThreadID,
-		changed: make(chan struct{}),
-		done:    make(chan struct{}),
+		org:      req.Org,
+		thread:   req.ThreadID,
+		language: req.Language,
+		changed:  make(chan struct{}),
+		done:     make(chan struct{}),
 		rec: Record{TraceID: id, Status: StatusRunning, Stdout: "", Stderr: "",
 			DeliveryMode: req.Mode, CreatedAt: s.cfg.Clock.Now().Format(timeFormat)},
 	}
@@ -453,6 +454,34 @@ func (s *Service) Get(org, traceID string) (*Execution, bool) {
 	return e, true
 }
 
+// Summary is one execution as the dashboard's list shows it: who ran it,
+// where, in which language, and its record.
+type Summary struct {
+	Org      string `json:"org"`
+	ThreadID string `json:"thread_id"`
+	Language string `json:"language"`
+	Record
+}
+
+// Recent returns up to limit of the executions remembered, newest first,
+// of org ("" for every organisation). They come from the same bounded set
+// as Get (Config.MaxRecords).
+func (s *Service) Recent(org string, limit int) []Summary {
+	s.mu.Lock()
+	var es []*Execution
+	for i := len(s.order) - 1; i >= 0 && len(es) < limit; i-- {
+		if e := s.records[s.order[i]]; e != nil && (org == "" || e.org == org) {
+			es = append(es, e)
+		}
+	}
+	s.mu.Unlock()
+	out := make([]Summary, 0, len(es))
+	for _, e := range es {
+		out = append(out, Summary{Org: e.org, ThreadID: e.thread, Language: e.language, Record: e.Record()})
+	}
+	return out
+}
+
 // remember keeps e, forgetting the oldest finished executions beyond the bound.
 func (s *Service) remember(e *Execution) {
 	s.mu.Lock()
@@ -582,9 +611,10 @@ func newTraceID() (string, error) {
 
 // Execution is one execution: its record and its event stream.
 type Execution struct {
-	org    string
-	thread string
-	cancel context.CancelFunc
+	org      string
+	thread   string
+	language string
+	cancel   context.CancelFunc
 
 	mu      sync.Mutex
 	rec     Record
