@@ -128,7 +128,12 @@ const maxRSSMiB = 96
 
 // TestCLIFilesRoundTripLarge copies a large file up and back with files cp
 // and compares checksums; the CLI's peak RSS must not grow with the file.
-// LOCALBAPONI_TEST_1GIB=1 uses 1 GiB instead of 256 MiB.
+// LOCALBAPONI_TEST_1GIB=1 uses 1 GiB instead of 256 MiB;
+// LOCALBAPONI_TEST_DIR puts the files (the local ones and the emulator's)
+// there instead of in the temporary directory, which may be a small or
+// slow /tmp:
+//
+//	LOCALBAPONI_TEST_1GIB=1 LOCALBAPONI_TEST_DIR=/work/benchdata go test -run TestCLIFilesRoundTripLarge -v ./cmd/localbaponi/
 func TestCLIFilesRoundTripLarge(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large transfer")
@@ -137,8 +142,23 @@ func TestCLIFilesRoundTripLarge(t *testing.T) {
 	if os.Getenv("LOCALBAPONI_TEST_1GIB") != "" {
 		size = 1 << 30
 	}
-	emu := startEmulator(t)
 	dir := t.TempDir()
+	if base := os.Getenv("LOCALBAPONI_TEST_DIR"); base != "" {
+		if err := os.MkdirAll(base, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		d, err := os.MkdirTemp(base, "cli-large-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(d) })
+		dir = d
+	}
+	emu, err := emulator.Start(emulator.Options{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "emulator")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Close() })
 	src, back := filepath.Join(dir, "big.bin"), filepath.Join(dir, "back.bin")
 	want := writeRandom(t, src, size)
 
