@@ -396,6 +396,17 @@ func TestDashboardInABrowser(t *testing.T) {
 	if got := fetchFile(t, emu, "thread", "seeded-thread", "from-browser.bin"); !bytes.Equal(got, want) {
 		t.Fatalf("the API returns %d bytes for the browser's upload, want the %d the page sent", len(got), len(want))
 	}
+	p.run("drop a file on the drop zone",
+		chromedp.Evaluate(`(() => {
+			const dt = new DataTransfer();
+			dt.items.add(new File(["dropped bytes\n"], "dropped.txt", {type: "text/plain"}));
+			document.querySelector("#drop").dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+		})()`, nil),
+		chromedp.WaitVisible(`#files tr[data-path="dropped.txt"]`, chromedp.ByQuery),
+	)
+	if got := fetchFile(t, emu, "thread", "seeded-thread", "dropped.txt"); string(got) != "dropped bytes\n" {
+		t.Errorf("the dropped file reads %q through the API", got)
+	}
 	p.run("download from the page",
 		chromedp.Click(`#files tr[data-path="from-browser.bin"] button.download`, chromedp.ByQuery),
 		chromedp.WaitVisible("#links button.check", chromedp.ByQuery),
@@ -430,6 +441,17 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 	if cells := strings.Split(execRow, "|"); len(cells) != 6 || cells[1] != "seeded-thread" || cells[2] != "python" || cells[3] != "failed" && cells[3] != "success" || !strings.HasSuffix(cells[4], " ms") {
 		t.Errorf("executions row: %q", execRow)
+	}
+	var secondYet bool
+	p.run("output streams while the code runs",
+		chromedp.SetValue("#run-code", `import time; print("first", flush=True); time.sleep(3); print("second")`, chromedp.ByQuery),
+		chromedp.Click("#run-btn", chromedp.ByQuery),
+		poll(`document.querySelector("#run-output").textContent.includes("first")`),
+		chromedp.Evaluate(`document.querySelector("#run-output").textContent.includes("second")`, &secondYet),
+		poll(`document.querySelector("#run-output").textContent.includes("exit 0")`),
+	)
+	if secondYet {
+		t.Error("the first line showed only with the second, 3 s later: the output is not streamed")
 	}
 	// The list comes from the emulator: an execution started elsewhere shows too.
 	var r struct {
@@ -516,6 +538,17 @@ func TestDashboardInABrowser(t *testing.T) {
 		poll(`document.querySelector("#error").textContent.includes("forbidden")`),
 	)
 
+	var otherKeys []string
+	p.run("switch organisation",
+		chromedp.Evaluate(`(() => { const s = document.querySelector("#org"); s.value = "org_other"; s.dispatchEvent(new Event("change")); })()`, nil),
+		poll(`document.querySelector('#volumes button[data-id="shared-data"]') === null`),
+		chromedp.Evaluate(`[...document.querySelectorAll("#keys button[data-key]")].map(b => b.dataset.key)`, &otherKeys),
+		chromedp.Evaluate(`(() => { const s = document.querySelector("#org"); s.value = "`+emulator.DevOrg+`"; s.dispatchEvent(new Event("change")); })()`, nil),
+		chromedp.WaitVisible(`#volumes button[data-id="shared-data"]`, chromedp.ByQuery),
+	)
+	if len(otherKeys) != 1 || otherKeys[0] == emulator.DevAPIKey {
+		t.Errorf("keys listed for org_other: %q", otherKeys)
+	}
 	var focused, outline string
 	p.run("keyboard: Enter opens a thread, Tab moves on with a visible focus",
 		chromedp.Focus("#new-thread-id", chromedp.ByQuery),
