@@ -156,18 +156,44 @@ func artifactsDir(t *testing.T) string {
 	return dir
 }
 
+// chromiumProfile makes a directory for a browser profile. It is not a
+// TempDir: chromium's helpers may still write to it for a moment after the
+// browser has gone, which would fail the test's own cleanup. It is removed,
+// retrying, and a leftover only logged.
+func chromiumProfile(tb testing.TB) string {
+	profile, err := os.MkdirTemp("", "dashboard-chromium-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		for i := 0; ; i++ {
+			err := os.RemoveAll(profile)
+			if err == nil {
+				return
+			}
+			if i == 20 {
+				tb.Logf("chromium profile %s left behind: %v", profile, err)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	return profile
+}
+
 // newBrowserPage starts chromium (closed with the test) with downloads
 // saved to a directory of the test.
 func newBrowserPage(t *testing.T, artifacts string) *browserPage {
 	browser := chromiumPath(t)
+	profile := chromiumProfile(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()),
+		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 900), chromedp.Flag("disable-dev-shm-usage", true))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(cancel)
-	p := &browserPage{t: t, ctx: ctx, artifacts: artifacts, downloads: t.TempDir()}
+	p := &browserPage{t: t, ctx: ctx, artifacts: artifacts, downloads: filepath.Join(profile, "downloads")}
 	chromedp.ListenTarget(ctx, func(ev any) {
 		p.consoleMu.Lock()
 		defer p.consoleMu.Unlock()
@@ -730,7 +756,7 @@ func BenchmarkDashboardFirstPaint(b *testing.B) {
 	}))
 	defer plain.Close()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.UserDataDir(b.TempDir()),
+		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.UserDataDir(chromiumProfile(b)),
 		chromedp.WindowSize(1280, 900), chromedp.Flag("disable-dev-shm-usage", true))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
