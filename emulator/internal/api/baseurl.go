@@ -33,11 +33,28 @@ func (s *Server) requestBase(next http.Handler) http.Handler {
 				scheme = p
 			}
 		}
-		if s.RequestURLs && validHost(r.Host) {
-			r = r.WithContext(face.WithBaseURL(r.Context(), &url.URL{Scheme: scheme, Host: r.Host}))
+		if s.RequestURLs {
+			if base := s.baseFor(scheme, r.Host); base != nil {
+				r = r.WithContext(face.WithBaseURL(r.Context(), base))
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// baseFor returns the base URL of a request with this scheme and Host, or
+// nil if the host is not valid. Clients send the same Host on every call,
+// so the last answer is kept (a *url.URL that no one changes).
+func (s *Server) baseFor(scheme, host string) *url.URL {
+	if b := s.lastBase.Load(); b != nil && b.Scheme == scheme && b.Host == host {
+		return b
+	}
+	if !validHost(host) {
+		return nil
+	}
+	b := &url.URL{Scheme: scheme, Host: host}
+	s.lastBase.Store(b)
+	return b
 }
 
 // firstValue returns the first element of a comma-separated header value

@@ -188,6 +188,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 // decodeJSONBytes decodes one JSON object into dst as decodeJSON decodes a
 // request body (the /mcp tools decode their arguments here).
 func decodeJSONBytes(data []byte, dst any) error {
+	if decodeFlat(data, dst) {
+		return nil // a flat object decoded as the general path would (flat.go)
+	}
 	// Case-only key matches, duplicate fields and invalid UTF-8 are
 	// refused before encoding/json would quietly accept them (strict.go).
 	if err := checkJSON(data, reflect.TypeOf(dst)); err != nil {

@@ -21,12 +21,13 @@ import (
 // /<bucket>[/...] for GCS and S3 and /<account>/<bucket>[/...] for Azure.
 // A face of another name (a test double) gets every path.
 func (s *Server) facePath(p string) bool {
-	segs := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 3)
+	first, rest, more := strings.Cut(strings.TrimPrefix(p, "/"), "/")
 	switch s.Face.Name() {
 	case "gcs", "s3":
-		return segs[0] == face.Bucket
+		return first == face.Bucket
 	case "azure":
-		return len(segs) >= 2 && segs[0] != "" && segs[1] == face.Bucket
+		second, _, _ := strings.Cut(rest, "/")
+		return more && first != "" && second == face.Bucket
 	}
 	return true
 }

@@ -7,8 +7,10 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -61,6 +63,9 @@ type Server struct {
 	// accepts in Host and Origin on a loopback listener (DNS-rebinding
 	// protection): the host of --external-url.
 	MCPAllowedHosts []string
+
+	// lastBase is the base URL of the last request (requestBase).
+	lastBase atomic.Pointer[url.URL]
 }
 
 // Handler returns the root handler: /v1, /_emulator and the face.
@@ -73,10 +78,19 @@ func (s *Server) Handler() http.Handler {
 	r.SkipClean(true) // never redirect; guardPaths answers unclean paths (paths.go)
 	v1 := r.PathPrefix("/v1/").Subrouter()
 	v1.Use(s.authenticate, control.AfterAuth)
-	methods(v1, "/files/list", routes{http.MethodPost: s.handleList})
-	methods(v1, "/files/upload_url", routes{http.MethodPost: s.handleUploadURL})
-	methods(v1, "/files/download_url", routes{http.MethodPost: s.handleDownloadURL})
-	methods(v1, "/files", routes{http.MethodDelete: s.handleDelete})
+	// The Files API routes are also reached without the router's matching
+	// (regular expressions and two copies of the request per call): see
+	// dispatch.
+	hot := map[string]http.Handler{}
+	for path, hs := range map[string]routes{
+		"/files/list":         {http.MethodPost: s.handleList},
+		"/files/upload_url":   {http.MethodPost: s.handleUploadURL},
+		"/files/download_url": {http.MethodPost: s.handleDownloadURL},
+		"/files":              {http.MethodDelete: s.handleDelete},
+	} {
+		h := methods(v1, path, hs)
+		hot["/v1"+path] = s.authenticate(control.AfterAuth(h))
+	}
 	s.executeRoutes(v1)
 	v1.PathPrefix("/").Handler(noRoute("no route"))
 	r.Path("/v1").Handler(noRoute("no route"))
@@ -87,8 +101,35 @@ func (s *Server) Handler() http.Handler {
 
 	r.Path(mcp.Path).Handler(s.mcpHandler())
 
-	r.PathPrefix("/").Handler(s.faceOrNoRoute())
-	return recoverer(s.Log, s.logRequests(s.requestBase(s.guardPaths(r))))
+	faceOrNone := s.faceOrNoRoute()
+	r.PathPrefix("/").Handler(faceOrNone)
+	return recoverer(s.Log, s.logRequests(s.requestBase(s.guardPaths(s.dispatch(r, hot, faceOrNone)))))
+}
+
+// dispatch sends the requests that need no matching straight to their
+// handlers, as the router would send them: an exact Files API path to its
+// route (through the /v1 middleware), and a path in the face's bucket to
+// the face (the router's last, catch-all route; no earlier route takes a
+// bucket path). Everything else goes through the router.
+func (s *Server) dispatch(r *mux.Router, hot map[string]http.Handler, faceOrNone http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		p := req.URL.Path
+		if h, ok := hot[p]; ok {
+			h.ServeHTTP(w, req)
+			return
+		}
+		if s.facePath(p) && !routedPrefix(p) {
+			faceOrNone.ServeHTTP(w, req)
+			return
+		}
+		r.ServeHTTP(w, req)
+	})
+}
+
+// routedPrefix reports whether the router has a route of its own for p,
+// before its catch-all one.
+func routedPrefix(p string) bool {
+	return p == "/v1" || strings.HasPrefix(p, "/v1/") || strings.HasPrefix(p, "/_emulator/") || p == mcp.Path
 }
 
 // noRoute answers 404 for any request under a prefix that has no route for
@@ -103,21 +144,24 @@ func noRoute(what string) handlerFunc {
 type routes map[string]handlerFunc
 
 // methods registers a path whose handlers differ by method; any other
-// method gets 405 method_not_allowed with Allow (SPEC E-2).
-func methods(r *mux.Router, path string, hs routes) {
+// method gets 405 method_not_allowed with Allow (SPEC E-2). It returns the
+// handler it registered.
+func methods(r *mux.Router, path string, hs routes) http.Handler {
 	allowed := make([]string, 0, len(hs))
 	for m := range hs {
 		allowed = append(allowed, m)
 	}
 	sort.Strings(allowed)
 	allow := strings.Join(allowed, ", ")
-	r.Path(path).Handler(handlerFunc(func(w http.ResponseWriter, req *http.Request) error {
+	h := handlerFunc(func(w http.ResponseWriter, req *http.Request) error {
 		h, ok := hs[req.Method]
 		if !ok {
 			return errMethodNotAllowed(req.Method, path, allow)
 		}
 		return h(w, req)
-	}))
+	})
+	r.Path(path).Handler(h)
+	return h
 }
 
 type keyCtx struct{}

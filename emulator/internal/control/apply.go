@@ -10,8 +10,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/faults"
+	"github.com/localbaponi/localbaponi/emulator/internal/flatjson"
 	"github.com/localbaponi/localbaponi/emulator/internal/journal"
 	"github.com/localbaponi/localbaponi/emulator/internal/store"
 )
@@ -63,13 +65,11 @@ func (cl *call) peek(r *http.Request) {
 	if err == nil && len(buf) < peekMax && cl.surf == surfMCP {
 		cl.mcpTarget(buf)
 	} else if err == nil && len(buf) < peekMax {
-		var t struct {
-			Source   string `json:"source"`
-			ID       string `json:"id"`
-			Path     string `json:"path"`
-			ThreadID string `json:"thread_id"`
+		var t peekTarget
+		if !t.scan(buf) {
+			t = peekTarget{}
+			_ = json.Unmarshal(buf, &t) // what fails to decode is the handler's to report
 		}
-		_ = json.Unmarshal(buf, &t) // what fails to decode is the handler's to report
 		e := &cl.entry
 		if cl.entry.Route == "sandbox.execute" {
 			if t.ThreadID != "" {
@@ -84,6 +84,55 @@ func (cl *call) peek(r *http.Request) {
 		cl.entry.Body = string(buf[:n])
 		cl.entry.BodyTruncated = len(buf) > n
 	}
+}
+
+// peekTarget is what the journal and the fault rules take from a /v1 body.
+type peekTarget struct {
+	Source   string `json:"source"`
+	ID       string `json:"id"`
+	Path     string `json:"path"`
+	ThreadID string `json:"thread_id"`
+}
+
+// scan fills t from a flat body (flatjson) as json.Unmarshal would, without
+// its cost, and reports whether it could; else json.Unmarshal decides. It
+// gives up on anything where the two could differ: a key that matches a
+// field only when case is folded (json.Unmarshal would take it), a key that
+// is not ASCII, a non-string value for a field.
+func (t *peekTarget) scan(buf []byte) bool {
+	return flatjson.Scan(buf, func(key []byte, v flatjson.Value) bool {
+		var f *string
+		switch string(key) {
+		case "source":
+			f = &t.Source
+		case "id":
+			f = &t.ID
+		case "path":
+			f = &t.Path
+		case "thread_id":
+			f = &t.ThreadID
+		default:
+			for _, c := range key {
+				if c >= 0x80 {
+					return false
+				}
+			}
+			for _, name := range [...]string{"source", "id", "path", "thread_id"} {
+				if strings.EqualFold(name, string(key)) {
+					return false
+				}
+			}
+			return true
+		}
+		switch v.Kind {
+		case flatjson.String:
+			*f = string(v.Str) // a later duplicate wins, as in json.Unmarshal
+		case flatjson.Null:
+		default:
+			return false
+		}
+		return true
+	})
 }
 
 type errReader struct {

@@ -202,52 +202,99 @@ func (d Dialect) StringToSign(t time.Time, canonicalRequest string) string {
 // SigningKey derives the key for the day of t: HMAC chained over the date,
 // region, service and terminator, starting from KeyPrefix+secret.
 func (d Dialect) SigningKey(secret string, t time.Time) []byte {
-	ck := keyCacheKey{d.KeyPrefix + secret, t.UTC().Format(scopeDateFormat), d.Region, d.Service, d.Terminator}
+	return slices.Clone(d.signingKey(secret, t))
+}
+
+// signingKey is SigningKey from the cache: the caller must not change it.
+func (d Dialect) signingKey(secret string, t time.Time) []byte {
+	return d.derived(secret, t).key
+}
+
+// derived returns the cached signing key for the day of t, deriving it
+// (four HMACs) on the first use of the day.
+func (d Dialect) derived(secret string, t time.Time) *derivedKey {
+	y, m, day := t.UTC().Date()
+	ck := keyCacheKey{d.KeyPrefix, secret, y*10000 + int(m)*100 + day, d.Region, d.Service, d.Terminator}
 	if k, ok := signingKeys.get(ck); ok {
-		return slices.Clone(k)
+		return k
 	}
-	k := hmacSHA256([]byte(ck.secret), ck.date)
+	k := hmacSHA256([]byte(d.KeyPrefix+secret), t.UTC().Format(scopeDateFormat))
 	k = hmacSHA256(k, d.Region)
 	k = hmacSHA256(k, d.Service)
 	k = hmacSHA256(k, d.Terminator)
-	signingKeys.put(ck, slices.Clone(k))
-	return k
+	dk := &derivedKey{key: k}
+	// HMAC's padded keys (RFC 2104), for a key no longer than a block.
+	for i := range dk.ipad {
+		var b byte
+		if i < len(k) {
+			b = k[i]
+		}
+		dk.ipad[i], dk.opad[i] = b^0x36, b^0x5c
+	}
+	signingKeys.put(ck, dk)
+	return dk
 }
 
-// keyCacheKey is everything a signing key is derived from.
-type keyCacheKey struct{ secret, date, region, service, terminator string }
+// derivedKey is a signing key and its HMAC pads.
+type derivedKey struct {
+	key        []byte
+	ipad, opad [sha256.BlockSize]byte
+}
+
+// mac appends HMAC-SHA256(key, msg) to out: the same sum as crypto/hmac,
+// from the pads computed once per key.
+func (k *derivedKey) mac(out, msg []byte) []byte {
+	h := sha256.New()
+	h.Write(k.ipad[:])
+	h.Write(msg)
+	var inner [sha256.Size]byte
+	h.Sum(inner[:0])
+	h.Reset()
+	h.Write(k.opad[:])
+	h.Write(inner[:])
+	return h.Sum(out)
+}
+
+// keyCacheKey is everything a signing key is derived from (date is the
+// day as yyyymmdd).
+type keyCacheKey struct {
+	prefix, secret              string
+	date                        int
+	region, service, terminator string
+}
 
 // keyCache remembers derived signing keys: every URL signed or verified on
 // the same day with the same secret uses the same key, and deriving it is
 // four HMACs. It holds at most keyCacheMax keys (then starts afresh).
 type keyCache struct {
 	mu   sync.Mutex
-	keys map[keyCacheKey][]byte
+	keys map[keyCacheKey]*derivedKey
 }
 
 const keyCacheMax = 64
 
 var signingKeys keyCache
 
-func (c *keyCache) get(k keyCacheKey) ([]byte, bool) {
+func (c *keyCache) get(k keyCacheKey) (*derivedKey, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v, ok := c.keys[k]
 	return v, ok
 }
 
-func (c *keyCache) put(k keyCacheKey, v []byte) {
+func (c *keyCache) put(k keyCacheKey, v *derivedKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.keys == nil || len(c.keys) >= keyCacheMax {
-		c.keys = make(map[keyCacheKey][]byte)
+		c.keys = make(map[keyCacheKey]*derivedKey)
 	}
 	c.keys[k] = v
 }
 
 // Signature returns the hex signature of stringToSign for the day of t.
 func (d Dialect) Signature(secret string, t time.Time, stringToSign string) string {
-	return hex.EncodeToString(hmacSHA256(d.SigningKey(secret, t), stringToSign))
+	var sig [sha256.Size]byte
+	return hex.EncodeToString(d.derived(secret, t).mac(sig[:0], []byte(stringToSign)))
 }
 
 func hmacSHA256(key []byte, data string) []byte {
@@ -290,6 +337,15 @@ func (d Dialect) Presign(c Credentials, in PresignInput) (string, error) {
 		}
 	}
 	sort.Strings(names)
+	if in.URL.RawQuery == "" {
+		return d.presignPlain(c, in, names, secs), nil
+	}
+	return d.presignGeneral(c, in, names, secs), nil
+}
+
+// presignGeneral is Presign for any URL: its own query parameters are
+// signed along.
+func (d Dialect) presignGeneral(c Credentials, in PresignInput, names []string, secs int64) string {
 	q := in.URL.Query()
 	q.Set(d.Param("Algorithm"), d.Algorithm)
 	q.Set(d.Param("Credential"), c.KeyID+"/"+d.Scope(in.Time))
@@ -304,7 +360,151 @@ func (d Dialect) Presign(c Credentials, in PresignInput) (string, error) {
 	sig := d.Signature(c.Secret, in.Time, sts)
 	path := EscapePath(in.URL.Path)
 	return in.URL.Scheme + "://" + in.URL.Host + path + "?" + cq +
-		"&" + escape(d.Param("Signature"), true) + "=" + sig, nil
+		"&" + escape(d.Param("Signature"), true) + "=" + sig
+}
+
+// presignPlain is Presign for a URL without a query of its own (every URL
+// the faces sign): the signing parameters are the whole query, so their
+// canonical order is known and the URL, the canonical request and the
+// string to sign are written into one buffer, signed with the cached key.
+// TestPresignPlainMatchesGeneral holds it to the general path.
+func (d Dialect) presignPlain(c Credentials, in PresignInput, names []string, secs int64) string {
+	t := in.Time.UTC()
+	b := make([]byte, 0, 1024)
+	b = append(b, in.URL.Scheme...)
+	b = append(b, "://"...)
+	b = append(b, in.URL.Host...)
+	pathStart := len(b)
+	if in.URL.Path == "" {
+		b = append(b, '/')
+	} else {
+		b = appendEscape(b, in.URL.Path, false)
+	}
+	pathEnd := len(b)
+	b = append(b, '?')
+	// The canonical query: the parameters sorted by name (they share the
+	// prefix; Algorithm < Credential < Date < Expires < SignedHeaders).
+	cqStart := len(b)
+	b = appendEscape(b, d.Param("Algorithm"), true)
+	b = append(b, '=')
+	b = appendEscape(b, d.Algorithm, true)
+	b = append(b, '&')
+	b = appendEscape(b, d.Param("Credential"), true)
+	b = append(b, '=')
+	b = appendEscape(b, c.KeyID, true)
+	b = append(b, "%2F"...)
+	var dateBuf [len(DateFormat)]byte
+	date := appendDate(dateBuf[:0], t)
+	b = d.appendScope(b, date, true)
+	b = append(b, '&')
+	b = appendEscape(b, d.Param("Date"), true)
+	b = append(b, '=')
+	b = append(b, date...)
+	b = append(b, '&')
+	b = appendEscape(b, d.Param("Expires"), true)
+	b = append(b, '=')
+	b = strconv.AppendInt(b, secs, 10)
+	b = append(b, '&')
+	b = appendEscape(b, d.Param("SignedHeaders"), true)
+	b = append(b, '=')
+	for i, n := range names {
+		if i > 0 {
+			b = append(b, "%3B"...)
+		}
+		b = appendEscape(b, n, true)
+	}
+	cqEnd := len(b)
+
+	// The canonical request, after the URL; hashed, then overwritten.
+	canonStart := len(b)
+	b = append(b, in.Method...)
+	b = append(b, '\n')
+	b = append(b, b[pathStart:pathEnd]...)
+	b = append(b, '\n')
+	b = append(b, b[cqStart:cqEnd]...)
+	b = append(b, '\n')
+	req := Request{Host: in.URL.Host, Header: in.Header}
+	for _, name := range names {
+		b = append(b, name...)
+		b = append(b, ':')
+		b = append(b, headerValue(req, name)...)
+		b = append(b, '\n')
+	}
+	b = append(b, '\n')
+	for i, n := range names {
+		if i > 0 {
+			b = append(b, ';')
+		}
+		b = append(b, n...)
+	}
+	b = append(b, '\n')
+	b = append(b, UnsignedPayload...)
+	sum := sha256.Sum256(b[canonStart:])
+
+	// The string to sign, after the URL, then its signature.
+	b = b[:canonStart]
+	b = append(b, d.Algorithm...)
+	b = append(b, '\n')
+	b = append(b, date...)
+	b = append(b, '\n')
+	b = d.appendScope(b, date, false)
+	b = append(b, '\n')
+	b = hex.AppendEncode(b, sum[:])
+	var mac [sha256.Size]byte
+	sig := d.derived(c.Secret, t).mac(mac[:0], b[canonStart:])
+
+	b = b[:cqEnd]
+	b = append(b, '&')
+	b = appendEscape(b, d.Param("Signature"), true)
+	b = append(b, '=')
+	b = hex.AppendEncode(b, sig)
+	return string(b)
+}
+
+// appendDate appends t (in UTC) in DateFormat, 20060102T150405Z.
+func appendDate(b []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, DateFormat)
+	}
+	b = appendDigits(b, y, 4)
+	b = appendDigits(b, int(mo), 2)
+	b = appendDigits(b, d, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, h, 2)
+	b = appendDigits(b, mi, 2)
+	b = appendDigits(b, s, 2)
+	return append(b, 'Z')
+}
+
+func appendDigits(b []byte, v, n int) []byte {
+	var d [4]byte
+	for i := n - 1; i >= 0; i-- {
+		d[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, d[:n]...)
+}
+
+// appendScope appends the credential scope for the day of date (a time in
+// DateFormat, whose first eight bytes are the day), with its slashes
+// escaped if escaped.
+func (d Dialect) appendScope(b []byte, date []byte, escaped bool) []byte {
+	sep := "/"
+	if escaped {
+		sep = "%2F"
+	}
+	b = append(b, date[:len(scopeDateFormat)]...)
+	for _, part := range [...]string{d.Region, d.Service, d.Terminator} {
+		b = append(b, sep...)
+		if escaped {
+			b = appendEscape(b, part, true)
+		} else {
+			b = append(b, part...)
+		}
+	}
+	return b
 }
 
 // Params are the signing parameters of a verified request.
@@ -502,6 +702,20 @@ func EscapePath(p string) string {
 
 // EscapeQuery percent-encodes a query name or value canonically ('/' too).
 func EscapeQuery(s string) string { return escape(s, true) }
+
+// appendEscape appends escape(s, slash) to b.
+func appendEscape(b []byte, s string, slash bool) []byte {
+	const hexDigits = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if unreserved(c, slash) {
+			b = append(b, c)
+			continue
+		}
+		b = append(b, '%', hexDigits[c>>4], hexDigits[c&15])
+	}
+	return b
+}
 
 func escape(s string, slash bool) string {
 	const hexDigits = "0123456789ABCDEF"

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -249,5 +250,34 @@ func TestVerifyUnescapedSemicolon(t *testing.T) {
 	r.Host = pu.Host
 	if _, err := GCS().Verify(FromHTTP(r), Credentials{KeyID: "GOOGKEY", Secret: "s3cret"}, at); err != nil {
 		t.Fatalf("Verify with an unescaped ';': %v", err)
+	}
+}
+
+// TestPresignPlainMatchesGeneral holds the fast path of Presign (a URL with
+// no query of its own) to the general one, byte for byte.
+func TestPresignPlainMatchesGeneral(t *testing.T) {
+	for _, when := range []time.Time{time.Date(2026, 3, 4, 23, 59, 59, 0, time.FixedZone("x", 5*3600)), time.Date(2026, 3, 5, 2, 0, 0, 0, time.FixedZone("y", 5*3600)), time.Date(999, 12, 31, 0, 0, 9, 0, time.UTC)} {
+		for _, d := range []Dialect{GCS(), S3(), {Algorithm: "X/Y Z", ParamPrefix: "P_", KeyPrefix: "K", Region: "r 1", Service: "s/3", Terminator: "t~"}} {
+			for _, c := range []Credentials{{KeyID: "GOOG1EXAMPLE", Secret: "s"}, {KeyID: "a b/c+d", Secret: "ß"}} {
+				for _, path := range []string{"/bucket/orgs/o/threads/t/a b/é~x+y.txt", "", "/", "/b/%2F;?#"} {
+					for _, h := range []http.Header{nil, {"Content-Type": {"text/plain;  charset=utf-8"}, "Content-Length": {"12"}}, {"X-Extra": {"a", " b  c "}}} {
+						in := PresignInput{Method: http.MethodPut, URL: &url.URL{Scheme: "http", Host: "127.0.0.1:4443", Path: path},
+							Header: h, Time: when, Expires: 15 * time.Minute}
+						fast, err := d.Presign(c, in)
+						if err != nil {
+							t.Fatal(err)
+						}
+						names := []string{"host"}
+						for k := range h {
+							names = append(names, strings.ToLower(k))
+						}
+						slices.Sort(names)
+						if general := d.presignGeneral(c, in, names, 900); fast != general {
+							t.Errorf("%v %s %q %v:\nfast    %s\ngeneral %s", when, d.Algorithm, path, h, fast, general)
+						}
+					}
+				}
+			}
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"syscall"
 )
 
@@ -122,7 +123,9 @@ func (s *Store) Size(ctx context.Context, sp Space, p string) (int64, error) {
 	}
 	switch {
 	case err != nil:
-		return fail(fmt.Errorf("%w: %q: %w", ErrNotFound, p, err))
+		// upload_url asks for the size of a file that is usually not
+		// there yet and drops the error: it is formatted only if read.
+		return 0, &sizeNotFound{sp: sp, p: p, err: err}
 	case si.mode.IsDir():
 		return fail(fmt.Errorf("%w: %q", ErrIsDir, p))
 	case !si.mode.IsRegular():
@@ -184,3 +187,18 @@ func (s *Store) Open(ctx context.Context, sp Space, p string) (*Reader, error) {
 	}
 	return &Reader{ReadSeekCloser: f, Object: s.object(sp, p, si), f: f}, nil
 }
+
+// sizeNotFound is Size's error for a missing file: it reads as
+// fmt.Errorf("store: size %s: %w: %q: %w", key, ErrNotFound, p, err) would,
+// and wraps the same errors, but costs nothing until its text is asked for.
+type sizeNotFound struct {
+	sp  Space
+	p   string
+	err error
+}
+
+func (e *sizeNotFound) Error() string {
+	return "store: size " + e.sp.ObjectKey(e.p) + ": " + ErrNotFound.Error() + ": " + strconv.Quote(e.p) + ": " + e.err.Error()
+}
+
+func (e *sizeNotFound) Unwrap() []error { return []error{ErrNotFound, e.err} }

@@ -1128,3 +1128,22 @@ func TestRemoveSpaceDeepTree(t *testing.T) {
 		t.Fatal("space still there")
 	}
 }
+
+// TestSizeNotFoundReadsAsBefore holds Size's error for a missing file to
+// the text and the wrapped errors that fmt.Errorf gave it.
+func TestSizeNotFoundReadsAsBefore(t *testing.T) {
+	s, _ := newStore(t)
+	sp := Space{Org: "o", Kind: Thread, ID: "t"}
+	if _, err := s.Put(context.Background(), sp, "a.txt", "", 1, strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	}
+	p := "d/missing \"x\".txt"
+	_, err := s.Size(context.Background(), sp, p)
+	if !errors.Is(err, ErrNotFound) || !errors.Is(err, syscall.ENOENT) {
+		t.Fatalf("Size of a missing file: %v, want ErrNotFound wrapping ENOENT", err)
+	}
+	want := fmt.Errorf("store: size %s: %w", sp.ObjectKey(p), fmt.Errorf("%w: %q: %w", ErrNotFound, p, syscall.ENOENT))
+	if err.Error() != want.Error() {
+		t.Errorf("Size error reads\n%q, want\n%q", err, want)
+	}
+}

@@ -17,6 +17,11 @@ func (s *Store) Usage(ctx context.Context, sp Space) (int64, error) {
 		defer idx.mu.Unlock()
 		return idx.bytes, nil
 	}
+	if validSpace(sp) == nil {
+		if _, err, ok := s.statBeneath(sp.Key()); ok && err != nil {
+			return 0, nil // no such space: one syscall, not a failed List
+		}
+	}
 	entries, err := s.List(ctx, sp, "")
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
