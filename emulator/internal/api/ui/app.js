@@ -114,14 +114,17 @@ function fileRow(f) {
 async function download(path) {
   const s = await v1("/files/download_url", { ...state.space, path });
   const name = path.split("/").pop();
-  const a = el("a", { href: s.url, download: name }, "Download " + path);
+  // The browser honours download= only on its own origin; a URL on another
+  // host (--external-url) opens in a new tab rather than replacing the page.
+  const same = new URL(s.url, location.href).origin === location.origin;
+  const a = el("a", same ? { href: s.url, download: name } : { href: s.url, target: "_blank", rel: "noopener" }, "Download " + path);
   const status = el("output", { class: "link-status" }, "");
   const check = el("button", { type: "button", class: "check", "aria-label": "Check link to " + path, onclick: guard(async () => {
     const r = await fetch(s.url, { cache: "no-store" }); // a check asks the server, never the browser cache
     status.textContent = r.ok ? "HTTP " + r.status + " (works)" : "HTTP " + r.status + " (" + ((await r.text()).match(/<Code>([^<]*)<\/Code>/)?.[1] || "error") + ")";
   }) }, "Check link");
   $("#links").prepend(el("p", { class: "row wrap" }, a, " expires " + utc(s.expires_at) + " UTC ", check, " ", status));
-  a.click(); // the signed URL is same-origin: the browser saves it under its name
+  if (same) a.click(); // the browser saves it under its name
 }
 function uploadOne(file, i, n) {
   return new Promise(async (resolve, reject) => {
