@@ -8,6 +8,7 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -348,5 +349,52 @@ func TestCLIProgressOnTerminal(t *testing.T) {
 	}
 	if !strings.Contains(s, "ETA") {
 		t.Errorf("terminal output lacks an ETA:\n%q", s)
+	}
+}
+
+// TestCLIRetriesACutTransfer: against the emulator, a PUT and then a GET
+// cut after 1 MiB by a fault rule (once each) are retried once with a
+// fresh signed URL, and the bytes arrive whole.
+func TestCLIRetriesACutTransfer(t *testing.T) {
+	emu := startEmulator(t)
+	dir := t.TempDir()
+	src, back := filepath.Join(dir, "cut.bin"), filepath.Join(dir, "back.bin")
+	want := writeRandom(t, src, 4<<20)
+	for _, rule := range []string{
+		`{"match": {"route": "storage.put"}, "action": {"body": {"truncate_after": 1048576}}, "times": 1}`,
+		`{"match": {"route": "storage.get", "method": "GET"}, "action": {"body": {"truncate_after": 1048576}}, "times": 1}`,
+	} {
+		var r emulator.FaultRule
+		if err := json.Unmarshal([]byte(rule), &r); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := emu.AddFault(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := runCLI(t, emu, nil, "files", "cp", src, "thread:t-cut/cut.bin"); r.code != 0 {
+		t.Fatalf("upload: exit %d, stderr %s", r.code, r.stderr)
+	}
+	if r := runCLI(t, emu, nil, "files", "cp", "thread:t-cut/cut.bin", back); r.code != 0 {
+		t.Fatalf("download: exit %d, stderr %s", r.code, r.stderr)
+	}
+	if fileSum(t, back) != want {
+		t.Fatal("the bytes differ after the retried transfers")
+	}
+	count := func(route string) (all, failed int) {
+		for _, e := range emu.Requests(emulator.RequestFilter{Route: route}) {
+			all++
+			if e.Status != 200 && e.Status != 201 {
+				failed++
+			}
+		}
+		return all, failed
+	}
+	for _, c := range []struct{ route, sign string }{{"storage.put", "files.upload_url"}, {"storage.get", "files.download_url"}} {
+		all, failed := count(c.route)
+		signed, _ := count(c.sign)
+		if all != 2 || failed != 1 || signed != 2 {
+			t.Errorf("%s: %d requests, %d failed, %d signed URLs (%s); want 2, 1 and 2", c.route, all, failed, signed, c.sign)
+		}
 	}
 }
