@@ -128,6 +128,23 @@ func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, er
 	stop := context.AfterFunc(ctx, func() { cancelled.Store(true); killGroup() })
 	defer stop()
 	werr := cmd.Wait()
+	// A child that made itself our tracee (ptrace(PTRACE_TRACEME)) stops
+	// at its next signal or exec, and wait reports the stop as if it had
+	// ended: nobody here will ever resume it. End it now, and reap it
+	// (it would stay a zombie, its group's other processes running on).
+	traced := false
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Stopped() {
+		traced = true
+		killGroup()
+		for {
+			var st syscall.WaitStatus
+			_, err := syscall.Wait4(pgid, &st, 0, nil)
+			if err == syscall.EINTR || (err == nil && !st.Exited() && !st.Signaled()) {
+				continue
+			}
+			break
+		}
+	}
 	timer.Stop()
 	stopWatch()
 	// What the code left running in its group goes with it, as in the
@@ -149,7 +166,7 @@ func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, er
 	var t2 bool
 	res.Stderr, t2 = errOut.bytes()
 	res.Truncated = res.Truncated || t2
-	end := ending{timedOut: timedOut.Load(), cancelled: cancelled.Load(), sizes: &sizes}
+	end := ending{timedOut: timedOut.Load(), cancelled: cancelled.Load(), sizes: &sizes, traced: traced}
 	if q := overQuota.Load(); q != nil {
 		end.overQuota = *q
 	}

@@ -18,6 +18,9 @@ type ending struct {
 	cancelled bool   // the run's context was cancelled
 	setupErr  string // the sandbox could not be built around the code
 	overQuota string // the watcher ended the run: a mount held too much
+	// traced: the code made itself the emulator's tracee (isolation none)
+	// and stopped; the runner ended it.
+	traced bool
 	// sizes, if set, tells a failed run that ran into a size limit.
 	sizes *sizeBaseline
 }
@@ -48,6 +51,9 @@ func (res *Result) conclude(end ending, werr error, ps *os.ProcessState, spec Sp
 	case end.setupErr != "":
 		res.Status, res.ExitCode = StatusFailed, -1
 		res.Error = "sandbox: " + end.setupErr
+	case end.traced:
+		res.Status, res.ExitCode = StatusFailed, ExitKilled
+		res.Error = "ptrace is not allowed: the code made itself the emulator's tracee (PTRACE_TRACEME) and stopped; the run was ended"
 	case ws.Signaled():
 		res.Status, res.ExitCode = StatusFailed, 128+int(ws.Signal())
 		res.Error = fmt.Sprintf("Process killed by signal %d (%s)", int(ws.Signal()), ws.Signal())

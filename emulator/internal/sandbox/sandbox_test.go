@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -522,5 +523,40 @@ func TestFallback_SaysWhyHomeBaponiIsMissing(t *testing.T) {
 	mustSucceed(t, res)
 	if res.Error != "" {
 		t.Fatalf("error %q on a successful run", res.Error)
+	}
+}
+
+// isolation none: code that makes itself the emulator's tracee
+// (ptrace(PTRACE_TRACEME)) stops at its next signal, and the wait saw the
+// stop as an end: the run failed with no error, and the stopped process
+// stayed behind as a zombie. Now the run ends at once, says why, and
+// nothing of it is left.
+func TestFallback_PtraceTracemeEndsTheRun(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 not installed")
+	}
+	r, err := NewRunner(Options{Isolation: IsolationNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	marker := fmt.Sprintf("40.%d", time.Now().UnixNano()%100000)
+	res := run(t, r, Spec{Language: "python", HomeDir: t.TempDir(), Timeout: 20 * time.Second, Code: []byte(`
+import ctypes, os, signal, subprocess
+subprocess.Popen(['sleep', '` + marker + `'])
+print(os.getpid(), flush=True)
+ctypes.CDLL(None).ptrace(0, 0, 0, 0)
+os.kill(os.getpid(), signal.SIGUSR1)
+print('after')
+`)})
+	if res.Status != StatusFailed || !strings.Contains(res.Error, "PTRACE_TRACEME") || res.Duration > 10*time.Second {
+		t.Fatalf("status %s exit %d error %q after %s; stdout %q stderr %q", res.Status, res.ExitCode, res.Error, res.Duration, res.Stdout, res.Stderr)
+	}
+	pid := strings.TrimSpace(string(res.Stdout))
+	if b, err := os.ReadFile("/proc/" + pid + "/stat"); err == nil {
+		t.Errorf("the traced process is still there: %s", b)
+	}
+	if left := processesWith("sleep " + marker); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
 	}
 }
