@@ -94,8 +94,22 @@ func newCgroupsV2(log *slog.Logger, parent string, need []string) *cgroups {
 		return os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte(strings.Join(add, " ")), 0o644)
 	}
 	removeStaleV2(parent)
-	if err := enable(parent); err != nil {
-		log.Debug("sandbox: cannot delegate cgroup v2 controllers below the emulator's cgroup (it holds processes; "+
+	err := enable(parent)
+	if errors.Is(err, unix.EBUSY) {
+		// v2's "no internal processes" rule: a cgroup other than the root
+		// that holds processes cannot hand controllers to children. When
+		// the only process in it is the emulator (a container's pid 1, a
+		// systemd-run --scope -p Delegate=yes), the emulator moves itself
+		// to a leaf below it and tries again; other processes are never
+		// moved.
+		if lerr := moveSelfToLeaf(parent); lerr != nil {
+			err = fmt.Errorf("%w (%v)", err, lerr)
+		} else {
+			err = enable(parent)
+		}
+	}
+	if err != nil {
+		log.Debug("sandbox: cannot delegate cgroup v2 controllers below the emulator's cgroup (it holds processes other than the emulator; "+
 			"run the emulator in a cgroup of its own, e.g. systemd-run --scope -p Delegate=yes); using rlimits",
 			"cgroup", parent, "err", err)
 		return nil
@@ -124,6 +138,37 @@ func newCgroupsV2(log *slog.Logger, parent string, need []string) *cgroups {
 		}
 	}
 	return c
+}
+
+// emulatorCgroupV2 is the cgroup to make runners in, given the one the
+// emulator is in: the parent of the leaf moveSelfToLeaf made, if the
+// emulator was moved there by an earlier runner.
+func emulatorCgroupV2(own string) string {
+	if filepath.Base(own) == "localbaponi-"+strconv.Itoa(os.Getpid())+"-emulator" {
+		return filepath.Dir(own)
+	}
+	return own
+}
+
+// moveSelfToLeaf moves the emulator's process into a new cgroup
+// localbaponi-<pid>-emulator below parent, if it is the only process in
+// parent. The sweep of dead instances removes that cgroup once it is empty.
+func moveSelfToLeaf(parent string) error {
+	self := strconv.Itoa(os.Getpid())
+	for _, p := range readWords(filepath.Join(parent, "cgroup.procs")) {
+		if p != self {
+			return fmt.Errorf("process %s shares the emulator's cgroup", p)
+		}
+	}
+	leaf := filepath.Join(parent, "localbaponi-"+self+"-emulator")
+	if err := os.Mkdir(leaf, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(leaf, "cgroup.procs"), []byte(self), 0o644); err != nil {
+		_ = os.Remove(leaf)
+		return fmt.Errorf("move the emulator to %s: %w", leaf, err)
+	}
+	return nil
 }
 
 // createV2 makes one run's cgroup in the runner's v2 cgroup.

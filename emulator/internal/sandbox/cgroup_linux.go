@@ -47,7 +47,7 @@ func newCgroups(log *slog.Logger) *cgroups {
 		if !ok {
 			return nil
 		}
-		return newCgroupsV2(log, filepath.Join(cgroupMount, own), []string{"memory", "pids"})
+		return newCgroupsV2(log, emulatorCgroupV2(filepath.Join(cgroupMount, own)), []string{"memory", "pids"})
 	}
 	var suffix [4]byte
 	_, _ = rand.Read(suffix[:])
