@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -73,36 +72,27 @@ func tightest(dirs []limitedDir) (left int64, i int) {
 // sizeBaseline is what a run's limited mounts held before it started:
 // enough to tell, once it failed, whether it ran into a size limit.
 type sizeBaseline struct {
-	dirs []limitedDir // as before the run (the watcher changes its own)
-	fs   []int64      // their filesystems' usage (statfs), -1 if unknown
+	dirs []limitedDir
 }
 
-// baseline records dirs before a run: a statfs per mount.
+// baseline records dirs before a run.
 func baseline(dirs []limitedDir) sizeBaseline {
-	b := sizeBaseline{dirs: append([]limitedDir(nil), dirs...), fs: make([]int64, len(dirs))}
-	for i, d := range dirs {
-		b.fs[i] = fsUsed(d.host)
-	}
-	return b
+	return sizeBaseline{dirs: append([]limitedDir(nil), dirs...)}
 }
 
 // reached says, after a run that failed, which size limit the code ran
 // into, so that the result names it: a mount that holds its limit (any
 // write past it failed), or a file grown to exactly what the tightest
 // limit leaves (RLIMIT_FSIZE: the write past it failed with EFBIG). ""
-// when neither shows. A mount is walked only if its filesystem grew by at
-// least what would take it there. Not seen: a file at the limit in /tmp
-// (gone with the sandbox), or one that got there by seeking (sparse).
+// when neither shows. It walks the mounts (only failed runs with a size
+// limit pay for it). Not seen: a file at the limit in /tmp (gone with the
+// sandbox), or one that got there by seeking (sparse).
 func (b sizeBaseline) reached() string {
 	left, ti := tightest(b.dirs)
 	if ti < 0 {
 		return ""
 	}
-	const slack = 1 << 20 // statfs counts blocks; metadata moves too
-	for i, d := range b.dirs {
-		if now := fsUsed(d.host); now >= 0 && b.fs[i] >= 0 && now-b.fs[i] < min(left, d.quota-d.used)-slack {
-			continue
-		}
+	for _, d := range b.dirs {
 		fd, err := unix.Open(d.host, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
 			continue
@@ -132,34 +122,36 @@ func quotaError(d limitedDir, used int64) string {
 
 // watchQuota measures dirs every quotaWatchEvery until stop is called, and
 // calls exceeded (once) with the error when one holds more than its limit.
-// A measure walks the directory only when its filesystem grew by more than
-// what the limit leaves since the last one (statfs is cheap, a walk is not).
+// A measure walks the directories; when walking takes long (a big tree),
+// the next one waits ten times as long, so the watcher takes at most about
+// a tenth of a core. (It used to walk only when statfs showed the
+// filesystem had grown enough; but files removed elsewhere on the same
+// filesystem at the same time hide that growth, and the limit then did not
+// hold.)
 func watchQuota(ctx context.Context, dirs []limitedDir, exceeded func(msg string)) (stop func()) {
 	if len(dirs) == 0 {
 		return func() {}
 	}
+	dirs = append([]limitedDir(nil), dirs...)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	var fired atomic.Bool
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		base, start := make([]int64, len(dirs)), make([]int64, len(dirs))
-		for i, d := range dirs {
-			base[i], start[i] = fsUsed(d.host), d.used
-		}
 		t := time.NewTicker(quotaWatchEvery)
 		defer t.Stop()
+		next := time.Now()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
-			for i, d := range dirs {
-				if now := fsUsed(d.host); now >= 0 && base[i] >= 0 && now-base[i] <= d.quota-d.used {
-					continue // the filesystem did not grow enough for this one to be over
-				}
+			if time.Now().Before(next) {
+				continue
+			}
+			began := time.Now()
+			for _, d := range dirs {
 				used, err := dirUsage(d.host)
 				if err != nil {
 					continue
@@ -167,25 +159,15 @@ func watchQuota(ctx context.Context, dirs []limitedDir, exceeded func(msg string
 				// Over the limit and grown during this run: a space that was
 				// already over (before the limit was lowered, say) does not
 				// stop code that only reads or removes.
-				if used > d.quota && used > start[i] && fired.CompareAndSwap(false, true) {
+				if used > d.quota && used > d.used {
 					exceeded(quotaError(d, used))
 					return
 				}
-				// Measure again from here.
-				base[i], dirs[i].used = fsUsed(d.host), used
 			}
+			next = began.Add(10 * time.Since(began))
 		}
 	}()
 	return func() { cancel(); wg.Wait() }
-}
-
-// fsUsed is the bytes in use on the filesystem holding dir (-1 if unknown).
-func fsUsed(dir string) int64 {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
-		return -1
-	}
-	return int64(st.Blocks-st.Bfree) * int64(st.Bsize)
 }
 
 // dirUsage is the total size of the regular files below dir. It walks
