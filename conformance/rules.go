@@ -162,7 +162,7 @@ func Rules() []Rule {
 			Text:  "`GET /_emulator/health` → 200 once ready. `GET /_emulator/info` → version, backend (`gcs`, `s3`, `azure`), features."},
 		{ID: "M-2", Level: EMU, Section: "4. Emulator-only surface (admin), under `/_emulator/`",
 			Title: "/_emulator/clock reads and moves the one clock every time-based behaviour reads",
-			Text:  "`GET /_emulator/clock` → `{\"now\": ...}`; `POST /_emulator/clock` with `{\"advance\": \"16m\"}` or `{\"set\": \"<RFC 3339>\"}` moves the emulator's clock: signed-URL expiry, `expires_at`, `modified`, rate limiting all read this clock. The clock never moves backwards unless `set` says so."},
+			Text:  "`GET /_emulator/clock` → `{\"now\": ...}`; `POST /_emulator/clock` with `{\"advance\": \"16m\"}` or `{\"set\": \"<RFC 3339>\"}` moves the emulator's clock: signed-URL expiry, `expires_at`, `modified`, rate limiting all read this clock. The clock never moves backwards unless `set` says so, or `{\"reset\": true}` puts it back where it started (the real time)."},
 		{ID: "M-3", Level: EMU, Section: "4. Emulator-only surface (admin), under `/_emulator/`",
 			Title: "admin API creates, lists and revokes keys and volumes, and flips read-only",
 			Text:  "Admin API for volumes and keys (create, list, set read-only, revoke key) so tests can arrange state without restarting."},

@@ -29,6 +29,8 @@ import (
 	browserpkg "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
+	pagepkg "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -590,6 +592,36 @@ func TestDashboardInABrowser(t *testing.T) {
 	)
 	if focused != "refresh" || outline == "none" {
 		t.Errorf("Tab from the prefix field focuses %q with outline %q; want refresh with a visible outline", focused, outline)
+	}
+	chooser := make(chan struct{}, 4)
+	chromedp.ListenTarget(p.ctx, func(ev any) {
+		if _, ok := ev.(*pagepkg.EventFileChooserOpened); ok {
+			chooser <- struct{}{}
+		}
+	})
+	var ran string
+	p.run("keyboard: Enter on the drop zone opens the file chooser, Ctrl+Enter runs the code",
+		pagepkg.SetInterceptFileChooserDialog(true),
+		chromedp.Focus("#drop", chromedp.ByQuery),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			select {
+			case <-chooser:
+				return nil
+			case <-ctx.Done():
+				return fmt.Errorf("no file chooser opened: %w", ctx.Err())
+			}
+		}),
+		pagepkg.SetInterceptFileChooserDialog(false),
+		chromedp.SetValue("#run-code", `print("from the keyboard")`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector("#run-output").textContent = ""`, nil), // the last run's "exit 0" must not count
+		chromedp.Focus("#run-code", chromedp.ByQuery),
+		chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(input.ModifierCtrl)),
+		poll(`document.querySelector("#run-output").textContent.includes("exit 0")`),
+		chromedp.Text("#run-output", &ran, chromedp.ByQuery),
+	)
+	if !strings.Contains(ran, "from the keyboard") {
+		t.Errorf("Ctrl+Enter ran: %q", ran)
 	}
 
 	var unnamed, lowLight, lowDark []string
