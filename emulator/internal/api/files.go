@@ -245,7 +245,7 @@ func (s *Server) handleUploadURL(w http.ResponseWriter, r *http.Request) error {
 	ct := store.DefaultContentType
 	if req.ContentType != nil && *req.ContentType != "" {
 		ct = *req.ContentType
-		if _, _, err := mime.ParseMediaType(ct); err != nil || strings.ContainsAny(ct, "\r\n") {
+		if !plainMediaType(ct) && !validMediaType(ct) {
 			return validationf("content_type %q is not a valid MIME type", ct)
 		}
 	}
@@ -265,6 +265,34 @@ func (s *Server) handleUploadURL(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeBody(w, http.StatusOK, appendSignedJSON(make([]byte, 0, 1024), signedJSON(sg)))
 	return nil
+}
+
+// validMediaType reports whether ct is a MIME type a signed URL can carry.
+func validMediaType(ct string) bool {
+	_, _, err := mime.ParseMediaType(ct)
+	return err == nil && !strings.ContainsAny(ct, "\r\n")
+}
+
+// plainMediaType reports whether ct is type/subtype with no parameters, of
+// token characters only: what validMediaType accepts without parsing (the
+// common case, "application/json").
+func plainMediaType(ct string) bool {
+	typ, sub, ok := strings.Cut(ct, "/")
+	return ok && isToken(typ) && isToken(sub)
+}
+
+// isToken reports whether s is a non-empty RFC 2045 token.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // checkQuota refuses an upload that would take the space over its size

@@ -96,11 +96,18 @@ func decodeFlat(data []byte, dst any) bool {
 	if !ok {
 		return false
 	}
-	// One copy of the body backs every string, and one array every *string.
-	text := string(data)
+	// One copy of a small body backs every string (a big one is not kept
+	// alive by a short field), and one array every *string.
+	var text string
 	str := func(b []byte) string {
 		if len(b) == 0 {
 			return ""
+		}
+		if len(data) > 1<<10 {
+			return string(b)
+		}
+		if text == "" {
+			text = string(data)
 		}
 		off := cap(data) - cap(b) // b is a slice of data
 		return text[off : off+len(b)]

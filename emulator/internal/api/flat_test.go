@@ -84,3 +84,16 @@ func TestDecodeFlatTakesCommonBodies(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainMediaType: what the shortcut takes, mime.ParseMediaType takes too.
+func TestPlainMediaType(t *testing.T) {
+	for _, ct := range []string{"application/json", "text/plain", "a/b", "x-y/z.w+json", "a/b/c", "a/", "/b", "a b/c",
+		"a/b;c=d", "a/b\r\n", "é/b", "a/b ", "(a)/b", "*/*", "a/b=", "application/vnd.ms-excel"} {
+		if plainMediaType(ct) && !validMediaType(ct) {
+			t.Errorf("plainMediaType(%q) = true, but mime.ParseMediaType refuses it", ct)
+		}
+	}
+	if !plainMediaType("application/json") {
+		t.Error("plainMediaType(application/json) = false")
+	}
+}

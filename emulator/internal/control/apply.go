@@ -52,16 +52,34 @@ func AfterAuth(next http.Handler) http.Handler {
 type replayBody struct {
 	io.Reader
 	io.Closer
+	// whole is the entire body when the read-ahead reached its end; ahead
+	// reads it.
+	whole []byte
+	ahead *bytes.Reader
+}
+
+// WholeBody returns the entire body, if it was read ahead whole and nothing
+// of it has been read since, and consumes it: the handler decodes the bytes
+// already in memory instead of reading them again.
+func (b replayBody) WholeBody() ([]byte, bool) {
+	if b.whole == nil || b.ahead.Len() != len(b.whole) {
+		return nil, false
+	}
+	b.ahead.Reset(nil)
+	return b.whole, true
 }
 
 func (cl *call) peek(r *http.Request) {
 	buf, err := io.ReadAll(io.LimitReader(r.Body, peekMax))
-	rest := io.Reader(bytes.NewReader(buf))
+	ahead := bytes.NewReader(buf)
+	rb := replayBody{Reader: ahead, Closer: r.Body}
 	if err != nil || len(buf) == peekMax {
 		// Let the handler see the same stream (and fail as it would).
-		rest = io.MultiReader(rest, errReader{err: err, r: r.Body})
+		rb.Reader = io.MultiReader(ahead, errReader{err: err, r: r.Body})
+	} else {
+		rb.whole, rb.ahead = buf, ahead
 	}
-	r.Body = replayBody{Reader: rest, Closer: r.Body}
+	r.Body = rb
 	if err == nil && len(buf) < peekMax && cl.surf == surfMCP {
 		cl.mcpTarget(buf)
 	} else if err == nil && len(buf) < peekMax {
@@ -100,6 +118,8 @@ type peekTarget struct {
 // field only when case is folded (json.Unmarshal would take it), a key that
 // is not ASCII, a non-string value for a field.
 func (t *peekTarget) scan(buf []byte) bool {
+	var text string // one copy of a small buf backs every field
+	const sharedCopyMax = 1 << 10
 	return flatjson.Scan(buf, func(key []byte, v flatjson.Value) bool {
 		var f *string
 		switch string(key) {
@@ -126,7 +146,16 @@ func (t *peekTarget) scan(buf []byte) bool {
 		}
 		switch v.Kind {
 		case flatjson.String:
-			*f = string(v.Str) // a later duplicate wins, as in json.Unmarshal
+			// A later duplicate wins, as in json.Unmarshal.
+			if len(buf) > sharedCopyMax {
+				*f = string(v.Str) // the journal keeps it: never pin a big body
+				break
+			}
+			if text == "" {
+				text = string(buf)
+			}
+			off := cap(buf) - cap(v.Str) // v.Str is a slice of buf
+			*f = text[off : off+len(v.Str)]
 		case flatjson.Null:
 		default:
 			return false
@@ -398,6 +427,10 @@ func (cl *call) publish() {
 	t := target{org: cl.entry.Org}
 	if cl.entry.Source == string(store.Thread) {
 		t.thread = cl.entry.ID
+	}
+	// belongs never matches org "": no target is the same as an empty one.
+	if cur := cl.tgt.Load(); cur == nil && t.org == "" || cur != nil && *cur == t {
+		return
 	}
 	cl.tgt.Store(&t)
 }

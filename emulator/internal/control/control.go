@@ -104,6 +104,10 @@ type call struct {
 	tgt      atomic.Pointer[target] // org and thread, for a partial reset
 	abortCh  chan struct{}          // made on demand under c.mu; closed by abort
 	recorded bool                   // the journal entry is written
+
+	// The call's response writer and body counter, allocated with it.
+	rw   respWriter
+	body countBody
 }
 
 type callKey struct{}
@@ -129,11 +133,13 @@ func (c *Controller) Handler(next http.Handler) http.Handler {
 		}
 		cl.surf = c.classify(r, &cl.entry)
 		cl.publish()
-		rw := &respWriter{ResponseWriter: w, cl: cl}
+		cl.rw = respWriter{ResponseWriter: w, cl: cl}
+		rw := &cl.rw
 		cl.w = rw
 		r = r.WithContext(context.WithValue(r.Context(), callKey{}, cl))
 		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = &countBody{ReadCloser: r.Body, cl: cl}
+			cl.body = countBody{ReadCloser: r.Body, cl: cl}
+			r.Body = &cl.body
 		}
 		c.mu.Lock()
 		c.inflight[cl] = struct{}{}

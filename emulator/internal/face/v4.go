@@ -43,7 +43,9 @@ func (s V4Signer) SignUpload(sp store.Space, path, contentType string, contentLe
 	if contentType == "" {
 		contentType = store.DefaultContentType
 	}
-	sg, err := s.Presign(http.MethodPut, sp, path, UploadHeaders(contentType, contentLength))
+	// UploadHeaders, without Header.Set's checks of names already canonical.
+	h := http.Header{"Content-Type": {contentType}, "Content-Length": {strconv.FormatInt(contentLength, 10)}}
+	sg, err := s.presign(http.MethodPut, sp, path, h)
 	if err != nil {
 		return Signed{}, fmt.Errorf("%s face: sign upload: %w", s.Face, err)
 	}
@@ -71,6 +73,16 @@ func (s V4Signer) At(base *url.URL) V4Signer {
 // Presign signs method on the object at path in sp with the headers h.
 // Headers of the result is empty: callers add what the client must send.
 func (s V4Signer) Presign(method string, sp store.Space, path string, h http.Header) (Signed, error) {
+	sg, err := s.presign(method, sp, path, h)
+	if err != nil {
+		return Signed{}, err
+	}
+	sg.Headers = map[string]string{}
+	return sg, nil
+}
+
+// presign is Presign without the result's (empty) Headers.
+func (s V4Signer) presign(method string, sp store.Space, path string, h http.Header) (Signed, error) {
 	if err := ValidTarget(sp, path); err != nil {
 		return Signed{}, err
 	}
@@ -85,7 +97,7 @@ func (s V4Signer) Presign(method string, sp store.Space, path string, h http.Hea
 	if err != nil {
 		return Signed{}, err
 	}
-	return Signed{URL: raw, Method: method, Headers: map[string]string{}, ExpiresAt: now.Add(URLLifetime)}, nil
+	return Signed{URL: raw, Method: method, ExpiresAt: now.Add(URLLifetime)}, nil
 }
 
 // ValidTarget checks the space and path one by one before anything is

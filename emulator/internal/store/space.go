@@ -107,7 +107,7 @@ func ValidPath(p string) error {
 			return fmt.Errorf("%w: path must not contain NUL or control characters (found U+%04X at byte %d)", ErrInvalidPath, r, i)
 		}
 	}
-	for _, seg := range strings.Split(p, "/") {
+	for seg := range strings.SplitSeq(p, "/") {
 		switch seg {
 		case "":
 			return fmt.Errorf("%w: path must not contain empty segments (\"//\" or a trailing '/')", ErrInvalidPath)
