@@ -80,6 +80,27 @@ func openDirAt(dir *os.File, name string) (*os.File, error) {
 	return os.NewFile(uintptr(nfd), name), nil
 }
 
+// createAt creates the new file name (one path segment) inside dir for
+// writing, as os.Root.OpenFile(name, O_CREATE|O_EXCL|O_WRONLY) does, but
+// with one openat and no poller registration (a regular file never blocks):
+// three fcntl calls fewer per upload.
+func createAt(dir *os.File, name string, perm os.FileMode) (*os.File, error) {
+	var nfd int
+	err := withFd(dir, func(fd int) error {
+		var err error
+		for {
+			nfd, err = unix.Openat(fd, name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(perm.Perm()))
+			if err != unix.EINTR {
+				return err
+			}
+		}
+	})
+	if err != nil {
+		return nil, &fs.PathError{Op: "openat", Path: name, Err: err}
+	}
+	return os.NewFile(uintptr(nfd), name), nil
+}
+
 // lstatAt stats name inside dir without following a symlink.
 func lstatAt(dir *os.File, name string) (statInfo, error) {
 	var st unix.Stat_t

@@ -59,6 +59,7 @@ func (s *Store) put(ctx context.Context, sp Space, p, contentType string, size i
 	// The space is opened once, for the precheck and the commit; a space
 	// that does not exist yet is made at the commit (SPEC S-4).
 	r, err := s.openSpace(sp)
+	var pd *os.File // p's parent directory, when it exists already
 	switch {
 	case errors.Is(err, ErrNotFound):
 		r = nil
@@ -67,8 +68,11 @@ func (s *Store) put(ctx context.Context, sp Space, p, contentType string, size i
 	default:
 		defer func() { r.Close() }()
 		// Refuse a path that cannot be written before receiving up to 10 GiB.
-		if err := precheck(r, p); err != nil {
+		if pd, err = s.precheckDir(r, p); err != nil {
 			return fail(err)
+		}
+		if pd != nil {
+			defer pd.Close()
 		}
 	}
 	var h hash.Hash
@@ -90,7 +94,7 @@ func (s *Store) put(ctx context.Context, sp Space, p, contentType string, size i
 		}
 		sum = hex.EncodeToString(got)
 	}
-	obj, err := s.commit(sp, &r, p, contentType, sum, tmp, si)
+	obj, err := s.commit(sp, &r, pd, p, contentType, sum, tmp, si)
 	if err != nil {
 		if rerr := s.tmpRoot.Remove(tmp); rerr != nil && !isNotFound(rerr) {
 			s.log.Warn("store: remove temp file", "name", tmp, "err", rerr)
@@ -98,6 +102,26 @@ func (s *Store) put(ctx context.Context, sp Space, p, contentType string, size i
 		return fail(err)
 	}
 	return obj, nil
+}
+
+// precheckDir is precheck that also returns p's parent directory, opened,
+// when it exists (the commit renames into it without resolving it again),
+// or nil. A store with an owner to give directories to, and every case but
+// an existing parent, take precheck itself.
+func (s *Store) precheckDir(r *os.Root, p string) (*os.File, error) {
+	if s.owner.Load() != nil {
+		return nil, precheck(r, p)
+	}
+	dir, base := parentOf(p)
+	pd, err := openDirIn(r, dir)
+	if err != nil {
+		return nil, precheck(r, p)
+	}
+	if si, err := lstatAt(pd, base); err == nil && si.mode.IsDir() {
+		pd.Close()
+		return nil, fmt.Errorf("%w: %q is a directory and cannot be replaced by a file", ErrIsDir, p)
+	}
+	return pd, nil
 }
 
 // precheck refuses early a path whose parent is a file, that leads outside
@@ -159,7 +183,7 @@ func fileAncestor(r *os.Root, p string) string {
 // is removed.
 func (s *Store) receive(ctx context.Context, size int64, body io.Reader, h hash.Hash) (_ string, _ statInfo, err error) {
 	name := s.tempName("put")
-	f, err := s.tmpRoot.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, FileMode)
+	f, err := createAt(s.tmpDir, name, FileMode)
 	if err != nil {
 		return "", statInfo{}, fmt.Errorf("create temp file: %w", err)
 	}
@@ -341,11 +365,15 @@ func (hs *hasher) stop() {
 // *rp is the space as Put opened it, or nil if it did not exist then: it is
 // made and opened here, and also opened again if it was removed meanwhile
 // (so the file never lands in a directory that is gone). Put closes *rp.
-func (s *Store) commit(sp Space, rp **os.Root, p, contentType, md5sum, tmp string, si statInfo) (Object, error) {
+// pd, if not nil, is p's parent directory, opened in *rp by the precheck:
+// the first attempt renames into it (renameat into a directory removed
+// since fails with ENOENT, and the next attempt makes it again).
+func (s *Store) commit(sp Space, rp **os.Root, pd *os.File, p, contentType, md5sum, tmp string, si statInfo) (Object, error) {
 	if *rp != nil {
 		if fi, err := (*rp).Lstat("."); err != nil || linkCount(fi) == 0 {
 			(*rp).Close()
 			*rp = nil
+			pd = nil // in the space that is gone
 		}
 	}
 	if *rp == nil {
@@ -384,8 +412,9 @@ func (s *Store) commit(sp Space, rp **os.Root, p, contentType, md5sum, tmp strin
 	)
 	for attempt := 1; attempt <= commitAttempts; attempt++ {
 		s.treeMu.RLock()
-		old, si, err = s.renameInto(r, dir, base, p, tmp, si)
+		old, si, err = s.renameInto(r, pd, dir, base, p, tmp, si)
 		s.treeMu.RUnlock()
+		pd = nil // a retry resolves the parent again
 		if err == nil || !errors.Is(err, errRaced) {
 			break
 		}
@@ -422,23 +451,25 @@ func raceOr(r *os.Root, p string, err error) error {
 }
 
 // renameInto makes dir inside r and renames tmp (described by si) to
-// dir/base there. It returns what was at p before (zero if no regular file)
+// dir/base there; into pd, if not nil, without resolving dir. It returns what was at p before (zero if no regular file)
 // for sidecar cleanup, and si as it is after the rename (which changes the
 // ctime that the ETag includes).
-func (s *Store) renameInto(r *os.Root, dir, base, p, tmp string, si statInfo) (old, _ statInfo, err error) {
-	if dir != "" {
-		if err := r.MkdirAll(dir, DirMode); err != nil {
+func (s *Store) renameInto(r *os.Root, pd *os.File, dir, base, p, tmp string, si statInfo) (old, _ statInfo, err error) {
+	if pd == nil {
+		if dir != "" {
+			if err := r.MkdirAll(dir, DirMode); err != nil {
+				return statInfo{}, si, raceOr(r, p, err)
+			}
+			if err := s.giveDirs(r, dir); err != nil {
+				return statInfo{}, si, raceOr(r, p, err)
+			}
+		}
+		pd, err = openDirIn(r, dir)
+		if err != nil {
 			return statInfo{}, si, raceOr(r, p, err)
 		}
-		if err := s.giveDirs(r, dir); err != nil {
-			return statInfo{}, si, raceOr(r, p, err)
-		}
+		defer pd.Close()
 	}
-	pd, err := openDirIn(r, dir)
-	if err != nil {
-		return statInfo{}, si, raceOr(r, p, err)
-	}
-	defer pd.Close()
 	if cur, err := lstatAt(pd, base); err == nil && cur.mode.IsRegular() {
 		old = cur
 	}
