@@ -173,11 +173,11 @@ func chromiumProfile(tb testing.TB) string {
 			if err == nil {
 				return
 			}
-			if i == 20 {
+			if i == 50 { // 10 s: under load the helpers can take that long to go
 				tb.Logf("chromium profile %s left behind: %v", profile, err)
 				return
 			}
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(200 * time.Millisecond)
 		}
 	})
 	return profile
