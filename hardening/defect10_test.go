@@ -83,3 +83,41 @@ open('/tmp/x', 'w').write('y'); print(open('/tmp/x').read())
 		t.Fatalf("ordinary code under the filter: %s", ok)
 	}
 }
+
+// checkNoneHome: in isolation none, code writes /home/baponi and the file
+// is in its thread (listed through the Files API), $HOME is /home/baponi,
+// and the system calls the namespaces' filter refuses are refused too
+// (ptrace(PTRACE_TRACEME) no longer stops the run).
+func checkNoneHome(t *testing.T, url, key string) {
+	t.Helper()
+	res := execute(t, url, key, map[string]any{"thread_id": "none-home", "timeout": 30, "code": `
+import ctypes, os
+open('/home/baponi/n.txt', 'w').write('none')
+print(os.environ['HOME'], os.getcwd(), ctypes.CDLL(None).ptrace(0, 0, 0, 0))
+`})
+	if !res.Success || res.Stdout != "/home/baponi /home/baponi -1\n" {
+		t.Fatalf("isolation none, writing /home/baponi: %s", res)
+	}
+	code, body := apiCall(t, "POST", url, key, "/v1/files/list", map[string]any{"source": "thread", "id": "none-home"})
+	if code != 200 || !strings.Contains(string(body), `"n.txt"`) {
+		t.Errorf("the thread after the run: %d %s", code, body)
+	}
+	res = execute(t, url, key, map[string]any{"thread_id": "none-home", "timeout": 30, "code": seccompProbe})
+	if !res.Success || strings.Contains(res.Stdout, "ALLOWED") {
+		t.Errorf("isolation none, the filter: %s", res)
+	}
+}
+
+// Defect 10, the fallback: isolation none gave code no /home/baponi (and
+// no filter: PTRACE_TRACEME stopped the run). Where a mount namespace can
+// be made without privileges — an unprivileged user namespace, as here,
+// or root — /home/baponi is the thread and the filter applies.
+func TestDefect10NoneModeHome(t *testing.T) {
+	requirePython(t)
+	emu := emulator.RunT(t, emulator.Options{Sandbox: emulator.SandboxOptions{Isolation: "none"}})
+	checkNoneHome(t, emu.URL(), emu.APIKey())
+	t.Run("nobody", func(t *testing.T) {
+		p := startSandboxBinary(t, asNobody(t), nil, "--isolation", "none")
+		checkNoneHome(t, p.url, emulator.DevAPIKey)
+	})
+}

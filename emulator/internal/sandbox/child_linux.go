@@ -66,6 +66,11 @@ type childConfig struct {
 	// groups after building the sandbox (it started as root of its user
 	// namespace, mapped to the host's root, to reach root-only paths).
 	SetIDs bool
+	// Home, when set, is the fallback's light mode (isolation none): no
+	// new root, only a private mount namespace in which a tmpfs covers
+	// /home and this host directory is bound at /home/baponi. Root and Ops
+	// are unused.
+	Home string
 }
 
 func init() {
@@ -98,14 +103,20 @@ func runChild() {
 	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil && err != unix.EINVAL {
 		fail("new cgroup namespace: %v", err)
 	}
-	if err := buildRoot(&cfg); err != nil {
-		fail("%v", err)
-	}
-	if err := loopbackUp(); err != nil {
-		fail("bring up loopback: %v", err)
-	}
-	if err := unix.Sethostname([]byte("baponi")); err != nil {
-		fail("set hostname: %v", err)
+	if cfg.Home != "" {
+		if err := homeOnly(cfg.Home); err != nil {
+			fail("%v", err)
+		}
+	} else {
+		if err := buildRoot(&cfg); err != nil {
+			fail("%v", err)
+		}
+		if err := loopbackUp(); err != nil {
+			fail("bring up loopback: %v", err)
+		}
+		if err := unix.Sethostname([]byte("baponi")); err != nil {
+			fail("set hostname: %v", err)
+		}
 	}
 	if cfg.Probe {
 		os.Exit(0)
@@ -216,6 +227,19 @@ func execArgs(argv, env []string) (*byte, []*byte, []*byte, error) {
 		return nil, nil, nil, err
 	}
 	return argv0, av, ev, nil
+}
+
+// homeOnly is the light mode's whole setup: in this process's private
+// mount namespace, a tmpfs on /home (the host's /home disappears from the
+// code's view) with home bound read-write at /home/baponi.
+func homeOnly(home string) error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	if err := unix.Mount("tmpfs", "/home", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755,size=64k"); err != nil {
+		return fmt.Errorf("mount a tmpfs on /home: %w", err)
+	}
+	return bind(home, "/home/baponi", true, false)
 }
 
 // buildRoot mounts a tmpfs on cfg.Root, fills it per cfg.Ops and makes it

@@ -23,13 +23,18 @@ import (
 )
 
 // missingPathsNote explains, for a failed run of the fallback, why the
-// sandbox's fixed paths are not there when the code names them: without
-// namespaces nothing can be mounted at /home/baponi or /volumes/<slug>
-// without privileges, so the thread directory is only the working
-// directory and $HOME. "" when the code names neither or they exist.
-func missingPathsNote(code []byte) string {
+// sandbox's fixed paths are not there when the code names them: reason is
+// why the runner does not isolate; homeMounted says the light mode gave
+// the code /home/baponi (volumes are never mounted: /volumes cannot be
+// made on the host without privileges), whyNot why it could not. "" when
+// the code names none of the missing paths.
+func missingPathsNote(code []byte, reason string, homeMounted bool, whyNot string) string {
+	paths := []string{"/home/baponi", "/volumes/"}
+	if homeMounted {
+		paths = paths[1:]
+	}
 	var missing []string
-	for _, p := range []string{"/home/baponi", "/volumes/"} {
+	for _, p := range paths {
 		if bytes.Contains(code, []byte(p)) {
 			if _, err := os.Stat(p); err != nil {
 				missing = append(missing, p)
@@ -39,8 +44,11 @@ func missingPathsNote(code []byte) string {
 	if len(missing) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("isolation none (no namespaces here): %s does not exist, because nothing can be mounted there without privileges; "+
-		"the thread directory is the working directory and $HOME, volumes are not mounted", strings.Join(missing, " and "))
+	if homeMounted {
+		return fmt.Sprintf("isolation none (%s): volumes are not mounted, %s does not exist; /home/baponi is the thread directory", reason, missing[0])
+	}
+	return fmt.Sprintf("isolation none (%s): %s does not exist, because nothing can be mounted there without privileges here (%s); "+
+		"the thread directory is the working directory and $HOME, volumes are not mounted", reason, strings.Join(missing, " and "), whyNot)
 }
 
 func joinNote(err, note string) string {
@@ -89,21 +97,33 @@ func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, er
 		outW.Close()
 		return Result{}, fmt.Errorf("sandbox: pipe: %w", err)
 	}
-	cmd := &exec.Cmd{
-		Path:        it.path,
-		Args:        args,
-		Env:         baseEnv(home, it, spec.Env),
-		Dir:         home,
-		Stdout:      outW,
-		Stderr:      errOutW,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
-	}
 	// The interpreter starts with 0, 1 and 2 only, not with descriptors
 	// the emulator inherited without close-on-exec.
 	if cerr := closeOnExecAbove3(); cerr != nil {
 		r.log.Warn("sandbox: marking inherited descriptors close-on-exec", "err", cerr)
 	}
-	err = cmd.Start()
+	var cmd *exec.Cmd
+	light, whyNot := r.lightHome()
+	setupErr := ""
+	if light {
+		// /home/baponi is the thread directory; the child sets the limits.
+		fsize, limitFiles := fileSizeLimit(limitedDirs(spec))
+		cmd, setupErr, err = lightStart(childConfig{
+			Home: home, Argv: args, Env: baseEnv("/home/baponi", it, spec.Env), Dir: "/home/baponi",
+			AddrSpace: addressSpaceLimit(spec.Language, spec.MemoryLimit), FileSize: fsize, LimitFileSize: limitFiles,
+		}, outW, errOutW)
+	} else {
+		cmd = &exec.Cmd{
+			Path:        it.path,
+			Args:        args,
+			Env:         baseEnv(home, it, spec.Env),
+			Dir:         home,
+			Stdout:      outW,
+			Stderr:      errOutW,
+			SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		}
+		err = cmd.Start()
+	}
 	outW.Close()
 	errOutW.Close()
 	if err != nil {
@@ -112,7 +132,9 @@ func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, er
 		return Result{ExitCode: -1, Status: StatusFailed, Error: "start interpreter: " + err.Error(),
 			Stdout: []byte{}, Stderr: []byte{}, Duration: time.Since(began)}, nil
 	}
-	limitPlain(cmd.Process.Pid, spec, r)
+	if !light {
+		limitPlain(cmd.Process.Pid, spec, r)
+	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); out.drain(outR) }()
@@ -166,7 +188,7 @@ func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, er
 	var t2 bool
 	res.Stderr, t2 = errOut.bytes()
 	res.Truncated = res.Truncated || t2
-	end := ending{timedOut: timedOut.Load(), cancelled: cancelled.Load(), sizes: &sizes, traced: traced}
+	end := ending{timedOut: timedOut.Load(), cancelled: cancelled.Load(), sizes: &sizes, traced: traced, setupErr: setupErr}
 	if q := overQuota.Load(); q != nil {
 		end.overQuota = *q
 	}
@@ -174,7 +196,7 @@ func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, er
 		return Result{}, err
 	}
 	if res.Status != StatusSuccess {
-		res.Error = joinNote(res.Error, missingPathsNote(spec.Code))
+		res.Error = joinNote(res.Error, missingPathsNote(spec.Code, r.reason, light, whyNot))
 	}
 	return res, nil
 }

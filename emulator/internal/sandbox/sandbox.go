@@ -165,6 +165,11 @@ type Runner struct {
 	stateMu sync.Mutex
 	settled bool      // the probe ran, or is not needed
 	ns      *nsRunner // nil in the fallback
+
+	// The fallback's light mode (light_linux.go): probed once.
+	homeOnce sync.Once
+	homeOK   bool
+	homeWhy  string
 }
 
 // interp is a resolved interpreter: the real binary, not a shim.

@@ -440,6 +440,7 @@ func TestFallback_PlainSubprocess(t *testing.T) {
 	if r.Mode() != IsolationNone || r.Reason() == "" {
 		t.Fatalf("mode %q reason %q", r.Mode(), r.Reason())
 	}
+	plainOnly(r)
 	home := t.TempDir()
 	res := run(t, r, Spec{Language: "bash", HomeDir: home, Code: []byte(`echo "$HOME|$PWD"; echo hi > f.txt`)})
 	mustSucceed(t, res)
@@ -514,6 +515,7 @@ func TestFallback_SaysWhyHomeBaponiIsMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
+	plainOnly(r)
 	res := run(t, r, Spec{Language: "bash", HomeDir: t.TempDir(), Code: []byte(`echo x > /home/baponi/out.txt`)})
 	if res.Status != StatusFailed || !strings.Contains(res.Error, "isolation none") || !strings.Contains(res.Error, "/home/baponi does not exist") {
 		t.Fatalf("status %s error %q", res.Status, res.Error)
@@ -540,6 +542,7 @@ func TestFallback_PtraceTracemeEndsTheRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
+	plainOnly(r)
 	marker := fmt.Sprintf("40.%d", time.Now().UnixNano()%100000)
 	res := run(t, r, Spec{Language: "python", HomeDir: t.TempDir(), Timeout: 20 * time.Second, Code: []byte(`
 import ctypes, os, signal, subprocess
@@ -558,5 +561,49 @@ print('after')
 	}
 	if left := processesWith("sleep " + marker); len(left) > 0 {
 		t.Errorf("left behind: %v", left)
+	}
+}
+
+// plainOnly makes a fallback runner skip its light mode, as where no mount
+// namespace can be made.
+func plainOnly(r *Runner) {
+	r.homeOnce.Do(func() { r.homeWhy = "light mode disabled by the test" })
+}
+
+// Defect 10: the fallback (isolation none) gave code no /home/baponi.
+// Where a mount namespace can be made without privileges (an unprivileged
+// user namespace, or root), /home/baponi is the thread directory, code
+// starts with fds 0-2 only, under no_new_privs and the seccomp filter
+// (ptrace is refused: no stopped tracee), and volumes' absence is
+// explained.
+func TestFallback_LightModeGivesAWritableHomeBaponi(t *testing.T) {
+	r, err := NewRunner(Options{Isolation: IsolationNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if ok, why := r.lightHome(); !ok {
+		t.Skip("no mount namespace here: " + why)
+	}
+	home := t.TempDir()
+	res := run(t, r, Spec{Language: "bash", HomeDir: home, Code: []byte(`echo "$HOME|$PWD"; echo hi > /home/baponi/f.txt; ls /proc/self/fd | tr '\n' ' '; echo; grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status | tr -s '\t\n' '  '`)})
+	mustSucceed(t, res)
+	lines := strings.Split(string(res.Stdout), "\n")
+	if len(lines) < 3 || lines[0] != "/home/baponi|/home/baponi" || lines[1] != "0 1 2 3 " || !strings.Contains(lines[2], "NoNewPrivs: 1") || !strings.Contains(lines[2], "Seccomp: 2") {
+		t.Fatalf("stdout %q; want HOME and cwd /home/baponi, fds 0-2 (3: ls's own), no_new_privs and a filter", res.Stdout)
+	}
+	if b, err := os.ReadFile(filepath.Join(home, "f.txt")); err != nil || string(b) != "hi\n" {
+		t.Fatalf("f.txt in the thread directory: %q %v", b, err)
+	}
+	if _, err := exec.LookPath("python3"); err == nil {
+		res = run(t, r, Spec{Language: "python", HomeDir: home, Code: []byte("import ctypes, os; print(ctypes.CDLL(None).ptrace(0, 0, 0, 0), ctypes.get_errno() if hasattr(ctypes, 'get_errno') else '', os.getcwd())")})
+		mustSucceed(t, res)
+		if !strings.HasPrefix(string(res.Stdout), "-1 ") {
+			t.Fatalf("ptrace(PTRACE_TRACEME) in the light mode: %q", res.Stdout)
+		}
+	}
+	res = run(t, r, Spec{Language: "bash", HomeDir: home, Code: []byte(`ls /volumes/data`)})
+	if res.Status != StatusFailed || !strings.Contains(res.Error, "volumes are not mounted") {
+		t.Fatalf("status %s error %q", res.Status, res.Error)
 	}
 }
