@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"net/http/httptest"
+	"os"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
@@ -11,6 +12,10 @@ import (
 	"github.com/localbaponi/localbaponi/conformance"
 	"github.com/localbaponi/localbaponi/emulator"
 )
+
+// The tests reach only loopback: the AWS SDK must not ask an instance
+// metadata service for credentials.
+func init() { os.Setenv("AWS_EC2_METADATA_DISABLED", "true") }
 
 // startOnFakeS3 starts an emulator whose store is an S3 bucket served
 // in-process by gofakes3 (over s3afero, which streams objects to files; see

@@ -83,7 +83,7 @@ func (e *Emulator) startControl(s *api.Server, backend string) error {
 		if err != nil {
 			return fmt.Errorf("--snapshot %s: %w", e.opts.Snapshot, err)
 		}
-		if err := e.commitSnapshot(staged); err != nil {
+		if err := e.commitSnapshot(context.Background(), staged); err != nil {
 			return fmt.Errorf("--snapshot %s: %w", e.opts.Snapshot, err)
 		}
 	}

@@ -121,8 +121,8 @@ type Options struct {
 	// MinIO, ...; credentials as for any AWS tool: environment, shared
 	// config and credentials files with $AWS_PROFILE, SSO, instance roles;
 	// path-style requests when an endpoint is given). With a remote store, code runs in a local copy of its spaces,
-	// fetched before and pushed after each run; loading snapshots needs
-	// the file store.
+	// fetched before and pushed after each run; snapshots are staged
+	// under a prefix of the bucket and switched in by server-side copies.
 	Store string
 	// Backend is the storage face: "gcs" (default), "s3" or "azure".
 	Backend string

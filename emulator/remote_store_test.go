@@ -3,9 +3,14 @@ package emulator_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
@@ -15,17 +20,64 @@ import (
 	"github.com/localbaponi/localbaponi/emulator"
 )
 
+// The tests reach only loopback: the AWS SDK must not ask an instance
+// metadata service for credentials.
+func init() { os.Setenv("AWS_EC2_METADATA_DISABLED", "true") }
+
 // fakeBucket serves one S3 bucket in-process (gofakes3 over s3afero, which
 // streams objects to files) and returns the --store URL of a prefix in it.
-func fakeBucket(t *testing.T) string {
+func fakeBucket(t *testing.T) string { return newFakeS3(t).url }
+
+// fakeS3 is one in-process S3 bucket: gofakes3 over s3afero (objects
+// streamed to files under dir), behind a handler that can refuse copies.
+type fakeS3 struct {
+	url string // the --store URL of the prefix "replicas"
+	dir string // where s3afero keeps the bucket's objects
+	// refuseCopyTo, if set, is the end of the path of a copy destination:
+	// the bucket refuses the next copy there (403 AccessDenied).
+	refuseCopyTo atomic.Pointer[string]
+}
+
+func newFakeS3(t *testing.T) *fakeS3 {
 	t.Helper()
-	be, err := s3afero.SingleBucket("shared-bucket", afero.NewBasePathFs(afero.NewOsFs(), t.TempDir()), nil)
+	f := &fakeS3{dir: t.TempDir()}
+	be, err := s3afero.SingleBucket("shared-bucket", afero.NewBasePathFs(afero.NewOsFs(), f.dir), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(gofakes3.New(be).Server())
+	fake := gofakes3.New(be).Server()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if dst := f.refuseCopyTo.Load(); dst != nil && r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") != "" &&
+			strings.HasSuffix(r.URL.Path, *dst) && f.refuseCopyTo.CompareAndSwap(dst, nil) {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>copy refused (test)</Message></Error>`)
+			return
+		}
+		fake.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
-	return "s3://shared-bucket/replicas?endpoint=" + srv.URL
+	f.url = "s3://shared-bucket/replicas?endpoint=" + srv.URL
+	return f
+}
+
+// keys lists the object keys of the bucket whose name contains part.
+func (f *fakeS3) keys(t *testing.T, part string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(f.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if rel, _ := filepath.Rel(f.dir, p); !d.IsDir() && strings.Contains(rel, part) {
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // TestTwoEmulatorsShareAnS3Store: replicas on one bucket see each other's

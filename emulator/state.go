@@ -102,7 +102,7 @@ func (e *Emulator) reset(ctx context.Context, org, thread string) error {
 		e.journal.Clear()
 		e.clock.Reset()
 		if staged != nil {
-			return e.commitSnapshot(staged)
+			return e.commitSnapshot(ctx, staged)
 		}
 		if err := e.store.RemoveOrg(""); err != nil {
 			return err
@@ -214,10 +214,37 @@ func (e *Emulator) snapshotSpace(ctx context.Context, tw *tar.Writer, sp store.S
 	return nil
 }
 
-// stagedSnapshot is a snapshot read into a staging store, ready to swap in.
+// stagedSnapshot is a snapshot read into a staging area, ready to swap in.
 type stagedSnapshot struct {
-	st *store.Store
+	st store.Staging
 	m  snapshotManifest
+}
+
+// fileStaging is the file store's staging store as a store.Staging: a
+// directory inside the data dir, swapped in by two renames.
+type fileStaging struct{ live, st *store.Store }
+
+func (f fileStaging) Store() store.Backend { return f.st }
+
+func (f fileStaging) Commit(context.Context) error { return f.live.ReplaceWith(f.st) }
+
+func (f fileStaging) Discard(context.Context) error { return f.live.DiscardStaging(f.st) }
+
+// newStaging opens an empty staging area of the emulator's store whose
+// modified times come from clk: a directory inside the data dir for the
+// file store, a prefix of the bucket for a remote store.
+func (e *Emulator) newStaging(ctx context.Context, clk *clock.Clock) (store.Staging, error) {
+	if e.files != nil {
+		st, err := e.files.NewStaging(clk)
+		if err != nil {
+			return nil, err
+		}
+		return fileStaging{live: e.files, st: st}, nil
+	}
+	if sg, ok := e.store.(store.Stager); ok {
+		return sg.NewStaging(ctx, clk)
+	}
+	return nil, fmt.Errorf("the store %s cannot load snapshots", e.opts.Store)
 }
 
 // LoadSnapshot replaces the emulator's files, orgs, keys, volumes and clock
@@ -234,7 +261,7 @@ func (e *Emulator) LoadSnapshot(ctx context.Context, r io.Reader) error {
 		if e.exec != nil && e.exec.svc != nil {
 			e.exec.svc.Forget("", "")
 		}
-		return e.commitSnapshot(staged)
+		return e.commitSnapshot(ctx, staged)
 	})
 }
 
@@ -278,21 +305,19 @@ func (e *Emulator) stageSnapshot(ctx context.Context, r io.Reader) (_ *stagedSna
 	for _, o := range m.Tenants.Orgs {
 		orgs[o.ID] = true
 	}
-	if e.files == nil {
-		return nil, fail("loading a snapshot needs the file store (this emulator keeps its data in %s)", e.opts.Store)
-	}
 	stClock := clock.NewFrozen(m.Clock.Now)
-	st, err := e.files.NewStaging(stClock)
+	staging, err := e.newStaging(ctx, stClock)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 	}
 	defer func() {
 		if err != nil {
-			if derr := e.files.DiscardStaging(st); derr != nil {
+			if derr := staging.Discard(context.WithoutCancel(ctx)); derr != nil {
 				e.log.Warn("snapshot: discard staging area", "err", derr)
 			}
 		}
 	}()
+	st := staging.Store()
 	for _, o := range m.Tenants.Orgs {
 		for _, v := range o.Volumes {
 			if err := st.Create(store.Space{Org: o.ID, Kind: store.Volume, ID: v.Slug}); err != nil {
@@ -340,12 +365,14 @@ func (e *Emulator) stageSnapshot(ctx context.Context, r io.Reader) (_ *stagedSna
 			return nil, fail("%q is neither a file nor a directory", hdr.Name)
 		}
 	}
-	return &stagedSnapshot{st: st, m: m}, nil
+	return &stagedSnapshot{st: staging, m: m}, nil
 }
 
 // commitSnapshot swaps a staged snapshot in; no request is served meanwhile.
-func (e *Emulator) commitSnapshot(s *stagedSnapshot) error {
-	if err := e.files.ReplaceWith(s.st); err != nil {
+func (e *Emulator) commitSnapshot(ctx context.Context, s *stagedSnapshot) error {
+	// Not the request's context: a client gone away must not roll back a
+	// switch that is under way.
+	if err := s.st.Commit(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
 	if err := e.tenants.Replace(s.m.Tenants); err != nil {

@@ -122,7 +122,22 @@ func TestSnapshotRoundTrip(t *testing.T) {
 // A snapshot of another format version, a truncated one, or one with a bad
 // entry is refused with a clear error and changes nothing.
 func TestSnapshotRefusedChangesNothing(t *testing.T) {
-	emu := emulator.RunT(t)
+	t.Run("file", func(t *testing.T) {
+		emu := emulator.RunT(t)
+		testSnapshotRefused(t, emu, func() []string {
+			stage, _ := filepath.Glob(filepath.Join(emu.DataDir(), ".stage-*"))
+			return stage
+		})
+	})
+	t.Run("s3", func(t *testing.T) {
+		f := newFakeS3(t)
+		testSnapshotRefused(t, emulator.RunT(t, emulator.Options{Store: f.url}), func() []string { return f.keys(t, ".staging") })
+	})
+}
+
+// testSnapshotRefused is TestSnapshotRefusedChangesNothing on one store;
+// staged lists what is left of staging areas.
+func testSnapshotRefused(t *testing.T, emu *emulator.Emulator, staged func() []string) {
 	emu.WriteFile(emulator.Thread("keep"), "k.txt", []byte("kept"))
 	var buf bytes.Buffer
 	if err := emu.WriteSnapshot(context.Background(), &buf); err != nil {
@@ -171,7 +186,7 @@ func TestSnapshotRefusedChangesNothing(t *testing.T) {
 			t.Errorf("%s: the state changed (%q, %v)", name, got, err)
 		}
 	}
-	if stage, _ := filepath.Glob(filepath.Join(emu.DataDir(), ".stage-*")); len(stage) != 0 {
+	if stage := staged(); len(stage) != 0 {
 		t.Errorf("staging left behind: %v", stage)
 	}
 	// The good one loads: "after" is gone, "keep" is there.

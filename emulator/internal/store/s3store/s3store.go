@@ -46,6 +46,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/clock"
 	"github.com/localbaponi/localbaponi/emulator/internal/store"
@@ -132,6 +133,8 @@ type Store struct {
 
 	bufs chan []byte // at most conc+1 part buffers, made on demand
 
+	copyLimit int64 // largest object CopyKey copies server-side; 0 means MaxCopySize
+
 	mu     sync.Mutex
 	meta   map[string]cachedMeta // key → what a HEAD said, for that ETag
 	spaces map[string]bool       // space markers known to exist
@@ -202,7 +205,15 @@ func NewClient(ctx context.Context, cfg Config, log *slog.Logger) (*s3.Client, e
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	var opts []func(*config.LoadOptions) error
+	// The SDK's own warnings (e.g. about the instance metadata service)
+	// go to the store's log, not to stderr.
+	opts := []func(*config.LoadOptions) error{config.WithLogger(logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+		level := slog.LevelDebug
+		if c == logging.Warn {
+			level = slog.LevelWarn
+		}
+		log.Log(context.Background(), level, "s3 store: aws sdk: "+fmt.Sprintf(format, v...))
+	}))}
 	if cfg.Region != "" {
 		opts = append(opts, config.WithRegion(cfg.Region))
 	}

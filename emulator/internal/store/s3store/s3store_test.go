@@ -3,6 +3,7 @@ package s3store
 import (
 	"context"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -14,6 +15,10 @@ import (
 	"github.com/localbaponi/localbaponi/emulator/internal/store"
 	"github.com/localbaponi/localbaponi/emulator/internal/store/storetest"
 )
+
+// The tests reach only loopback: the AWS SDK must not ask an instance
+// metadata service for credentials.
+func init() { os.Setenv("AWS_EC2_METADATA_DISABLED", "true") }
 
 const testBucket = "localbaponi-test"
 
