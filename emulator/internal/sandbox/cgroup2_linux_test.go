@@ -196,7 +196,7 @@ func TestCgroupV2EmulatorAloneInItsCgroupDelegates(t *testing.T) {
 	}
 	parent := filepath.Join(mount, fmt.Sprintf("lbtest-%d", os.Getpid()))
 	if err := os.Mkdir(parent, 0o755); err != nil {
-		t.Fatal(err)
+		t.Skipf("cannot create a cgroup in %s (a read-only cgroupfs, as in many containers): %v", mount, err)
 	}
 	on := readWords(filepath.Join(mount, "cgroup.subtree_control"))
 	if !slices.Contains(on, ctrls[0]) {
