@@ -29,17 +29,37 @@ var providers = map[string]provider{
 	"azure": {"sig", "AuthenticationFailed", 403, "AuthenticationFailed", 403, true},
 }
 
+// specStore is a store the Files API specs run on: its name and the
+// Options.Store of a new emulator on a fresh, empty one.
+type specStore struct {
+	name string
+	url  func() string
+}
+
+// specStores: the file store, and each remote store on an in-process fake
+// bucket (a new one per spec).
+var specStores = []specStore{
+	{"file", func() string { return "" }},
+	{"s3", func() string { return newFakeS3(GinkgoT()).url }}, // gofakes3 over s3afero: objects stream to files
+}
+
 var _ = Describe("Files API", func() {
-	for _, backend := range emulator.Backends() {
-		filesAPISpecs(backend, providers[backend])
+	for _, st := range specStores {
+		for _, backend := range emulator.Backends() {
+			filesAPISpecs(backend, providers[backend], st)
+		}
 	}
 })
 
-func filesAPISpecs(backend string, pv provider) {
-	Describe("backend "+backend, Label(backend), filesAPIBody(backend, pv))
+func filesAPISpecs(backend string, pv provider, st specStore) {
+	name := "backend " + backend
+	if st.name != "file" {
+		name += ", store " + st.name
+	}
+	Describe(name, Label(backend, "store-"+st.name), filesAPIBody(backend, pv, st))
 }
 
-func filesAPIBody(backend string, pv provider) func() {
+func filesAPIBody(backend string, pv provider, st specStore) func() {
 	return func() {
 		var (
 			emu   *emulator.Emulator
@@ -47,10 +67,16 @@ func filesAPIBody(backend string, pv provider) func() {
 			other *apiClient
 		)
 		BeforeEach(func() {
+			url := st.url()
 			emu = emulator.RunT(GinkgoT(), emulator.Options{
 				Backend: backend,
+				Store:   url,
 				Clock:   emulator.NewFrozenClock(time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)),
 			})
+			if url == "" {
+				url = "file"
+			}
+			Expect(emu.StoreURL()).To(Equal(url))
 			c = newClient(emu, emu.APIKey())
 			other = newClient(emu, emu.OtherAPIKey())
 		})

@@ -28,6 +28,14 @@ func init() { os.Setenv("AWS_EC2_METADATA_DISABLED", "true") }
 // streams objects to files) and returns the --store URL of a prefix in it.
 func fakeBucket(t *testing.T) string { return newFakeS3(t).url }
 
+// testingT is what the fakes need of a test: a *testing.T or GinkgoT().
+type testingT interface {
+	Helper()
+	TempDir() string
+	Cleanup(func())
+	Fatal(args ...any)
+}
+
 // fakeS3 is one in-process S3 bucket: gofakes3 over s3afero (objects
 // streamed to files under dir), behind a handler that can refuse copies.
 type fakeS3 struct {
@@ -38,7 +46,7 @@ type fakeS3 struct {
 	refuseCopyTo atomic.Pointer[string]
 }
 
-func newFakeS3(t *testing.T) *fakeS3 {
+func newFakeS3(t testingT) *fakeS3 {
 	t.Helper()
 	f := &fakeS3{dir: t.TempDir()}
 	be, err := s3afero.SingleBucket("shared-bucket", afero.NewBasePathFs(afero.NewOsFs(), f.dir), nil)
@@ -62,7 +70,7 @@ func newFakeS3(t *testing.T) *fakeS3 {
 }
 
 // keys lists the object keys of the bucket whose name contains part.
-func (f *fakeS3) keys(t *testing.T, part string) []string {
+func (f *fakeS3) keys(t testingT, part string) []string {
 	t.Helper()
 	var out []string
 	err := filepath.WalkDir(f.dir, func(p string, d fs.DirEntry, err error) error {
