@@ -69,6 +69,9 @@ func fillForSnapshot(t *testing.T, emu *emulator.Emulator) {
 	if err := emu.WriteFile(emulator.Volume(emulator.DevRWVolume), "shared.csv", []byte("a,b\n")); err != nil {
 		t.Fatal(err)
 	}
+	if err := emu.WriteFile(emulator.Thread("t1"), "c++ & 100%/a+b c?.txt", []byte("a name to escape")); err != nil {
+		t.Fatal(err)
+	}
 	if err := emu.WriteFile(emulator.Thread("t10"), "x", []byte("a thread whose id t1 prefixes")); err != nil {
 		t.Fatal(err)
 	}

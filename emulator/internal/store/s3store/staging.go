@@ -85,11 +85,12 @@ func (s *Store) DeleteKey(ctx context.Context, key string) error {
 }
 
 // copySource is CopyObject's x-amz-copy-source: bucket/key, each segment
-// URL-encoded.
+// URL-encoded, "+" too (servers decode it as a query value would, where a
+// bare "+" is a space).
 func (s *Store) copySource(key string) string {
 	segs := strings.Split(key, "/")
 	for i, seg := range segs {
-		segs[i] = url.PathEscape(seg)
+		segs[i] = strings.ReplaceAll(url.PathEscape(seg), "+", "%2B")
 	}
 	return url.PathEscape(s.bucket) + "/" + strings.Join(segs, "/")
 }
