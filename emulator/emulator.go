@@ -120,7 +120,11 @@ type Options struct {
 	// "s3://BUCKET[/PREFIX]?endpoint=URL&region=R" (an S3 bucket: AWS,
 	// MinIO, ...; credentials as for any AWS tool: environment, shared
 	// config and credentials files with $AWS_PROFILE, SSO, instance roles;
-	// path-style requests when an endpoint is given). With a remote store, code runs in a local copy of its spaces,
+	// path-style requests when an endpoint is given), or
+	// "gcs://BUCKET[/PREFIX]?endpoint=URL" (a GCS bucket: with an endpoint,
+	// a server speaking GCS's JSON API reached without credentials, such
+	// as fake-gcs-server; without, GCS with Application Default
+	// Credentials). With a remote store, code runs in a local copy of its spaces,
 	// fetched before and pushed after each run; snapshots are staged
 	// under a prefix of the bucket and switched in by server-side copies.
 	Store string

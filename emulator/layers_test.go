@@ -36,6 +36,7 @@ var layers = map[string]int{
 	"emulator/internal/face/facetest":   4,
 	"emulator/internal/face":            3,
 	"emulator/internal/store/s3store":   3, // remote stores: over store's types
+	"emulator/internal/store/gcsstore":  3,
 	"emulator/internal/store/mirror":    3,
 	"emulator/internal/store/storetest": 3,
 	"emulator/internal/store":           2,

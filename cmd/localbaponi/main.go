@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		trustFwd    = fs.Bool("trust-forwarded-headers", false, "take the client's host and scheme from X-Forwarded-Host and X-Forwarded-Proto (behind a reverse proxy)")
 		configFile  = fs.String("config", "", "YAML config of orgs, keys, volumes and signing identity (replaces the dev defaults)")
 		dataDir     = fs.String("data-dir", "", "keep data in this directory across restarts (default: a temporary directory removed on exit)")
-		storeURL    = fs.String("store", "file", "where the bytes are kept: file (in --data-dir), or s3://BUCKET[/PREFIX]?endpoint=URL&region=R (credentials as for any AWS tool: AWS_* env, shared config/credentials files with AWS_PROFILE, SSO, instance roles)")
+		storeURL    = fs.String("store", "file", "where the bytes are kept: file (in --data-dir), s3://BUCKET[/PREFIX]?endpoint=URL&region=R (credentials as for any AWS tool: AWS_* env, shared config/credentials files with AWS_PROFILE, SSO, instance roles), or gcs://BUCKET[/PREFIX]?endpoint=URL (no credentials with an endpoint, else Application Default Credentials)")
 		backend     = fs.String("backend", "gcs", "storage face of signed URLs: gcs, s3 or azure")
 		keyID       = fs.String("signing-key-id", "", "signing key id: GCS HMAC access id, S3 access key id, Azure account name (default "+emulator.DevSigningKeyID+")")
 		secret      = fs.String("signing-secret", "", "signing secret (default "+emulator.DevSigningSecret+")")

@@ -1,0 +1,114 @@
+package emulator_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/fsouza/fake-gcs-server/fakestorage"
+
+	"github.com/localbaponi/localbaponi/emulator"
+)
+
+// fakeGCSBucket serves one GCS bucket in-process (fake-gcs-server's
+// fakestorage over HTTP on loopback; it keeps objects in memory, see
+// emulator/internal/store/gcsstore for where it differs from GCS) and
+// returns the --store URL of a prefix in it.
+func fakeGCSBucket(t *testing.T) string {
+	t.Helper()
+	srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{Scheme: "http", Host: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "shared-bucket"})
+	t.Cleanup(srv.Stop)
+	return "gcs://shared-bucket/replicas?endpoint=" + srv.URL()
+}
+
+// TestTwoEmulatorsShareAGCSStore: replicas on one GCS bucket see each
+// other's uploads and deletes, through the Files API.
+func TestTwoEmulatorsShareAGCSStore(t *testing.T) {
+	url := fakeGCSBucket(t)
+	a := emulator.RunT(t, emulator.Options{Store: url})
+	b := emulator.RunT(t, emulator.Options{Store: url})
+	if a.DataDir() != "" || a.StoreURL() != url {
+		t.Fatalf("DataDir %q, StoreURL %q; want no data dir and the store URL", a.DataDir(), a.StoreURL())
+	}
+	if err := a.WriteFile(emulator.Thread("t1"), "dir/in.txt", []byte("from a")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.ReadFile(emulator.Thread("t1"), "dir/in.txt")
+	if err != nil || string(got) != "from a" {
+		t.Fatalf("b reads %q, %v", got, err)
+	}
+	if code, out := listThread(t, b, "t1"); code != 200 || !strings.Contains(out, `"dir/in.txt"`) {
+		t.Fatalf("b lists %d %s", code, out)
+	}
+	if code := deleteFile(t, b, "t1", "dir/in.txt"); code != 200 {
+		t.Fatalf("b deletes: %d", code)
+	}
+	if _, err := a.ReadFile(emulator.Thread("t1"), "dir/in.txt"); err == nil {
+		t.Fatal("a still reads a file b deleted")
+	}
+	if code, out := listThread(t, a, "t1"); code != 200 || strings.Contains(out, "in.txt") {
+		t.Fatalf("a lists %d %s after b's delete", code, out)
+	}
+}
+
+// TestGCSStoreOptionRefusals: a data dir with a gcs:// store, a URL
+// without a bucket, an unknown parameter and a bucket that does not exist
+// are refused at start, naming what is wrong.
+func TestGCSStoreOptionRefusals(t *testing.T) {
+	url := fakeGCSBucket(t)
+	for name, c := range map[string]struct {
+		o    emulator.Options
+		want string
+	}{
+		"data dir":      {emulator.Options{Store: url, DataDir: t.TempDir()}, "data dir"},
+		"no bucket":     {emulator.Options{Store: "gcs:///x"}, "bucket is missing"},
+		"bad parameter": {emulator.Options{Store: url + "&region=x"}, `unknown parameter "region"`},
+		"bad endpoint":  {emulator.Options{Store: "gcs://b?endpoint=ftp://x"}, "endpoint"},
+		"missing":       {emulator.Options{Store: strings.Replace(url, "shared-bucket", "other-bucket", 1)}, `bucket "other-bucket"`},
+	} {
+		emu, err := emulator.Start(c.o)
+		if err == nil {
+			emu.Close()
+			t.Errorf("%s: Start succeeded", name)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want it to say %q", name, err, c.want)
+		}
+	}
+}
+
+// listThread lists a thread through the Files API.
+func listThread(t *testing.T, emu *emulator.Emulator, id string) (int, string) {
+	t.Helper()
+	return filesCall(t, emu, http.MethodPost, "/v1/files/list", map[string]any{"source": "thread", "id": id})
+}
+
+// deleteFile deletes a thread's file through the Files API.
+func deleteFile(t *testing.T, emu *emulator.Emulator, id, p string) int {
+	t.Helper()
+	code, _ := filesCall(t, emu, http.MethodDelete, "/v1/files", map[string]any{"source": "thread", "id": id, "path": p})
+	return code
+}
+
+func filesCall(t *testing.T, emu *emulator.Emulator, method, route string, body map[string]any) (int, string) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, emu.URL()+route, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+emu.APIKey())
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
