@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -26,6 +27,44 @@ func fakeGCSBucket(t *testing.T) string {
 	srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "shared-bucket"})
 	t.Cleanup(srv.Stop)
 	return "gcs://shared-bucket/replicas?endpoint=" + srv.URL()
+}
+
+// newFakeGCS is fakeGCSBucket behind a handler that can refuse copies
+// (rewrites), with its objects listed for the tests, in the shape of the
+// S3 fake.
+func newFakeGCS(t testingT) *fakeS3 {
+	t.Helper()
+	f := &fakeS3{}
+	var h http.Handler
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(front.Close)
+	srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{NoListener: true, Scheme: "http", ExternalURL: front.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "shared-bucket"})
+	fake := srv.HTTPHandler()
+	h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if dst := f.refuseCopyTo.Load(); dst != nil && r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/rewriteTo/") &&
+			strings.HasSuffix(r.URL.Path, *dst) && f.refuseCopyTo.CompareAndSwap(dst, nil) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `{"error": {"code": 403, "message": "copy refused (test)"}}`)
+			return
+		}
+		fake.ServeHTTP(w, r)
+	})
+	f.list = func() []string {
+		objs, _, _ := srv.ListObjectsWithOptions("shared-bucket", fakestorage.ListOptions{})
+		var out []string
+		for _, o := range objs {
+			out = append(out, o.Name)
+		}
+		return out
+	}
+	f.url = "gcs://shared-bucket/replicas?endpoint=" + front.URL
+	return f
 }
 
 // TestTwoEmulatorsShareAGCSStore: replicas on one GCS bucket see each

@@ -36,11 +36,13 @@ type testingT interface {
 	Fatal(args ...any)
 }
 
-// fakeS3 is one in-process S3 bucket: gofakes3 over s3afero (objects
-// streamed to files under dir), behind a handler that can refuse copies.
+// fakeS3 is one in-process bucket of a remote store — gofakes3 over
+// s3afero (objects streamed to files under dir), or fake-gcs-server
+// (newFakeGCS) — behind a handler that can refuse copies.
 type fakeS3 struct {
-	url string // the --store URL of the prefix "replicas"
-	dir string // where s3afero keeps the bucket's objects
+	url  string          // the --store URL of the prefix "replicas"
+	dir  string          // where s3afero keeps the bucket's objects
+	list func() []string // the bucket's object names, where it is not dir
 	// refuseCopyTo, if set, is the end of the path of a copy destination:
 	// the bucket refuses the next copy there (403 AccessDenied).
 	refuseCopyTo atomic.Pointer[string]
@@ -73,6 +75,14 @@ func newFakeS3(t testingT) *fakeS3 {
 func (f *fakeS3) keys(t testingT, part string) []string {
 	t.Helper()
 	var out []string
+	if f.list != nil {
+		for _, k := range f.list() {
+			if strings.Contains(k, part) {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
 	err := filepath.WalkDir(f.dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

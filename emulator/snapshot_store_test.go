@@ -88,12 +88,21 @@ func fillForSnapshot(t *testing.T, emu *emulator.Emulator) {
 // a load whose switch fails halfway (the bucket refuses a copy) rolls back
 // to the previous state and leaves no staging keys.
 func TestSnapshotsOnS3Store(t *testing.T) {
+	testSnapshotsOnRemoteStore(t, newFakeS3(t))
+}
+
+// TestSnapshotsOnGCSStore is TestSnapshotsOnS3Store on the GCS store over
+// fake-gcs-server.
+func TestSnapshotsOnGCSStore(t *testing.T) {
+	testSnapshotsOnRemoteStore(t, newFakeGCS(t))
+}
+
+func testSnapshotsOnRemoteStore(t *testing.T, f *fakeS3) {
 	start := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
 	src := emulator.RunT(t, emulator.Options{Clock: emulator.NewFrozenClock(start)})
 	fillForSnapshot(t, src)
 	want := snapshotOf(t, src)
 
-	f := newFakeS3(t)
 	emu := emulator.RunT(t, emulator.Options{Store: f.url, Clock: emulator.NewFrozenClock(start.Add(-48 * time.Hour))})
 	if err := emu.WriteFile(emulator.Thread("old"), "gone.txt", []byte("replaced by the snapshot")); err != nil {
 		t.Fatal(err)
@@ -101,7 +110,7 @@ func TestSnapshotsOnS3Store(t *testing.T) {
 	if err := emu.LoadSnapshot(context.Background(), bytes.NewReader(want)); err != nil {
 		t.Fatal(err)
 	}
-	sameArchive(t, "S3 store after loading", want, snapshotOf(t, emu))
+	sameArchive(t, "remote store after loading", want, snapshotOf(t, emu))
 	if _, err := emu.ReadFile(emulator.Thread("old"), "gone.txt"); err == nil {
 		t.Error("a file the snapshot does not have survived loading it")
 	}
@@ -124,7 +133,7 @@ func TestSnapshotsOnS3Store(t *testing.T) {
 	if err := emu.LoadSnapshot(context.Background(), bytes.NewReader(want)); err != nil {
 		t.Fatal(err)
 	}
-	sameArchive(t, "S3 store after loading over changes", want, snapshotOf(t, emu))
+	sameArchive(t, "remote store after loading over changes", want, snapshotOf(t, emu))
 
 	// A switch that fails halfway: back to what it held.
 	emu.Clock().Advance(24 * time.Hour)
@@ -143,7 +152,7 @@ func TestSnapshotsOnS3Store(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "rolled back") {
 		t.Fatalf("load with a failing switch: %v, want an error saying it rolled back", err)
 	}
-	sameArchive(t, "S3 store after a failed switch", before, snapshotOf(t, emu))
+	sameArchive(t, "remote store after a failed switch", before, snapshotOf(t, emu))
 	if left := f.keys(t, ".staging"); len(left) != 0 {
 		t.Errorf("staging keys left: %v", left)
 	}
@@ -153,7 +162,7 @@ func TestSnapshotsOnS3Store(t *testing.T) {
 	if err := emu.LoadSnapshot(context.Background(), bytes.NewReader(cut)); !errors.Is(err, emulator.ErrSnapshot) {
 		t.Fatalf("load of a cut archive: %v, want ErrSnapshot", err)
 	}
-	sameArchive(t, "S3 store after a cut archive", before, snapshotOf(t, emu))
+	sameArchive(t, "remote store after a cut archive", before, snapshotOf(t, emu))
 	if left := f.keys(t, ".staging"); len(left) != 0 {
 		t.Errorf("staging keys left: %v", left)
 	}
@@ -162,6 +171,12 @@ func TestSnapshotsOnS3Store(t *testing.T) {
 // TestSnapshotOptionOnS3Store: --snapshot loads into a remote store at
 // start, and Reset goes back to it.
 func TestSnapshotOptionOnS3Store(t *testing.T) {
+	for name, f := range map[string]func(testingT) *fakeS3{"s3": newFakeS3, "gcs": newFakeGCS} {
+		t.Run(name, func(t *testing.T) { testSnapshotOption(t, f(t).url) })
+	}
+}
+
+func testSnapshotOption(t *testing.T, url string) {
 	start := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
 	src := emulator.RunT(t, emulator.Options{Clock: emulator.NewFrozenClock(start)})
 	fillForSnapshot(t, src)
@@ -170,7 +185,7 @@ func TestSnapshotOptionOnS3Store(t *testing.T) {
 	if err := os.WriteFile(path, want, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	emu := emulator.RunT(t, emulator.Options{Store: newFakeS3(t).url, Snapshot: path, Clock: emulator.NewFrozenClock(start)})
+	emu := emulator.RunT(t, emulator.Options{Store: url, Snapshot: path, Clock: emulator.NewFrozenClock(start)})
 	sameArchive(t, "S3 store started from a snapshot", want, snapshotOf(t, emu))
 	if err := emu.WriteFile(emulator.Thread("t1"), "a.txt", []byte("changed")); err != nil {
 		t.Fatal(err)

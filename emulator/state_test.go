@@ -129,10 +129,12 @@ func TestSnapshotRefusedChangesNothing(t *testing.T) {
 			return stage
 		})
 	})
-	t.Run("s3", func(t *testing.T) {
-		f := newFakeS3(t)
-		testSnapshotRefused(t, emulator.RunT(t, emulator.Options{Store: f.url}), func() []string { return f.keys(t, ".staging") })
-	})
+	for name, fake := range map[string]func(testingT) *fakeS3{"s3": newFakeS3, "gcs": newFakeGCS} {
+		t.Run(name, func(t *testing.T) {
+			f := fake(t)
+			testSnapshotRefused(t, emulator.RunT(t, emulator.Options{Store: f.url}), func() []string { return f.keys(t, ".staging") })
+		})
+	}
 }
 
 // testSnapshotRefused is TestSnapshotRefusedChangesNothing on one store;
