@@ -40,7 +40,8 @@ type specStore struct {
 // bucket (a new one per spec).
 var specStores = []specStore{
 	{"file", func() string { return "" }},
-	{"s3", func() string { return newFakeS3(GinkgoT()).url }}, // gofakes3 over s3afero: objects stream to files
+	{"s3", func() string { return newFakeS3(GinkgoT()).url }},   // gofakes3 over s3afero: objects stream to files
+	{"gcs", func() string { return newFakeGCS(GinkgoT()).url }}, // fake-gcs-server: objects in memory
 }
 
 var _ = Describe("Files API", func() {
