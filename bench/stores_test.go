@@ -11,7 +11,7 @@ import (
 // gcs face over the file store first (what the others are compared with),
 // then the same face over each remote store, each bucket a fake served
 // from this test process (its memory is not the emulator's).
-var storeEngines = []string{"gcs", "gcs" + s3StoreSuffix}
+var storeEngines = []string{"gcs", "gcs" + s3StoreSuffix, "gcs" + gcsStoreSuffix}
 
 // storeBytes is TestStoreTransfer's transfer size: 1 GiB (issue 14, point
 // 8), or BENCH_TRANSFER_BYTES.

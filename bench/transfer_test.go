@@ -46,6 +46,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3afero"
 	"github.com/spf13/afero"
@@ -285,6 +286,26 @@ func startFakeS3(dir string) (*httptest.Server, error) {
 	return httptest.NewServer(gofakes3.New(be).Server()), nil
 }
 
+// gcsStoreSuffix marks an engine whose emulator keeps its bytes in a GCS
+// bucket: fake-gcs-server in this process.
+const gcsStoreSuffix = "+gcsstore"
+
+// startFakeGCS serves fakeBucket with fake-gcs-server, its filesystem
+// backend under dir. It keeps a resumable upload in memory until it
+// completes (and hashes it all on every chunk): that memory and time are
+// this process's, not the emulator's.
+func startFakeGCS(dir string) (*fakestorage.Server, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("fake gcs: %w", err)
+	}
+	srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{Scheme: "http", Host: "127.0.0.1", StorageRoot: dir, Writer: io.Discard})
+	if err != nil {
+		return nil, fmt.Errorf("fake gcs: %w", err)
+	}
+	srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: fakeBucket})
+	return srv, nil
+}
+
 // TestTransferMemoryBoundS3Store is issue 14's bound: a BENCH_TRANSFER_BYTES
 // (2 GiB) upload and download through the S3 store (multipart upload of
 // fixed parts, bounded concurrency) leaves the emulator under 100 MiB.
@@ -357,7 +378,8 @@ type server struct {
 	client  *http.Client
 	dir     string // data dir, removed by stop
 	stopped bool
-	fake    *httptest.Server // the S3 bucket of a +s3store engine
+	fake    *httptest.Server    // the S3 bucket of a +s3store engine
+	fakeGCS *fakestorage.Server // the GCS bucket of a +gcsstore engine
 }
 
 // startServer checks the disk, then starts engine in a fresh temp dir and
@@ -497,6 +519,14 @@ func (s *server) startEmulator(ctx context.Context) error {
 			}
 			args = []string{"--addr", addr, "--store", "s3://" + fakeBucket + "?endpoint=" + s.fake.URL, "--backend", face, "--log-level", "warn"}
 		}
+		if face, ok := strings.CutSuffix(s.engine, gcsStoreSuffix); ok {
+			if s.fakeGCS == nil {
+				if s.fakeGCS, err = startFakeGCS(filepath.Join(s.dir, "bucket")); err != nil {
+					return err
+				}
+			}
+			args = []string{"--addr", addr, "--store", "gcs://" + fakeBucket + "?endpoint=" + s.fakeGCS.URL(), "--backend", face, "--log-level", "warn"}
+		}
 		cmd := exec.Command(bin, args...)
 		if err := s.startProcess(cmd); err != nil {
 			return err
@@ -559,6 +589,9 @@ func (s *server) stop() (float64, error) {
 	s.terminate()
 	if s.fake != nil {
 		s.fake.Close()
+	}
+	if s.fakeGCS != nil {
+		s.fakeGCS.Stop()
 	}
 	peak := hwm
 	// rusage is only the fallback: Linux keeps a process's maxrss across
