@@ -70,7 +70,7 @@ func (s *Store) DeleteKey(ctx context.Context, key string) error {
 // prefix) with its content type and metadata: a server-side rewrite
 // (which GCS does in as many calls as the object's size needs).
 func (s *Store) CopyKey(ctx context.Context, src, dst string) error {
-	if _, err := s.bkt.Object(s.prefix+dst).CopierFrom(s.bkt.Object(s.prefix+src)).Run(ctx); err != nil {
+	if _, err := s.bkt.Object(s.prefix + dst).CopierFrom(s.bkt.Object(s.prefix + src)).Run(ctx); err != nil {
 		return fmt.Errorf("copy %s to %s: %w", src, dst, err)
 	}
 	return nil
