@@ -205,7 +205,7 @@ func TestCutChunkedUploadLeavesNoObject(t *testing.T) {
 	got, err := io.ReadAll(rd)
 	rd.Close()
 	if err != nil || string(got) != "old" {
-		t.Errorf("old.bin after a cut replacement: %q, %v", got, err)
+		t.Errorf("old.bin after a cut replacement: %d bytes (%q...), %v; want \"old\"", len(got), got[:min(len(got), 16)], err)
 	}
 	entries, err := st.List(ctx, sp, "")
 	if err != nil || len(entries) != 1 || entries[0].Path != "old.bin" {
@@ -258,5 +258,43 @@ func TestReaderKeepsItsGeneration(t *testing.T) {
 	v, err := st.Versions(ctx, sp)
 	if err != nil || v["f.txt"] != second.ETag {
 		t.Fatalf("versions %v, %v; want f.txt at %s", v, err, second.ETag)
+	}
+}
+
+// TestMarkerWrittenOnce: a second replica creating a space that exists
+// keeps the first one's marker (a does-not-exist condition), so replicas
+// never rewrite each other's markers.
+func TestMarkerWrittenOnce(t *testing.T) {
+	u := fakeGCS(t)
+	ctx := context.Background()
+	open := func() *Store {
+		st, err := Open(ctx, Config{Bucket: testBucket, Endpoint: u}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	a, b := open(), open()
+	sp := store.Space{Org: "o", Kind: store.Volume, ID: "v"}
+	if err := a.Create(sp); err != nil {
+		t.Fatal(err)
+	}
+	before, err := a.bkt.Object(a.marker(sp)).Attrs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Create(sp); err != nil {
+		t.Fatalf("second replica's create: %v", err)
+	}
+	after, err := a.bkt.Object(a.marker(sp)).Attrs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Generation != before.Generation {
+		t.Errorf("marker rewritten: generation %d, then %d", before.Generation, after.Generation)
+	}
+	if ok, err := b.Exists(sp); err != nil || !ok {
+		t.Errorf("b: exists %v, %v", ok, err)
 	}
 }
