@@ -243,6 +243,36 @@ func (p *browserPage) run(what string, actions ...chromedp.Action) {
 	}
 }
 
+// click clicks the first element the CSS selector matches, as a user's
+// mouse does. The page re-renders its lists when data arrives, so the node a
+// query found can be replaced before the click reaches it ("Could not find
+// node with given id"): then no event was dispatched, and the click is tried
+// again on the new node, up to 20 times.
+func click(sel string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		var err error
+		for range 20 {
+			if err = chromedp.Click(sel, chromedp.ByQuery).Do(ctx); err == nil || !nodeGone(err) {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		return err
+	})
+}
+
+// nodeGone reports whether a DevTools error says the node acted on was
+// removed from the document in the meantime.
+func nodeGone(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Could not find node with given id") || strings.Contains(msg, "Node is detached") ||
+		strings.Contains(msg, "No node with given id found")
+}
+
 // poll waits (30 s at most) until the JavaScript expression is true.
 func poll(expr string) chromedp.Action {
 	return chromedp.Poll(expr, nil, chromedp.WithPollingTimeout(30*time.Second))
@@ -384,7 +414,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		chromedp.WaitVisible("#login", chromedp.ByQuery),
 		awaitJS(paintJS, &coldPaint),
 		chromedp.SendKeys("#token", token, chromedp.ByQuery),
-		chromedp.Click("#login button", chromedp.ByQuery),
+		click("#login button"),
 		chromedp.WaitVisible(`#threads button[data-id="seeded-thread"]`, chromedp.ByQuery),
 	)
 	// A second load, the token kept in sessionStorage: the page as a person
@@ -404,7 +434,7 @@ func TestDashboardInABrowser(t *testing.T) {
 
 	var ctype, sizeText string
 	p.run("list the seeded thread with content types",
-		chromedp.Click(`#threads button[data-id="seeded-thread"]`, chromedp.ByQuery),
+		click(`#threads button[data-id="seeded-thread"]`),
 		chromedp.WaitVisible(`#files tr[data-path="hello.txt"]`, chromedp.ByQuery),
 		chromedp.Text(`#files tr[data-path="data/x.csv"] td.ctype`, &ctype, chromedp.ByQuery),
 		chromedp.Text(`#files tr[data-path="hello.txt"] td.num`, &sizeText, chromedp.ByQuery),
@@ -416,7 +446,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		chromedp.SendKeys("#prefix", "data/", chromedp.ByQuery),
 		poll(`document.querySelector('#files tr[data-path="hello.txt"]') === null && document.querySelector('#files tr[data-path="data/x.csv"]') !== null`),
 		clearInput("#prefix"),
-		chromedp.Click("#refresh", chromedp.ByQuery),
+		click("#refresh"),
 		chromedp.WaitVisible(`#files tr[data-path="hello.txt"]`, chromedp.ByQuery),
 	)
 	p.run("upload through the page",
@@ -439,16 +469,16 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Errorf("the dropped file reads %q through the API", got)
 	}
 	p.run("download from the page",
-		chromedp.Click(`#files tr[data-path="from-browser.bin"] button.download`, chromedp.ByQuery),
+		click(`#files tr[data-path="from-browser.bin"] button.download`),
 		chromedp.WaitVisible("#links button.check", chromedp.ByQuery),
 	)
 	if got := p.awaitDownload("from-browser.bin", len(want)); !bytes.Equal(got, want) {
 		t.Fatal("the browser saved other bytes than were uploaded")
 	}
 	p.run("delete, confirmed by a second press",
-		chromedp.Click(`#files tr[data-path="data/x.csv"] button.delete`, chromedp.ByQuery),
+		click(`#files tr[data-path="data/x.csv"] button.delete`),
 		poll(`document.querySelector('#files tr[data-path="data/x.csv"] button.delete').textContent === "Confirm"`),
-		chromedp.Click(`#files tr[data-path="data/x.csv"] button.delete`, chromedp.ByQuery),
+		click(`#files tr[data-path="data/x.csv"] button.delete`),
 		poll(`document.querySelector('#files tr[data-path="data/x.csv"]') === null`),
 	)
 	if code, _ := fileStatus(t, emu, "thread", "seeded-thread", "data/x.csv"); code != http.StatusNotFound {
@@ -461,7 +491,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		// One write per stream: stdout and stderr are read apart, so the page may
 		// show a chunk of one between two chunks of the other.
 		chromedp.SetValue("#run-code", `import sys; sys.stdout.write("dash %d\n" % (6*7)); sys.stdout.flush(); sys.stderr.write("to stderr\n"); sys.exit(3)`, chromedp.ByQuery),
-		chromedp.Click("#run-btn", chromedp.ByQuery),
+		click("#run-btn"),
 		poll(`document.querySelector("#run-output").textContent.includes("exit 3")`),
 		chromedp.Text("#run-output", &output, chromedp.ByQuery),
 		poll(`[...document.querySelectorAll("#executions tr[data-trace]")].some(r => r.cells[5].textContent === "3")`),
@@ -476,7 +506,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	var secondYet bool
 	p.run("output streams while the code runs",
 		chromedp.SetValue("#run-code", `import time; print("first", flush=True); time.sleep(3); print("second")`, chromedp.ByQuery),
-		chromedp.Click("#run-btn", chromedp.ByQuery),
+		click("#run-btn"),
 		poll(`document.querySelector("#run-output").textContent.includes("first")`),
 		chromedp.Evaluate(`document.querySelector("#run-output").textContent.includes("second")`, &secondYet),
 		poll(`document.querySelector("#run-output").textContent.includes("exit 0")`),
@@ -490,23 +520,23 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 	apiCall(t, emu, "/v1/sandbox/execute", map[string]any{"code": "print('from the API')", "language": "python"}, &r)
 	p.run("the executions list shows one run by the API",
-		chromedp.Click("#exec-refresh", chromedp.ByQuery),
+		click("#exec-refresh"),
 		chromedp.WaitVisible(`#executions tr[data-trace="`+r.TraceID+`"]`, chromedp.ByQuery),
 	)
 
 	var linkBefore, linkAfter string
 	p.run("a download link works now",
-		chromedp.Click(`#files tr[data-path="hello.txt"] button.download`, chromedp.ByQuery),
+		click(`#files tr[data-path="hello.txt"] button.download`),
 		poll(`document.querySelectorAll("#links button.check").length === 2`),
-		chromedp.Click("#links button.check", chromedp.ByQuery),
+		click("#links button.check"),
 		poll(`document.querySelector("#links .link-status").textContent !== ""`),
 		chromedp.Text("#links .link-status", &linkBefore, chromedp.ByQuery),
 		p.shot("dashboard"),
 	)
 	p.run("and fails 16 minutes later",
-		chromedp.Click(`button[data-advance="16m"]`, chromedp.ByQuery),
+		click(`button[data-advance="16m"]`),
 		poll(`document.querySelector("#clock-offset").textContent.startsWith("+16 min")`),
-		chromedp.Click("#links button.check", chromedp.ByQuery),
+		click("#links button.check"),
 		poll(`!document.querySelector("#links .link-status").textContent.includes("works")`),
 		chromedp.Text("#links .link-status", &linkAfter, chromedp.ByQuery),
 		p.shot("expired-link"),
@@ -515,22 +545,22 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Errorf("download link before the clock moved: %q, after 16 minutes: %q", linkBefore, linkAfter)
 	}
 	p.run("clock: reset, +1 m, +15 m, custom, reset",
-		chromedp.Click("#clock-reset", chromedp.ByQuery),
+		click("#clock-reset"),
 		poll(`document.querySelector("#clock-offset").textContent.startsWith("+0 min")`),
-		chromedp.Click(`button[data-advance="1m"]`, chromedp.ByQuery),
+		click(`button[data-advance="1m"]`),
 		poll(`document.querySelector("#clock-offset").textContent.startsWith("+1 min")`),
-		chromedp.Click(`button[data-advance="15m"]`, chromedp.ByQuery),
+		click(`button[data-advance="15m"]`),
 		poll(`document.querySelector("#clock-offset").textContent.startsWith("+16 min")`),
 		chromedp.SendKeys("#clock-by", "1h", chromedp.ByQuery),
-		chromedp.Click("#clock-custom button", chromedp.ByQuery),
+		click("#clock-custom button"),
 		poll(`document.querySelector("#clock-offset").textContent.startsWith("+76 min")`),
-		chromedp.Click("#clock-reset", chromedp.ByQuery),
+		click("#clock-reset"),
 		poll(`document.querySelector("#clock-offset").textContent.startsWith("+0 min")`),
 	)
 
 	var errText string
 	p.run("a fault rule fails the next upload, and the journal shows it",
-		chromedp.Click("#new-fault button", chromedp.ByQuery),
+		click("#new-fault button"),
 		chromedp.WaitVisible("#faults li[data-fault]", chromedp.ByQuery),
 		chromedp.SetUploadFiles("#upload-input", []string{upload}, chromedp.ByQuery),
 		poll(`document.querySelector("#error").textContent.includes("service_unavailable")`),
@@ -540,7 +570,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		clearInput("#req-status"),
 		chromedp.SendKeys("#req-route", "storage", chromedp.ByQuery),
 		poll(`[...document.querySelectorAll("#requests tr")].length > 0 && [...document.querySelectorAll("#requests tr")].every(r => r.textContent.includes("storage."))`),
-		chromedp.Click("#faults-clear", chromedp.ByQuery),
+		click("#faults-clear"),
 		poll(`document.querySelector("#faults li[data-fault]") === null`),
 	)
 	t.Logf("the page's error for the faulted upload: %s", errText)
@@ -548,9 +578,9 @@ func TestDashboardInABrowser(t *testing.T) {
 	var keys []int
 	p.run("keys: create and revoke",
 		chromedp.Evaluate(`window.keysBefore = document.querySelectorAll("#keys button[data-key]").length`, nil),
-		chromedp.Click("#new-key", chromedp.ByQuery),
+		click("#new-key"),
 		poll(`document.querySelectorAll("#keys button[data-key]").length === window.keysBefore + 1`),
-		chromedp.Click(`#keys button[data-key]:not([data-key="`+emulator.DevAPIKey+`"])`, chromedp.ByQuery),
+		click(`#keys button[data-key]:not([data-key="`+emulator.DevAPIKey+`"])`),
 		poll(`document.querySelectorAll("#keys button[data-key]").length === window.keysBefore`),
 		chromedp.Evaluate(`[window.keysBefore, document.querySelectorAll("#keys button[data-key]").length]`, &keys),
 	)
@@ -559,11 +589,11 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 	p.run("volumes: create, set read-only, refused upload",
 		chromedp.SendKeys("#new-volume-slug", "dash-vol", chromedp.ByQuery),
-		chromedp.Click("#new-volume button", chromedp.ByQuery),
+		click("#new-volume button"),
 		chromedp.WaitVisible(`#volumes button[data-id="dash-vol"]`, chromedp.ByQuery),
-		chromedp.Click(`#volume-admin button[data-volume="dash-vol"]`, chromedp.ByQuery),
+		click(`#volume-admin button[data-volume="dash-vol"]`),
 		poll(`document.querySelector('#volumes button[data-id="dash-vol"]').textContent.includes("read-only")`),
-		chromedp.Click(`#volumes button[data-id="dash-vol"]`, chromedp.ByQuery),
+		click(`#volumes button[data-id="dash-vol"]`),
 		poll(`document.querySelector("#space-name").textContent.includes("dash-vol")`),
 		chromedp.SetUploadFiles("#upload-input", []string{upload}, chromedp.ByQuery),
 		poll(`document.querySelector("#error").textContent.includes("forbidden")`),
@@ -626,7 +656,7 @@ func TestDashboardInABrowser(t *testing.T) {
 
 	var unnamed, lowLight, lowDark []string
 	p.run("every control has an accessible name; contrast in light and dark",
-		chromedp.Click(`#threads button[data-id="seeded-thread"]`, chromedp.ByQuery),
+		click(`#threads button[data-id="seeded-thread"]`),
 		chromedp.WaitVisible(`#files tr[data-path="hello.txt"]`, chromedp.ByQuery),
 		unnamedControls(&unnamed),
 		colorScheme("light"),
@@ -681,11 +711,11 @@ func TestDashboardUploadOnEveryFace(t *testing.T) {
 			chromedp.WaitVisible(`#volumes button[data-id="shared-data"]`, chromedp.ByQuery),
 			chromedp.Evaluate(`document.querySelector("#login").hidden`, &loginHidden),
 			chromedp.Text("#info", &info, chromedp.ByQuery),
-			chromedp.Click(`#volumes button[data-id="shared-data"]`, chromedp.ByQuery),
+			click(`#volumes button[data-id="shared-data"]`),
 			chromedp.SetUploadFiles("#upload-input", []string{upload}, chromedp.ByQuery),
 			chromedp.WaitVisible(`#files tr[data-path="face.txt"]`, chromedp.ByQuery),
 			chromedp.Text(`#files tr[data-path="face.txt"] td.ctype`, &ctype, chromedp.ByQuery),
-			chromedp.Click(`#files tr[data-path="face.txt"] button.download`, chromedp.ByQuery),
+			click(`#files tr[data-path="face.txt"] button.download`),
 			p.shot("face-"+backend),
 		)
 		if !loginHidden || !strings.Contains(info, "backend "+backend) {
