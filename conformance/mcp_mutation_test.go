@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/localbaponi/localbaponi/conformance"
 )
@@ -291,6 +292,23 @@ func mcpDeviations() []deviation {
 				return editResult(resp, func(res map[string]any) {
 					if sc, ok := res["structuredContent"].(map[string]any); ok && sc["method"] == "GET" {
 						sc["method"] = "PUT"
+					}
+				})
+			},
+		},
+		{
+			name: "files_download's URL expires in 10 minutes, not 15", clauses: []string{"MC-9.a"},
+			response: func(x *exchange, resp *http.Response) error {
+				if !isMCP(x) {
+					return nil
+				}
+				return editResult(resp, func(res map[string]any) {
+					if sc, ok := res["structuredContent"].(map[string]any); ok {
+						if s, ok := sc["expires_at"].(string); ok {
+							if t, err := time.Parse(time.RFC3339, s); err == nil {
+								sc["expires_at"] = t.Add(-5 * time.Minute).Format(time.RFC3339)
+							}
+						}
 					}
 				})
 			},
