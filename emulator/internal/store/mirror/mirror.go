@@ -29,20 +29,38 @@ type version struct {
 	local  string // the local file store's ETag of the same bytes
 }
 
-// Mirror keeps a file store's spaces in step with a remote store's. Calls
-// for one space must not overlap (the execution service runs one
-// execution per thread at a time); calls for different spaces may.
+// Mirror keeps a file store's spaces in step with a remote store's. Safe for
+// concurrent use: calls for one space run one at a time (a volume's local
+// copy is shared by every run that mounts it, so one run's Push can meet
+// another's Fetch), calls for different spaces run in parallel.
 type Mirror struct {
 	remote Remote
 	local  *store.Store
 
-	mu   sync.Mutex
-	seen map[string]map[string]version // space key → path → version
+	mu     sync.Mutex
+	seen   map[string]map[string]version // space key → path → version
+	spaces map[string]*sync.Mutex        // space key → held by Fetch and Push
 }
 
 // New makes a mirror of remote in local.
 func New(remote Remote, local *store.Store) *Mirror {
-	return &Mirror{remote: remote, local: local, seen: map[string]map[string]version{}}
+	return &Mirror{remote: remote, local: local, seen: map[string]map[string]version{}, spaces: map[string]*sync.Mutex{}}
+}
+
+// lock takes sp's lock and returns its release. Without it a Push could
+// find a file that a concurrent Fetch has just downloaded but not yet
+// recorded, take it for one the code wrote, and upload it back over a
+// delete made through the API meanwhile.
+func (m *Mirror) lock(sp store.Space) func() {
+	m.mu.Lock()
+	l := m.spaces[sp.Key()]
+	if l == nil {
+		l = new(sync.Mutex)
+		m.spaces[sp.Key()] = l
+	}
+	m.mu.Unlock()
+	l.Lock()
+	return l.Unlock
 }
 
 func (m *Mirror) versions(sp store.Space) map[string]version {
@@ -85,9 +103,11 @@ func (m *Mirror) localFiles(ctx context.Context, sp store.Space) (map[string]str
 // Fetch makes the local copy of sp (created if needed) hold what the
 // remote store holds: files this replica has at the version the remote
 // has are kept; others are downloaded; local files the remote does not
-// have are removed.
+// have are removed — except files written locally and not pushed yet,
+// which stay for Push.
 func (m *Mirror) Fetch(ctx context.Context, sp store.Space) error {
 	fail := func(err error) error { return fmt.Errorf("mirror: fetch %s: %w", sp.Key(), err) }
+	defer m.lock(sp)()
 	if err := m.local.Create(sp); err != nil {
 		return fail(err)
 	}
@@ -105,8 +125,18 @@ func (m *Mirror) Fetch(ctx context.Context, sp store.Space) error {
 		return fail(err)
 	}
 	seen := m.versions(sp)
+	// pending: written in the local copy since the last sync and not pushed
+	// yet — by a run still going that shares this copy (a volume), or one
+	// whose push failed. Fetch leaves those alone; Push sends them.
+	pending := func(p string) bool {
+		le, has := local[p]
+		m.mu.Lock()
+		v, ok := seen[p]
+		m.mu.Unlock()
+		return has && (!ok || le != v.local)
+	}
 	for p := range local {
-		if _, ok := remote[p]; !ok {
+		if _, ok := remote[p]; !ok && !pending(p) {
 			if err := m.local.Delete(ctx, sp, p); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return fail(err)
 			}
@@ -121,6 +151,9 @@ func (m *Mirror) Fetch(ctx context.Context, sp store.Space) error {
 		m.mu.Unlock()
 		if ok && v.remote == etag && local[p] == v.local && v.local != "" {
 			continue // unchanged on both sides since the last sync
+		}
+		if pending(p) {
+			continue // the local write wins when it is pushed (last writer wins)
 		}
 		if err := m.download(ctx, sp, p, etag, seen); err != nil {
 			return fail(err)
@@ -154,6 +187,7 @@ func (m *Mirror) download(ctx context.Context, sp store.Space, p, etag string, s
 // meanwhile).
 func (m *Mirror) Push(ctx context.Context, sp store.Space) error {
 	fail := func(err error) error { return fmt.Errorf("mirror: push %s: %w", sp.Key(), err) }
+	defer m.lock(sp)()
 	local, err := m.localFiles(ctx, sp)
 	if err != nil {
 		return fail(err)
