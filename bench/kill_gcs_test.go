@@ -1,11 +1,8 @@
 package bench
 
 import (
-	"io"
-	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 )
@@ -23,49 +20,8 @@ func TestKillMidUploadLeavesNoObjectGCS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the emulator binary")
 	}
-	const size = 64 << 20
-	srv, err := startServer(t.Context(), t, "gcs"+gcsStoreSuffix, size)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := killMidUpload(t, gcsStoreSuffix)
 	defer srv.stop()
-	up, err := srv.sign(t.Context(), "/v1/files/upload_url", map[string]any{"source": "thread", "id": "kill", "path": "cut.bin", "content_length": size})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, pw := io.Pipe()
-	req, err := http.NewRequestWithContext(t.Context(), up.Method, up.URL, pr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.ContentLength = size
-	for k, v := range up.Headers {
-		req.Header.Set(k, v)
-	}
-	done := make(chan error, 1)
-	go func() {
-		resp, err := srv.client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			err = &statusError{resp.StatusCode}
-		}
-		done <- err
-	}()
-	chunk := make([]byte, 1<<20)
-	for range 40 {
-		if _, err := pw.Write(chunk); err != nil {
-			t.Fatalf("the upload ended early: %v", err)
-		}
-	}
-	time.Sleep(500 * time.Millisecond) // let the chunks reach the bucket
-	if err := srv.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	<-srv.done
-	pw.CloseWithError(io.ErrClosedPipe)
-	if err := <-done; err == nil {
-		t.Fatal("the cut upload succeeded")
-	}
 
 	objs, _, err := srv.fakeGCS.ListObjectsWithOptions(fakeBucket, fakestorage.ListOptions{})
 	if err != nil {

@@ -21,50 +21,8 @@ func TestKillMidUploadLeavesNoObject(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the emulator binary")
 	}
-	const size = 64 << 20
-	srv, err := startServer(t.Context(), t, "gcs"+s3StoreSuffix, size)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := killMidUpload(t, s3StoreSuffix)
 	defer srv.stop()
-	up, err := srv.sign(t.Context(), "/v1/files/upload_url", map[string]any{"source": "thread", "id": "kill", "path": "cut.bin", "content_length": size})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, pw := io.Pipe()
-	req, err := http.NewRequestWithContext(t.Context(), up.Method, up.URL, pr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.ContentLength = size
-	for k, v := range up.Headers {
-		req.Header.Set(k, v)
-	}
-	done := make(chan error, 1)
-	go func() {
-		resp, err := srv.client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			err = &statusError{resp.StatusCode}
-		}
-		done <- err
-	}()
-	// 40 MiB: several 8 MiB parts are sent before the kill.
-	chunk := make([]byte, 1<<20)
-	for range 40 {
-		if _, err := pw.Write(chunk); err != nil {
-			t.Fatalf("the upload ended early: %v", err)
-		}
-	}
-	time.Sleep(500 * time.Millisecond) // let the parts reach the bucket
-	if err := srv.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	<-srv.done
-	pw.CloseWithError(io.ErrClosedPipe)
-	if err := <-done; err == nil {
-		t.Fatal("the cut upload succeeded")
-	}
 
 	c := s3.New(s3.Options{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}, UsePathStyle: true,
 		BaseEndpoint: aws.String(srv.fake.URL)})
@@ -89,6 +47,63 @@ func TestKillMidUploadLeavesNoObject(t *testing.T) {
 		t.Errorf("no unfinished multipart upload in the bucket: the kill did not land mid-upload (keys %v)", keys)
 	}
 	t.Logf("keys after the kill: %v; unfinished multipart uploads: %d", keys, len(mp.Uploads))
+}
+
+// killMidUpload starts the emulator binary on the store that storeSuffix
+// selects, sends it 40 MiB of a 64 MiB upload through a signed URL (several
+// 8 MiB parts or chunks reach the bucket), kills it with SIGKILL and
+// returns it once it is dead and the client has seen the upload fail. The
+// caller looks in the bucket and stops srv.
+func killMidUpload(t *testing.T, storeSuffix string) *server {
+	t.Helper()
+	const size = 64 << 20
+	srv, err := startServer(t.Context(), t, "gcs"+storeSuffix, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := srv.sign(t.Context(), "/v1/files/upload_url", map[string]any{"source": "thread", "id": "kill", "path": "cut.bin", "content_length": size})
+	if err != nil {
+		srv.stop()
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	req, err := http.NewRequestWithContext(t.Context(), up.Method, up.URL, pr)
+	if err != nil {
+		srv.stop()
+		t.Fatal(err)
+	}
+	req.ContentLength = size
+	for k, v := range up.Headers {
+		req.Header.Set(k, v)
+	}
+	done := make(chan error, 1)
+	go func() {
+		resp, err := srv.client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			err = &statusError{resp.StatusCode}
+		}
+		done <- err
+	}()
+	chunk := make([]byte, 1<<20)
+	for range 40 {
+		if _, err := pw.Write(chunk); err != nil {
+			srv.stop()
+			t.Fatalf("the upload ended early: %v", err)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // let the parts reach the bucket
+	if err := srv.cmd.Process.Kill(); err != nil {
+		srv.stop()
+		t.Fatal(err)
+	}
+	<-srv.done
+	pw.CloseWithError(io.ErrClosedPipe)
+	if err := <-done; err == nil {
+		srv.stop()
+		t.Fatal("the cut upload succeeded")
+	}
+	return srv
 }
 
 // statusError is an HTTP answer where none should have come.
