@@ -5,7 +5,6 @@ import (
 
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 
-	"github.com/localbaponi/localbaponi/conformance"
 	"github.com/localbaponi/localbaponi/emulator"
 )
 
@@ -43,20 +42,5 @@ func TestSuiteOnGCSStore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole suite")
 	}
-	emu := startOnFakeGCS(t, "localbaponi-conformance")
-	res, out := runSuite(t, emu.URL(), "", "")
-	jr := res.Report
-	if res.ExitCode != conformance.ExitPass || jr == nil {
-		t.Fatalf("exit code %d, want 0\n%s", res.ExitCode, out)
-	}
-	skipped := map[string]int{}
-	for _, c := range jr.Checks {
-		if c.Status == conformance.StatusSkipped {
-			skipped[c.Rule]++
-		}
-	}
-	t.Logf("summary %+v; skipped by rule %v", jr.Summary, skipped)
-	if jr.Summary.Failed != 0 || jr.Summary.Skipped != 0 || jr.Summary.Passed < 100 {
-		t.Errorf("summary %+v\n%s", jr.Summary, out)
-	}
+	suitePassesWholly(t, startOnFakeGCS(t, "localbaponi-conformance"))
 }
