@@ -4,7 +4,7 @@
 // runs against it. Upstream's own binary needs its gRPC and Pub/Sub
 // dependencies; this one needs only what the module's tests already use.
 //
-//	fake-gcs-server -addr 0.0.0.0:4443 -bucket localbaponi
+//	fake-gcs-server -addr 127.0.0.1:4443 -bucket localbaponi   (the default address; the image listens on 0.0.0.0)
 //	fake-gcs-server -healthcheck http://127.0.0.1:4443   (exit 0 when it answers)
 //
 // It keeps every object in memory (see emulator/internal/store/gcsstore for
@@ -37,7 +37,7 @@ func main() {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("fake-gcs-server", flag.ContinueOnError)
-	addr := fs.String("addr", "0.0.0.0:4443", "listen address")
+	addr := fs.String("addr", "127.0.0.1:4443", "listen address (loopback by default; the image passes 0.0.0.0:4443)")
 	buckets := fs.String("bucket", "localbaponi", "buckets to create at start, comma-separated")
 	health := fs.String("healthcheck", "", "check that the server at this URL answers, then exit")
 	if err := fs.Parse(args); err != nil {
