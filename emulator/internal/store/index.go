@@ -59,6 +59,11 @@ type spaceState struct {
 	gen       uint64      // bumped by every change to the space
 	modifying int         // external writers at work: do not index
 	idx       *spaceIndex // nil: not indexed
+	// committed holds, while code runs in the space, the ETag of each file
+	// the store itself wrote meanwhile (an upload, a mirror's download), so
+	// that TouchSince does not take it for the code's work. It goes with
+	// the state when the last run ends.
+	committed map[string]string
 }
 
 // indexer holds the indexes of all spaces.
@@ -137,6 +142,32 @@ func (s *Store) Modifying(sp Space) (done func()) {
 			s.idx.drop(key)
 		})
 	}
+}
+
+// noteCommit records that the store wrote p of the space key with etag,
+// if code runs in that space now.
+func (s *Store) noteCommit(key, p, etag string) {
+	s.idx.mu.Lock()
+	defer s.idx.mu.Unlock()
+	st := s.idx.spaces[key]
+	if st == nil || st.modifying == 0 {
+		return
+	}
+	if st.committed == nil {
+		st.committed = map[string]string{}
+	}
+	st.committed[p] = etag
+}
+
+// committedETag is the ETag noteCommit recorded for p of the space key, or
+// "".
+func (s *Store) committedETag(key, p string) string {
+	s.idx.mu.Lock()
+	defer s.idx.mu.Unlock()
+	if st := s.idx.spaces[key]; st != nil {
+		return st.committed[p]
+	}
+	return ""
 }
 
 // snapshot returns the generation of sp and its index (nil if none, or if

@@ -207,3 +207,54 @@ func TestUsageFromTheIndex(t *testing.T) {
 		}
 	}
 }
+
+// While code runs in a shared space, a file the store itself writes there
+// (an upload, another run's mirror download) is not the code's work: the
+// run's TouchSince leaves it as the store wrote it (same ETag), and still
+// stamps what the code wrote, and a file the code changed after the store
+// wrote it.
+func TestTouchSinceSkipsWhatTheStoreWroteDuringTheRun(t *testing.T) {
+	s, clk := newStore(t)
+	sp := Space{Org: "o", Kind: Volume, ID: "shared"}
+	ctx := context.Background()
+	put(t, s, sp, "old.txt", "o")
+	done := s.Modifying(sp)
+	since := time.Now()
+	time.Sleep(3 * ctimeSlack)
+	up, err := s.Put(ctx, sp, "uploaded.txt", "", 2, strings.NewReader("up"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rewritten, err := s.Put(ctx, sp, "rewritten.txt", "", 2, strings.NewReader("up"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := s.SpaceDir(sp)
+	for name, body := range map[string]string{"code.txt": "code", "rewritten.txt": "by code"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(time.Hour)
+	if err := s.TouchSince(sp, since); err != nil {
+		t.Fatal(err)
+	}
+	done()
+	got := map[string]Object{}
+	for _, p := range []string{"uploaded.txt", "rewritten.txt", "code.txt"} {
+		o, err := s.Stat(ctx, sp, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[p] = o
+	}
+	if got["uploaded.txt"].ETag != up.ETag || got["uploaded.txt"].Modified.Equal(clk.Now()) {
+		t.Errorf("the store's own upload was stamped: ETag %s → %s, modified %v", up.ETag, got["uploaded.txt"].ETag, got["uploaded.txt"].Modified)
+	}
+	if got["rewritten.txt"].ETag == rewritten.ETag || !got["rewritten.txt"].Modified.Equal(clk.Now()) {
+		t.Errorf("a file the code rewrote after an upload was not stamped: %+v", got["rewritten.txt"])
+	}
+	if !got["code.txt"].Modified.Equal(clk.Now()) {
+		t.Errorf("the code's file was not stamped: %+v", got["code.txt"])
+	}
+}

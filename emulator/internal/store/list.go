@@ -199,6 +199,7 @@ func (s *Store) listDir(ctx context.Context, d *os.File, rel, prefix string, out
 
 // TouchSince stamps with the emulator clock every file and directory of the
 // space that changed since the real time since (after sandboxed code ran),
+// except files the store itself wrote meanwhile and nothing changed since,
 // so listings show the emulator's time even when a test moved its clock.
 // "Changed" is judged by ctime, which only the kernel sets: an upload
 // stamped with a moved clock has an mtime in the future or past but an
@@ -266,6 +267,12 @@ func (s *Store) touchDir(sp Space, d *os.File, rel string, cutoff, now time.Time
 			continue
 		}
 		if si.ctime.Before(cutoff) {
+			continue
+		}
+		if si.mode.IsRegular() && s.committedETag(sp.Key(), p) == etag(si) {
+			// Written by the store during the run (an upload, another
+			// run's mirror download into a shared volume) and not touched
+			// since: not the code's work, and stamping it would change it.
 			continue
 		}
 		ct, hadType := "", false

@@ -430,6 +430,7 @@ func (s *Store) commit(sp Space, rp **os.Root, pd *os.File, p, contentType, md5s
 	}
 	s.reindex(sp, r, p)
 	obj := Object{Path: p, Size: si.size, ContentType: guess, Modified: si.mtime, ETag: etag(si)}
+	s.noteCommit(sp.Key(), p, obj.ETag)
 	if wroteMeta {
 		obj.ContentType, obj.MD5 = contentType, md5sum
 	}
