@@ -72,15 +72,9 @@ func (s *Server) handleAdminFiles(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if err := s.resolve(sp, readAccess); err != nil {
-		return err
-	}
-	entries, err := s.Store.List(r.Context(), sp, prefix)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFoundf("%s %q not found", sp.Kind, sp.ID)
-	}
+	entries, err := s.listSpace(r.Context(), sp, prefix)
 	if err != nil {
-		return fmt.Errorf("list %s %q: %w", sp.Kind, sp.ID, err)
+		return err
 	}
 	files := make([]adminFileJSON, 0, min(len(entries), limit))
 	truncated := false

@@ -141,6 +141,23 @@ type fileEntry struct {
 	IsDirectory bool   `json:"is_directory"`
 }
 
+// listSpace resolves sp for reading and lists it under prefix: a space
+// that does not exist is a 404 (for /v1/files/list and the dashboard's
+// /_emulator/files alike).
+func (s *Server) listSpace(ctx context.Context, sp store.Space, prefix string) ([]store.Entry, error) {
+	if err := s.resolve(sp, readAccess); err != nil {
+		return nil, err
+	}
+	entries, err := s.Store.List(ctx, sp, prefix)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFoundf("%s %q not found", sp.Kind, sp.ID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s %q: %w", sp.Kind, sp.ID, err)
+	}
+	return entries, nil
+}
+
 // handleList is POST /v1/files/list (SPEC L-1..L-5).
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request) error {
 	var req sourceRequest
@@ -155,15 +172,9 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.resolve(sp, readAccess); err != nil {
-		return err
-	}
-	entries, err := s.Store.List(r.Context(), sp, prefix)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFoundf("%s %q not found", sp.Kind, sp.ID)
-	}
+	entries, err := s.listSpace(r.Context(), sp, prefix)
 	if err != nil {
-		return fmt.Errorf("list %s %q: %w", sp.Kind, sp.ID, err)
+		return err
 	}
 	size := 16
 	for _, e := range entries {
