@@ -135,6 +135,22 @@ func Files(ctx context.Context, args []string, env Env) int {
 	return ExitUsage
 }
 
+// parseArgs parses a subcommand's flags and positional arguments; when
+// parsing fails or want does not accept how many arguments there are, it
+// prints the usage (if the flag package has not) and returns the exit code,
+// and ok false.
+func parseArgs(fs *flag.FlagSet, args []string, want func(n int) bool) (pos []string, code int, ok bool) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return nil, usageErr(err), false
+	}
+	if !want(len(pos)) {
+		fs.Usage()
+		return nil, ExitUsage, false
+	}
+	return pos, ExitOK, true
+}
+
 func usageErr(err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
@@ -149,13 +165,9 @@ func filesLs(ctx context.Context, args []string, env Env) int {
 	t.register(fs, env)
 	asJSON := fs.Bool("json", false, "print the API's listing as JSON")
 	exact := fs.Bool("bytes", false, "print sizes in bytes rather than KiB, MiB, GiB")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return usageErr(err)
-	}
-	if len(pos) == 0 {
-		fs.Usage()
-		return ExitUsage
+	pos, code, ok := parseArgs(fs, args, func(n int) bool { return n > 0 })
+	if !ok {
+		return code
 	}
 	c := t.client()
 	for _, a := range pos {
@@ -197,13 +209,9 @@ func filesRm(ctx context.Context, args []string, env Env) int {
 	var t target
 	t.register(fs, env)
 	recursive := fs.Bool("r", false, "delete every file under the path")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return usageErr(err)
-	}
-	if len(pos) == 0 {
-		fs.Usage()
-		return ExitUsage
+	pos, code, ok := parseArgs(fs, args, func(n int) bool { return n > 0 })
+	if !ok {
+		return code
 	}
 	c := t.client()
 	for _, a := range pos {
@@ -256,13 +264,9 @@ func filesURL(ctx context.Context, args []string, env Env) int {
 	size := fs.Int64("size", -1, "content length of the upload in bytes (required with --upload)")
 	ctype := fs.String("content-type", "", "content type of the upload (default: from the file name)")
 	asJSON := fs.Bool("json", false, "print the whole answer (url, method, headers, expires_at) as JSON")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return usageErr(err)
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return ExitUsage
+	pos, code, ok := parseArgs(fs, args, func(n int) bool { return n == 1 })
+	if !ok {
+		return code
 	}
 	loc, err := ParseLocation(pos[0])
 	if err != nil {
@@ -305,13 +309,9 @@ func filesCp(ctx context.Context, args []string, env Env) int {
 	var t target
 	t.register(fs, env)
 	recursive := fs.Bool("r", false, "copy directories recursively")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return usageErr(err)
-	}
-	if len(pos) != 2 {
-		fs.Usage()
-		return ExitUsage
+	pos, code, ok := parseArgs(fs, args, func(n int) bool { return n == 2 })
+	if !ok {
+		return code
 	}
 	src, dst := pos[0], pos[1]
 	tr := &Transfers{

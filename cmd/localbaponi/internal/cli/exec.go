@@ -63,14 +63,11 @@ func Exec(ctx context.Context, args []string, env Env) int {
 	stream := fs.Bool("stream", false, "print output as it comes (the NDJSON mode) rather than at the end")
 	vars := envFlag{}
 	fs.Var(vars, "env", "NAME=VALUE set in the program's environment (repeatable)")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return usageErr(err)
+	pos, exit, ok := parseArgs(fs, args, func(n int) bool { return n == 0 || (n == 1 && *code == "") })
+	if !ok {
+		return exit
 	}
-	if len(pos) > 1 || (len(pos) == 1 && *code != "") {
-		fs.Usage()
-		return ExitUsage
-	}
+	var err error
 	req := ExecRequest{Code: *code, Language: *lang, ThreadID: *thread, Timeout: *timeout}
 	if len(vars) > 0 {
 		req.EnvVars = vars
