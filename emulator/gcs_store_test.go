@@ -70,31 +70,7 @@ func newFakeGCS(t testingT) *fakeS3 {
 // TestTwoEmulatorsShareAGCSStore: replicas on one GCS bucket see each
 // other's uploads and deletes, through the Files API.
 func TestTwoEmulatorsShareAGCSStore(t *testing.T) {
-	url := fakeGCSBucket(t)
-	a := emulator.RunT(t, emulator.Options{Store: url})
-	b := emulator.RunT(t, emulator.Options{Store: url})
-	if a.DataDir() != "" || a.StoreURL() != url {
-		t.Fatalf("DataDir %q, StoreURL %q; want no data dir and the store URL", a.DataDir(), a.StoreURL())
-	}
-	if err := a.WriteFile(emulator.Thread("t1"), "dir/in.txt", []byte("from a")); err != nil {
-		t.Fatal(err)
-	}
-	got, err := b.ReadFile(emulator.Thread("t1"), "dir/in.txt")
-	if err != nil || string(got) != "from a" {
-		t.Fatalf("b reads %q, %v", got, err)
-	}
-	if code, out := listThread(t, b, "t1"); code != 200 || !strings.Contains(out, `"dir/in.txt"`) {
-		t.Fatalf("b lists %d %s", code, out)
-	}
-	if code := deleteFile(t, b, "t1", "dir/in.txt"); code != 200 {
-		t.Fatalf("b deletes: %d", code)
-	}
-	if _, err := a.ReadFile(emulator.Thread("t1"), "dir/in.txt"); err == nil {
-		t.Fatal("a still reads a file b deleted")
-	}
-	if code, out := listThread(t, a, "t1"); code != 200 || strings.Contains(out, "in.txt") {
-		t.Fatalf("a lists %d %s after b's delete", code, out)
-	}
+	replicasShareStore(t, fakeGCSBucket(t))
 }
 
 // TestGCSStoreOptionRefusals: a data dir with a gcs:// store, a URL

@@ -1,8 +1,6 @@
 package emulator_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"io"
 	"io/fs"
 	"net/http"
@@ -101,7 +99,13 @@ func (f *fakeS3) keys(t testingT, part string) []string {
 // TestTwoEmulatorsShareAnS3Store: replicas on one bucket see each other's
 // uploads and deletes.
 func TestTwoEmulatorsShareAnS3Store(t *testing.T) {
-	url := fakeBucket(t)
+	replicasShareStore(t, fakeBucket(t))
+}
+
+// replicasShareStore starts two emulators on the store url: b reads and
+// lists what a wrote, and after b's delete a neither reads nor lists it.
+func replicasShareStore(t *testing.T, url string) {
+	t.Helper()
 	a := emulator.RunT(t, emulator.Options{Store: url})
 	b := emulator.RunT(t, emulator.Options{Store: url})
 	if a.DataDir() != "" || a.StoreURL() != url {
@@ -114,39 +118,16 @@ func TestTwoEmulatorsShareAnS3Store(t *testing.T) {
 	if err != nil || string(got) != "from a" {
 		t.Fatalf("b reads %q, %v", got, err)
 	}
-	list := func(emu *emulator.Emulator) (int, string) {
-		body, _ := json.Marshal(map[string]any{"source": "thread", "id": "t1"})
-		req, _ := http.NewRequest(http.MethodPost, emu.URL()+"/v1/files/list", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+emu.APIKey())
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var buf bytes.Buffer
-		buf.ReadFrom(resp.Body)
-		return resp.StatusCode, buf.String()
-	}
-	if code, out := list(b); code != 200 || !strings.Contains(out, `"dir/in.txt"`) {
+	if code, out := listThread(t, b, "t1"); code != 200 || !strings.Contains(out, `"dir/in.txt"`) {
 		t.Fatalf("b lists %d %s", code, out)
 	}
-	body, _ := json.Marshal(map[string]any{"source": "thread", "id": "t1", "path": "dir/in.txt"})
-	req, _ := http.NewRequest(http.MethodDelete, b.URL()+"/v1/files", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+b.APIKey())
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("b deletes: %d", resp.StatusCode)
+	if code := deleteFile(t, b, "t1", "dir/in.txt"); code != 200 {
+		t.Fatalf("b deletes: %d", code)
 	}
 	if _, err := a.ReadFile(emulator.Thread("t1"), "dir/in.txt"); err == nil {
 		t.Fatal("a still reads a file b deleted")
 	}
-	if code, out := list(a); code != 200 || strings.Contains(out, "in.txt") {
+	if code, out := listThread(t, a, "t1"); code != 200 || strings.Contains(out, "in.txt") {
 		t.Fatalf("a lists %d %s after b's delete", code, out)
 	}
 }
