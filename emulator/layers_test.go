@@ -35,8 +35,9 @@ var layers = map[string]int{
 	"emulator/internal/face/azure":      4,
 	"emulator/internal/face/facetest":   4,
 	"emulator/internal/face":            3,
-	"emulator/internal/store/s3store":   3, // remote stores: over store's types
-	"emulator/internal/store/gcsstore":  3,
+	"emulator/internal/store/s3store":   4, // remote stores: adapters under objstore
+	"emulator/internal/store/gcsstore":  4,
+	"emulator/internal/store/objstore":  3, // a bucket's Backend, over store's types
 	"emulator/internal/store/mirror":    3,
 	"emulator/internal/store/storetest": 3,
 	"emulator/internal/store":           2,

@@ -280,14 +280,14 @@ func TestMarkerWrittenOnce(t *testing.T) {
 	if err := a.Create(sp); err != nil {
 		t.Fatal(err)
 	}
-	before, err := a.bkt.Object(a.marker(sp)).Attrs(ctx)
+	before, err := a.bkt.Object(a.MarkerKey(sp)).Attrs(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Create(sp); err != nil {
 		t.Fatalf("second replica's create: %v", err)
 	}
-	after, err := a.bkt.Object(a.marker(sp)).Attrs(ctx)
+	after, err := a.bkt.Object(a.MarkerKey(sp)).Attrs(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,12 +5,9 @@ package s3store
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
-	"io"
 	"sync"
 	"time"
 
@@ -18,103 +15,34 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/localbaponi/localbaponi/emulator/internal/store"
+	"github.com/localbaponi/localbaponi/emulator/internal/store/objstore"
 )
 
 // abortTimeout bounds the AbortMultipartUpload sent after a failure (on a
 // context of its own: the request's may be what failed).
 const abortTimeout = 30 * time.Second
 
-// Put stores exactly size bytes of body at p, with contentType ("" means
-// the one p's extension gives). A body shorter or longer than size gives
-// store.ErrSizeMismatch; that, a read error or a cancelled ctx leaves no
-// object and any earlier one at p untouched.
-func (s *Store) Put(ctx context.Context, sp store.Space, p, contentType string, size int64, body io.Reader) (store.Object, error) {
-	return s.put(ctx, sp, p, contentType, size, body, false, nil)
-}
-
-// PutMD5 is Put that also computes the content's MD5 (kept as the object's
-// x-amz-meta-md5) and, with want, refuses content whose MD5 differs
-// (store.ErrBadDigest), leaving nothing.
-func (s *Store) PutMD5(ctx context.Context, sp store.Space, p, contentType string, size int64, body io.Reader, want []byte) (store.Object, error) {
-	return s.put(ctx, sp, p, contentType, size, body, true, want)
-}
-
-func (s *Store) put(ctx context.Context, sp store.Space, p, contentType string, size int64, body io.Reader, withMD5 bool, want []byte) (store.Object, error) {
-	fail := func(err error) (store.Object, error) {
-		return store.Object{}, fmt.Errorf("s3 store: put %s: %w", sp.ObjectKey(p), err)
-	}
-	if err := store.CheckSpace(sp); err != nil {
-		return fail(err)
-	}
-	if err := store.ValidPath(p); err != nil {
-		return fail(err)
-	}
-	if size < 0 {
-		return fail(fmt.Errorf("%w: declared length %d is negative", store.ErrSizeMismatch, size))
-	}
-	if err := s.precheck(ctx, sp, p); err != nil {
-		return fail(err)
-	}
-	if err := s.ensureSpace(ctx, sp); err != nil {
-		return fail(err)
-	}
-	if contentType == "" {
-		contentType = store.GuessType(p)
-	}
-	var h hash.Hash
-	if withMD5 || want != nil {
-		h = md5.New()
-	}
-	key := s.key(sp, p)
+// Write stores the upload: one PutObject up to PartSize bytes, else a
+// multipart upload. With u.MD5 or u.Want the body is hashed, and its MD5
+// kept as x-amz-meta-md5 (one PutObject) and given in Attrs.MD5.
+func (b *bucket) Write(ctx context.Context, u objstore.Upload) (objstore.Attrs, error) {
+	h := objstore.NewHash(u.MD5, u.Want)
 	var (
-		etag     string
-		modified time.Time
-		err      error
+		a   objstore.Attrs
+		err error
 	)
-	if size <= s.partSize {
-		etag, modified, err = s.putSmall(ctx, key, contentType, size, body, h, want)
+	if u.Size <= b.partSize {
+		a, err = b.putSmall(ctx, u, h)
 	} else {
-		etag, modified, err = s.putMultipart(ctx, key, contentType, size, body, h, want)
+		a, err = b.putMultipart(ctx, u, h)
 	}
 	if err != nil {
-		return fail(err)
+		return objstore.Attrs{}, err
 	}
-	o := store.Object{Path: p, Size: size, ContentType: contentType, Modified: modified, ETag: etag}
 	if h != nil {
-		o.MD5 = hex.EncodeToString(h.Sum(nil))
+		a.MD5 = hex.EncodeToString(h.Sum(nil))
 	}
-	s.mu.Lock()
-	s.meta[key] = cachedMeta{etag: etag, modified: modified}
-	s.mu.Unlock()
-	return o, nil
-}
-
-// precheck refuses a path under a file ("a" exists, so "a/b" cannot) or
-// that names a directory, as the file store does. One HEAD per parent and
-// one listing: S3 itself would accept both, making a tree the Files API
-// cannot show.
-func (s *Store) precheck(ctx context.Context, sp store.Space, p string) error {
-	for i := 0; i < len(p); i++ {
-		if p[i] != '/' {
-			continue
-		}
-		ok, err := s.exists(ctx, s.key(sp, p[:i]))
-		if err != nil {
-			return err
-		}
-		if ok {
-			return fmt.Errorf("%w: %q is a file, so %q cannot be created under it", store.ErrInvalidPath, p[:i], p)
-		}
-	}
-	dir, err := s.anyUnder(ctx, s.key(sp, p)+"/")
-	if err != nil {
-		return err
-	}
-	if dir {
-		return fmt.Errorf("%w: %q is a directory and cannot be replaced by a file", store.ErrIsDir, p)
-	}
-	return nil
+	return a, nil
 }
 
 // metadata is the user metadata of a new object.
@@ -127,104 +55,72 @@ func metadata(modified time.Time, h hash.Hash) map[string]string {
 }
 
 // getBuf takes a part buffer (made if none is free); putBuf returns it.
-func (s *Store) getBuf() []byte {
+func (b *bucket) getBuf() []byte {
 	select {
-	case b := <-s.bufs:
-		return b
+	case buf := <-b.bufs:
+		return buf
 	default:
-		return make([]byte, s.partSize)
+		return make([]byte, b.partSize)
 	}
 }
 
-func (s *Store) putBuf(b []byte) {
+func (b *bucket) putBuf(buf []byte) {
 	select {
-	case s.bufs <- b:
+	case b.bufs <- buf:
 	default:
 	}
-}
-
-// readPart fills b from body: a short read is the body ending early.
-func readPart(body io.Reader, b []byte, done, size int64) error {
-	n, err := io.ReadFull(body, b)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("%w: the body ended after %d of %d bytes", store.ErrSizeMismatch, done+int64(n), size)
-	default:
-		return fmt.Errorf("upload interrupted after %d of %d bytes: %w", done+int64(n), size, err)
-	}
-}
-
-// noMore checks that body has nothing after the declared size.
-func noMore(body io.Reader, size int64) error {
-	var one [1]byte
-	n, err := io.ReadFull(body, one[:])
-	switch {
-	case n > 0:
-		return fmt.Errorf("%w: the body is longer than the declared %d bytes", store.ErrSizeMismatch, size)
-	case errors.Is(err, io.EOF):
-		return nil
-	default:
-		return fmt.Errorf("upload interrupted after %d of %d bytes: %w", size, size, err)
-	}
-}
-
-// checkDigest compares the content's MD5 with want.
-func checkDigest(h hash.Hash, want []byte) error {
-	if h == nil || want == nil {
-		return nil
-	}
-	if got := h.Sum(nil); !bytes.Equal(got, want) {
-		return fmt.Errorf("%w: the content's MD5 is %x, the request said %x", store.ErrBadDigest, got, want)
-	}
-	return nil
 }
 
 // putSmall reads the whole body into one buffer, checks it, and sends it.
-func (s *Store) putSmall(ctx context.Context, key, ct string, size int64, body io.Reader, h hash.Hash, want []byte) (string, time.Time, error) {
-	b := s.getBuf()
-	defer s.putBuf(b)
-	data := b[:size]
-	if err := readPart(body, data, 0, size); err != nil {
-		return "", time.Time{}, err
+func (b *bucket) putSmall(ctx context.Context, u objstore.Upload, h hash.Hash) (objstore.Attrs, error) {
+	buf := b.getBuf()
+	defer b.putBuf(buf)
+	data := buf[:u.Size]
+	if err := objstore.ReadFull(u.Body, data, 0, u.Size); err != nil {
+		return objstore.Attrs{}, err
 	}
-	if err := noMore(body, size); err != nil {
-		return "", time.Time{}, err
+	if err := objstore.NoMore(u.Body, u.Size); err != nil {
+		return objstore.Attrs{}, err
 	}
 	if h != nil {
 		h.Write(data)
 	}
-	if err := checkDigest(h, want); err != nil {
-		return "", time.Time{}, err
+	if err := objstore.CheckDigest(h, u.Want); err != nil {
+		return objstore.Attrs{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return "", time.Time{}, err
+		return objstore.Attrs{}, err
 	}
-	modified := s.clk.Now().UTC()
-	out, err := s.c.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: &s.bucket, Key: &key, Body: bytes.NewReader(data), ContentLength: aws.Int64(size),
-		ContentType: aws.String(ct), Metadata: metadata(modified, h),
+	modified := u.Now().UTC()
+	out, err := b.c.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: &b.bucket, Key: &u.Key, Body: bytes.NewReader(data), ContentLength: aws.Int64(u.Size),
+		ContentType: aws.String(u.ContentType), Metadata: metadata(modified, h),
 	})
 	if err != nil {
-		return "", time.Time{}, err
+		return objstore.Attrs{}, err
 	}
-	return aws.ToString(out.ETag), modified, nil
+	return written(u, aws.ToString(out.ETag), modified), nil
 }
 
-// putMultipart streams the body as parts of s.partSize, at most s.conc in
+// written describes the object an upload made.
+func written(u objstore.Upload, etag string, modified time.Time) objstore.Attrs {
+	return objstore.Attrs{Key: u.Key, Size: u.Size, ContentType: u.ContentType, ETag: etag, Modified: modified, HasMeta: true}
+}
+
+// putMultipart streams the body as parts of b.partSize, at most b.conc in
 // flight, and completes the upload only when all arrived, the body had
-// exactly size bytes and its MD5 matched; otherwise it aborts it. The
+// exactly u.Size bytes and its MD5 matched; otherwise it aborts it. The
 // modified time (sent when the upload is created) is when it started. The
 // MD5 is known only at the end, after the metadata was sent: a multipart
-// object has no x-amz-meta-md5, so only Put's own answer carries it.
-func (s *Store) putMultipart(ctx context.Context, key, ct string, size int64, body io.Reader, h hash.Hash, want []byte) (_ string, _ time.Time, err error) {
-	modified := s.clk.Now().UTC()
-	cr, err := s.c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
-		Bucket: &s.bucket, Key: &key, ContentType: aws.String(ct), Metadata: metadata(modified, nil),
+// object has no x-amz-meta-md5, so only Write's own answer carries it.
+func (b *bucket) putMultipart(ctx context.Context, u objstore.Upload, h hash.Hash) (_ objstore.Attrs, err error) {
+	key, size := u.Key, u.Size
+	modified := u.Now().UTC()
+	cr, err := b.c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		Bucket: &b.bucket, Key: &key, ContentType: aws.String(u.ContentType), Metadata: metadata(modified, nil),
 	})
 	if err != nil {
-		return "", time.Time{}, err
+		return objstore.Attrs{}, err
 	}
 	id := cr.UploadId
 	pctx, cancel := context.WithCancel(ctx)
@@ -235,29 +131,29 @@ func (s *Store) putMultipart(ctx context.Context, key, ct string, size int64, bo
 		}
 		actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 		defer acancel()
-		if _, aerr := s.c.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: &key, UploadId: id}); aerr != nil {
-			s.log.Warn("s3 store: abort multipart upload", "key", key, "err", aerr)
+		if _, aerr := b.c.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: &b.bucket, Key: &key, UploadId: id}); aerr != nil {
+			b.log.Warn("s3 store: abort multipart upload", "key", key, "err", aerr)
 		}
 	}()
 
-	nparts := int((size + s.partSize - 1) / s.partSize)
+	nparts := int((size + b.partSize - 1) / b.partSize)
 	parts := make([]types.CompletedPart, nparts)
-	sem := make(chan struct{}, s.conc)
+	sem := make(chan struct{}, b.conc)
 	var wg sync.WaitGroup
 	var once sync.Once
 	var sendErr error
 	failSend := func(e error) { once.Do(func() { sendErr = e; cancel() }) }
 	var done int64
 	for i := 0; i < nparts; i++ {
-		n := min(s.partSize, size-done)
-		b := s.getBuf()
-		if rerr := readPart(body, b[:n], done, size); rerr != nil {
-			s.putBuf(b)
+		n := min(b.partSize, size-done)
+		buf := b.getBuf()
+		if rerr := objstore.ReadFull(u.Body, buf[:n], done, size); rerr != nil {
+			b.putBuf(buf)
 			err = rerr
 			break
 		}
 		if h != nil {
-			h.Write(b[:n])
+			h.Write(buf[:n])
 		}
 		done += n
 		select {
@@ -265,22 +161,22 @@ func (s *Store) putMultipart(ctx context.Context, key, ct string, size int64, bo
 		case <-pctx.Done():
 		}
 		if pctx.Err() != nil {
-			s.putBuf(b)
+			b.putBuf(buf)
 			break
 		}
 		wg.Add(1)
-		go func(i int, b []byte, n int64) {
-			defer func() { s.putBuf(b); <-sem; wg.Done() }()
-			out, e := s.c.UploadPart(pctx, &s3.UploadPartInput{
-				Bucket: &s.bucket, Key: &key, UploadId: id, PartNumber: aws.Int32(int32(i + 1)),
-				Body: bytes.NewReader(b[:n]), ContentLength: aws.Int64(n),
+		go func(i int, buf []byte, n int64) {
+			defer func() { b.putBuf(buf); <-sem; wg.Done() }()
+			out, e := b.c.UploadPart(pctx, &s3.UploadPartInput{
+				Bucket: &b.bucket, Key: &key, UploadId: id, PartNumber: aws.Int32(int32(i + 1)),
+				Body: bytes.NewReader(buf[:n]), ContentLength: aws.Int64(n),
 			})
 			if e != nil {
 				failSend(fmt.Errorf("part %d: %w", i+1, e))
 				return
 			}
 			parts[i] = types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(int32(i + 1))}
-		}(i, b, n)
+		}(i, buf, n)
 	}
 	wg.Wait()
 	if err == nil {
@@ -290,19 +186,19 @@ func (s *Store) putMultipart(ctx context.Context, key, ct string, size int64, bo
 		err = ctx.Err()
 	}
 	if err == nil {
-		err = noMore(body, size)
+		err = objstore.NoMore(u.Body, size)
 	}
 	if err == nil {
-		err = checkDigest(h, want)
+		err = objstore.CheckDigest(h, u.Want)
 	}
 	if err != nil {
-		return "", time.Time{}, err
+		return objstore.Attrs{}, err
 	}
-	out, err := s.c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
-		Bucket: &s.bucket, Key: &key, UploadId: id, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
+	out, err := b.c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		Bucket: &b.bucket, Key: &key, UploadId: id, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
 	})
 	if err != nil {
-		return "", time.Time{}, err
+		return objstore.Attrs{}, err
 	}
-	return aws.ToString(out.ETag), modified, nil
+	return written(u, aws.ToString(out.ETag), modified), nil
 }

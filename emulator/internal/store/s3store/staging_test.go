@@ -23,7 +23,7 @@ func TestCopyKeyKeepsTypeAndModified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.copyLimit = 1 << 20
+	st.b.copyLimit = 1 << 20
 	sp := store.Space{Org: "org_a", Kind: store.Thread, ID: "t1"}
 	for name, size := range map[string]int{"small.bin": 1000, "large.bin": 12<<20 + 3} {
 		data := make([]byte, size)
