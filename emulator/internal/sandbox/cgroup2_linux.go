@@ -94,19 +94,23 @@ func newCgroupsV2(log *slog.Logger, parent string, need []string) *cgroups {
 		return os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte(strings.Join(add, " ")), 0o644)
 	}
 	removeStaleV2(parent)
-	err := enable(parent)
-	if errors.Is(err, unix.EBUSY) {
-		// v2's "no internal processes" rule: a cgroup other than the root
-		// that holds processes cannot hand controllers to children. When
-		// the only process in it is the emulator (a container's pid 1, a
-		// systemd-run --scope -p Delegate=yes), the emulator moves itself
-		// to a leaf below it and tries again; other processes are never
-		// moved.
-		if lerr := moveSelfToLeaf(parent); lerr != nil {
-			err = fmt.Errorf("%w (%v)", err, lerr)
-		} else {
-			err = enable(parent)
-		}
+	// v2's "no internal processes" rule: a cgroup other than the root that
+	// holds processes cannot hand domain controllers (memory) to children
+	// (EBUSY), and a threaded one it does hand over (cpu, pids) leaves the
+	// children "domain invalid", so that their own subtree_control refuses
+	// it (EOPNOTSUPP; seen on a 7.2 kernel). When the only process in it is
+	// the emulator (a container's pid 1, a systemd-run --scope -p
+	// Delegate=yes), the emulator first moves itself to a leaf below it;
+	// other processes are never moved.
+	// The root cgroup (the only one without a cgroup.type) is exempt.
+	_, err := os.Stat(filepath.Join(parent, "cgroup.type"))
+	isRoot := err != nil
+	err = nil
+	if !isRoot && len(readWords(filepath.Join(parent, "cgroup.procs"))) > 0 {
+		err = moveSelfToLeaf(parent)
+	}
+	if err == nil {
+		err = enable(parent)
 	}
 	if err != nil {
 		log.Debug("sandbox: cannot delegate cgroup v2 controllers below the emulator's cgroup (it holds processes other than the emulator; "+
