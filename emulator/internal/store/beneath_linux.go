@@ -48,3 +48,45 @@ func (s *Store) statBeneath(rel string) (si statInfo, err error, ok bool) {
 	}
 	return statInfo{}, nil, false // ELOOP (a symlink), EXDEV, ...: os.Root decides
 }
+
+// openDirBeneath opens the directory rel (a path under the store's root) as
+// an O_PATH descriptor in one syscall, with the same resolution as
+// statBeneath: it can neither leave the store nor follow a symlink, so it
+// lands on exactly the directory the path names, as a walk through os.Root
+// with no symlink on the way would. An O_PATH descriptor serves as the
+// directory of fstatat and renameat. The caller closes fd (unix.Close).
+// ok is false when it cannot answer (no openat2, a symlink on the way,
+// anything but a missing path): the caller then takes the os.Root path; a
+// missing directory is err ENOENT or ENOTDIR with ok.
+func (s *Store) openDirBeneath(rel string) (fd int, err error, ok bool) {
+	if noOpenat2.Load() {
+		return -1, nil, false
+	}
+	d := s.rootDir.Load()
+	if d == nil {
+		return -1, nil, false
+	}
+	how := &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	fd = -1
+	err = withFd(d, func(dirfd int) error {
+		var err error
+		for {
+			fd, err = unix.Openat2(dirfd, rel, how)
+			if err != unix.EINTR {
+				return err
+			}
+		}
+	})
+	switch {
+	case err == nil:
+		return fd, nil, true
+	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR):
+		return -1, err, true
+	case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM), errors.Is(err, unix.E2BIG):
+		noOpenat2.Store(true)
+	}
+	return -1, nil, false
+}

@@ -113,6 +113,21 @@ func lstatAt(dir *os.File, name string) (statInfo, error) {
 	return infoFromStat(&st), nil
 }
 
+// fstatatNoFollow stats name inside the directory descriptor dirfd without
+// following a symlink.
+func fstatatNoFollow(dirfd int, name string) (statInfo, error) {
+	var st unix.Stat_t
+	for {
+		err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+		if err == nil {
+			return infoFromStat(&st), nil
+		}
+		if err != unix.EINTR {
+			return statInfo{}, &fs.PathError{Op: "fstatat", Path: name, Err: err}
+		}
+	}
+}
+
 // lutimesAt sets the times of name inside dir without following a symlink.
 func lutimesAt(dir *os.File, name string, t time.Time) error {
 	ts := unix.NsecToTimespec(t.UnixNano())

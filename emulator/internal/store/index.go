@@ -221,7 +221,13 @@ func (s *Store) install(key string, gen uint64, idx *spaceIndex) {
 // its absence and that of the parents that went with it. It bumps the
 // generation even when sp has no index, so a walk racing with the write is
 // not installed.
-func (s *Store) reindex(sp Space, r *os.Root, p string) {
+//
+// p is looked up in r, the space; or, if pfd is not -1, first in pfd, p's
+// parent directory as the caller opened it: a regular file found there is
+// the file at p (the store moves no directory while the space is indexed),
+// while a file missing there may be in a parent made again since, so the
+// space is opened to look at p (and its parents) by path.
+func (s *Store) reindex(sp Space, r *os.Root, pfd int, p string) {
 	key := sp.Key()
 	s.idx.mu.Lock()
 	st := s.idx.state(key)
@@ -236,6 +242,21 @@ func (s *Store) reindex(sp Space, r *os.Root, p string) {
 	}
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
+	if pfd >= 0 {
+		_, base := parentOf(p)
+		if si, err := fstatatNoFollow(pfd, base); err == nil && si.mode.IsRegular() {
+			idx.putFile(p, si.size, si.mtime)
+			return
+		}
+	}
+	if r == nil {
+		var err error
+		if r, err = s.openSpace(sp); err != nil {
+			idx.remove(p, func(string) (time.Time, bool) { return time.Time{}, false })
+			return
+		}
+		defer r.Close()
+	}
 	fi, err := r.Lstat(p)
 	if err == nil && fi.Mode().IsRegular() {
 		idx.putFile(p, fi.Size(), fi.ModTime().UTC())

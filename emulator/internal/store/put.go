@@ -56,24 +56,48 @@ func (s *Store) put(ctx context.Context, sp Space, p, contentType string, size i
 	if size < 0 {
 		return fail(fmt.Errorf("%w: declared length %d is negative", ErrSizeMismatch, size))
 	}
-	// The space is opened once, for the precheck and the commit; a space
-	// that does not exist yet is made at the commit (SPEC S-4).
-	r, err := s.openSpace(sp)
-	var pd *os.File // p's parent directory, when it exists already
-	switch {
-	case errors.Is(err, ErrNotFound):
-		r = nil
-	case err != nil:
+	// The usual case, a file into a directory that exists, takes one
+	// syscall to open that directory (parentBeneath). Else the space is
+	// opened once, for the precheck and the commit; a space that does not
+	// exist yet is made at the commit (SPEC S-4).
+	var (
+		r   *os.Root
+		pd  *os.File // p's parent directory, when it exists already
+		pfd = -1     // the same, opened by parentBeneath
+		err error
+	)
+	if pfd, err = s.parentBeneath(sp, p, size); err != nil {
 		return fail(err)
-	default:
-		defer func() { r.Close() }()
-		// Refuse a path that cannot be written before receiving up to 10 GiB.
-		if pd, err = s.precheckDir(r, p); err != nil {
+	}
+	if pfd >= 0 {
+		defer func() {
+			if pfd >= 0 {
+				unix.Close(pfd)
+			}
+		}()
+	} else {
+		r, err = s.openSpace(sp)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			r = nil
+		case err != nil:
 			return fail(err)
+		default:
+			// Refuse a path that cannot be written before receiving up to
+			// 10 GiB.
+			if pd, err = s.precheckDir(r, p); err != nil {
+				r.Close()
+				return fail(err)
+			}
+			if pd != nil {
+				defer pd.Close()
+			}
 		}
-		if pd != nil {
-			defer pd.Close()
-		}
+		defer func() {
+			if r != nil {
+				r.Close()
+			}
+		}()
 	}
 	var h hash.Hash
 	if withMD5 {
@@ -94,7 +118,7 @@ func (s *Store) put(ctx context.Context, sp Space, p, contentType string, size i
 		}
 		sum = hex.EncodeToString(got)
 	}
-	obj, err := s.commit(sp, &r, pd, p, contentType, sum, tmp, si)
+	obj, err := s.commit(sp, &r, pd, &pfd, p, contentType, sum, tmp, si)
 	if err != nil {
 		if rerr := s.tmpRoot.Remove(tmp); rerr != nil && !isNotFound(rerr) {
 			s.log.Warn("store: remove temp file", "name", tmp, "err", rerr)
@@ -102,6 +126,37 @@ func (s *Store) put(ctx context.Context, sp Space, p, contentType string, size i
 		return fail(err)
 	}
 	return obj, nil
+}
+
+// parentBeneath opens p's parent directory in one syscall (openDirBeneath)
+// when it exists and nothing makes it unsafe to skip os.Root: it returns
+// the descriptor, or -1 when the caller must take the os.Root path (the
+// directory or the space does not exist yet, a symlink is on the way, no
+// openat2, or a file owner is set, whose directories Put gives away as it
+// makes them). A declared size over smallBufSize also gets precheck's
+// refusal of a directory at p before the body is received; a small body
+// costs less to receive than the check, and the rename refuses a directory
+// anyway (EISDIR).
+func (s *Store) parentBeneath(sp Space, p string, size int64) (int, error) {
+	if s.owner.Load() != nil {
+		return -1, nil
+	}
+	dir, base := parentOf(p)
+	rel := sp.Key()
+	if dir != "" {
+		rel += "/" + dir
+	}
+	fd, err, ok := s.openDirBeneath(rel)
+	if !ok || err != nil {
+		return -1, nil
+	}
+	if size > smallBufSize {
+		if si, err := fstatatNoFollow(fd, base); err == nil && si.mode.IsDir() {
+			unix.Close(fd)
+			return -1, fmt.Errorf("%w: %q is a directory and cannot be replaced by a file", ErrIsDir, p)
+		}
+	}
+	return fd, nil
 }
 
 // precheckDir is precheck that also returns p's parent directory, opened,
@@ -362,31 +417,19 @@ func (hs *hasher) stop() {
 // component is resolved again, and renameat never follows a symlink at the
 // destination (it replaces the link itself).
 //
-// *rp is the space as Put opened it, or nil if it did not exist then: it is
-// made and opened here, and also opened again if it was removed meanwhile
-// (so the file never lands in a directory that is gone). Put closes *rp.
+// *pfd, if not -1, is p's parent directory as parentBeneath opened it
+// (resolved as strictly, in one syscall): the first attempt renames into it
+// and nothing else is opened. Put closes it; commit sets it to -1 when it
+// closes it itself.
+//
+// *rp is the space as Put opened it, or nil if it did not exist then (or
+// parentBeneath found the parent): it is made and opened here, and also
+// opened again if it was removed meanwhile (so the file never lands in a
+// directory that is gone). Put closes *rp.
 // pd, if not nil, is p's parent directory, opened in *rp by the precheck:
 // the first attempt renames into it (renameat into a directory removed
 // since fails with ENOENT, and the next attempt makes it again).
-func (s *Store) commit(sp Space, rp **os.Root, pd *os.File, p, contentType, md5sum, tmp string, si statInfo) (Object, error) {
-	if *rp != nil {
-		if fi, err := (*rp).Lstat("."); err != nil || linkCount(fi) == 0 {
-			(*rp).Close()
-			*rp = nil
-			pd = nil // in the space that is gone
-		}
-	}
-	if *rp == nil {
-		if err := s.Create(sp); err != nil {
-			return Object{}, err
-		}
-		r, err := s.openSpace(sp)
-		if err != nil {
-			return Object{}, err
-		}
-		*rp = r
-	}
-	r := *rp
+func (s *Store) commit(sp Space, rp **os.Root, pd *os.File, pfd *int, p, contentType, md5sum, tmp string, si statInfo) (Object, error) {
 	dir, base := parentOf(p)
 
 	// The sidecar is written first, under the temp file's inode (which the
@@ -410,6 +453,42 @@ func (s *Store) commit(sp Space, rp **os.Root, pd *os.File, p, contentType, md5s
 		old statInfo
 		err error
 	)
+	if *pfd >= 0 {
+		// A parent removed since it was opened fails the rename with
+		// ENOENT (errRaced): the attempts below make it again.
+		s.treeMu.RLock()
+		old, si, err = s.renameAt(*pfd, base, p, tmp, si)
+		s.treeMu.RUnlock()
+		if err == nil {
+			return s.committed(sp, nil, *pfd, p, contentType, md5sum, guess, wroteMeta, old, si), nil
+		}
+		unix.Close(*pfd)
+		*pfd = -1
+		if !errors.Is(err, errRaced) {
+			if wroteMeta {
+				s.removeSidecar(sp, p, si.ino)
+			}
+			return Object{}, err
+		}
+	}
+	if *rp != nil {
+		if fi, err := (*rp).Lstat("."); err != nil || linkCount(fi) == 0 {
+			(*rp).Close()
+			*rp = nil
+			pd = nil // in the space that is gone
+		}
+	}
+	if *rp == nil {
+		if err := s.Create(sp); err != nil {
+			return Object{}, err
+		}
+		r, err := s.openSpace(sp)
+		if err != nil {
+			return Object{}, err
+		}
+		*rp = r
+	}
+	r := *rp
 	for attempt := 1; attempt <= commitAttempts; attempt++ {
 		s.treeMu.RLock()
 		old, si, err = s.renameInto(r, pd, dir, base, p, tmp, si)
@@ -425,16 +504,23 @@ func (s *Store) commit(sp Space, rp **os.Root, pd *os.File, p, contentType, md5s
 		}
 		return Object{}, err
 	}
+	return s.committed(sp, r, -1, p, contentType, md5sum, guess, wroteMeta, old, si), nil
+}
+
+// committed finishes a commit whose rename succeeded: the sidecar of the
+// file it replaced goes, the index learns the new file (through the parent
+// descriptor pfd if not -1, else r), and the Object describes it.
+func (s *Store) committed(sp Space, r *os.Root, pfd int, p, contentType, md5sum, guess string, wroteMeta bool, old, si statInfo) Object {
 	if old.ino != 0 && old.ino != si.ino {
 		s.removeSidecar(sp, p, old.ino)
 	}
-	s.reindex(sp, r, p)
+	s.reindex(sp, r, pfd, p)
 	obj := Object{Path: p, Size: si.size, ContentType: guess, Modified: si.mtime, ETag: etag(si)}
 	s.noteCommit(sp.Key(), p, obj.ETag)
 	if wroteMeta {
 		obj.ContentType, obj.MD5 = contentType, md5sum
 	}
-	return obj, nil
+	return obj
 }
 
 // errRaced marks a failure caused by the parent directory that Put had just
@@ -471,17 +557,31 @@ func (s *Store) renameInto(r *os.Root, pd *os.File, dir, base, p, tmp string, si
 		}
 		defer pd.Close()
 	}
-	if cur, err := lstatAt(pd, base); err == nil && cur.mode.IsRegular() {
+	var rerr error
+	err = withFd(pd, func(to int) error {
+		old, si, rerr = s.renameAt(to, base, p, tmp, si)
+		return nil
+	})
+	if err == nil {
+		err = rerr
+	}
+	return old, si, err
+}
+
+// renameAt renames tmp (described by si) to base in the directory
+// descriptor to. It returns what was at base before (zero if no regular
+// file) for sidecar cleanup, and si as it is after the rename (which
+// changes the ctime that the ETag includes).
+func (s *Store) renameAt(to int, base, p, tmp string, si statInfo) (old, _ statInfo, err error) {
+	if cur, err := fstatatNoFollow(to, base); err == nil && cur.mode.IsRegular() {
 		old = cur
 	}
 	err = withFd(s.tmpDir, func(from int) error {
-		return withFd(pd, func(to int) error {
-			return unix.Renameat(from, tmp, to, base)
-		})
+		return unix.Renameat(from, tmp, to, base)
 	})
 	switch {
 	case err == nil:
-		if after, serr := lstatAt(pd, base); serr == nil && after.ino == si.ino {
+		if after, serr := fstatatNoFollow(to, base); serr == nil && after.ino == si.ino {
 			si = after
 		}
 		return old, si, nil
@@ -545,7 +645,7 @@ func (s *Store) Delete(ctx context.Context, sp Space, p string) error {
 	}
 	s.removeSidecar(sp, p, si.ino)
 	s.pruneEmptyParents(r, dir)
-	s.reindex(sp, r, p)
+	s.reindex(sp, r, -1, p)
 	return nil
 }
 
