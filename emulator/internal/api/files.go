@@ -263,11 +263,7 @@ func (s *Server) handleUploadURL(w http.ResponseWriter, r *http.Request) error {
 	if err := s.resolve(sp, writeAccess); err != nil {
 		return err
 	}
-	oldSize, err := s.Store.Size(r.Context(), sp, p)
-	if errors.Is(err, store.ErrIsDir) {
-		return validationf("path %q is a directory", p)
-	}
-	if err := s.checkQuota(r.Context(), sp, p, n-oldSize); err != nil {
+	if err := s.checkUpload(r.Context(), sp, p, n); err != nil {
 		return err
 	}
 	sg, err := s.signer(r).SignUpload(sp, p, ct, n)
@@ -306,21 +302,50 @@ func isToken(s string) bool {
 	return true
 }
 
-// checkQuota refuses an upload that would take the space over its size
-// limit (thread_quota_mib, or the volume's quota_mib): grow is what the
-// upload adds, its length less the size of the file it replaces.
-func (s *Server) checkQuota(ctx context.Context, sp store.Space, p string, grow int64) error {
+// occupier is a store that looks up, at once, what upload_url checks: the
+// size of the file an upload would replace and the bytes its space holds
+// (the file store: store.Store.Occupancy).
+type occupier interface {
+	Occupancy(ctx context.Context, sp store.Space, p string, withUsage bool) (size, used int64, err error)
+}
+
+// checkUpload refuses an upload of n bytes to p that cannot be made: p is
+// a directory, or the upload would take the space over its size limit
+// (thread_quota_mib, or the volume's quota_mib); it grows the space by n
+// less the size of the file it replaces.
+func (s *Server) checkUpload(ctx context.Context, sp store.Space, p string, n int64) error {
 	limit, name := s.Tenants.ThreadQuotaBytes(sp.Org), "thread_quota_mib"
 	if sp.Kind == store.Volume {
 		v, _ := s.Tenants.Volume(sp.Org, sp.ID)
 		limit, name = v.QuotaBytes(), "quota_mib"
 	}
+	var oldSize, used int64
+	var err error
+	if o, ok := s.Store.(occupier); ok {
+		oldSize, used, err = o.Occupancy(ctx, sp, p, limit > 0)
+		if errors.Is(err, store.ErrIsDir) {
+			return validationf("path %q is a directory", p)
+		}
+		if err != nil {
+			return fmt.Errorf("size of %s %q: %w", sp.Kind, sp.ID, err)
+		}
+	} else {
+		oldSize, err = s.Store.Size(ctx, sp, p)
+		if errors.Is(err, store.ErrIsDir) {
+			return validationf("path %q is a directory", p)
+		}
+		if err != nil {
+			oldSize = 0 // nothing there that the upload would replace
+		}
+		if limit > 0 && n-oldSize > 0 {
+			if used, err = s.Store.Usage(ctx, sp); err != nil {
+				return fmt.Errorf("size of %s %q: %w", sp.Kind, sp.ID, err)
+			}
+		}
+	}
+	grow := n - oldSize
 	if limit <= 0 || grow <= 0 {
 		return nil
-	}
-	used, err := s.Store.Usage(ctx, sp)
-	if err != nil {
-		return fmt.Errorf("size of %s %q: %w", sp.Kind, sp.ID, err)
 	}
 	if used+grow > limit {
 		return validationf("content_length: uploading %q would take %s %q to %d bytes, over its size limit of %d MiB (%s); it holds %d bytes",

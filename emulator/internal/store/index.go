@@ -15,6 +15,7 @@
 package store
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -168,6 +169,48 @@ func (s *Store) committedETag(key, p string) string {
 		return st.committed[p]
 	}
 	return ""
+}
+
+// indexed returns the index of the space key, or nil if it has none (never
+// indexed, dropped, or code is writing to it). Unlike snapshot it records
+// nothing about the space: a lookup of a space that does not exist leaves
+// no trace.
+func (s *Store) indexed(key string) *spaceIndex {
+	s.idx.mu.Lock()
+	defer s.idx.mu.Unlock()
+	if st := s.idx.spaces[key]; st != nil && st.modifying == 0 {
+		return st.idx
+	}
+	return nil
+}
+
+// sizeOf answers Size from the index: the size of the file at p, or the
+// error Size gives for what is there instead (a directory; nothing, which
+// is also what the index shows for a name List leaves out: a symlink, a
+// FIFO).
+func (x *spaceIndex) sizeOf(sp Space, p string) (int64, error) {
+	x.mu.Lock()
+	e := x.byPath[p]
+	var size int64
+	isDir := false
+	if e != nil {
+		size, isDir = e.size, e.isDir
+	}
+	x.mu.Unlock()
+	switch {
+	case e == nil:
+		return 0, &sizeNotFound{sp: sp, p: p, err: os.ErrNotExist}
+	case isDir:
+		return 0, fmt.Errorf("store: size %s: %w: %q", sp.ObjectKey(p), ErrIsDir, p)
+	}
+	return size, nil
+}
+
+// usage is the bytes of the index's live files.
+func (x *spaceIndex) usage() int64 {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.bytes
 }
 
 // snapshot returns the generation of sp and its index (nil if none, or if
