@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -79,6 +80,64 @@ func TestPutMD5(t *testing.T) {
 	}
 	if st, _ := s.Stat(ctx, sp, "c.txt"); st.MD5 != "" || st.ContentType != guessType("c.txt") {
 		t.Fatalf("after code changed it: %+v, want no MD5 and type %s", st, guessType("c.txt"))
+	}
+}
+
+// PutMD5's MD5 is right at every buffering boundary (hashed in line, one
+// buffer, many, and more than the hasher keeps, with whole and short reads),
+// and a body that is short, long or fails partway leaves nothing behind,
+// whichever way it was hashed.
+func TestPutMD5Sizes(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	sp := thread("md5sizes")
+	rng := rand.New(rand.NewPCG(5, 6))
+	big := make([]byte, (hashBufs+3)*hashBufSize+777)
+	for i := range big {
+		big[i] = byte(rng.Uint32())
+	}
+	sizes := []int{0, 1, smallBufSize - 1, smallBufSize, smallBufSize + 1, hashBufSize, hashBufSize + 1,
+		2 * hashBufSize, hashBufs * hashBufSize, hashBufs*hashBufSize + 1, len(big)}
+	for _, n := range sizes {
+		data := big[:n]
+		sum := md5.Sum(data)
+		for _, short := range []bool{false, true} {
+			var body io.Reader = bytes.NewReader(data)
+			if short {
+				body = &choppy{r: body}
+			}
+			obj, err := s.PutMD5(ctx, sp, "f.bin", "", int64(n), body, sum[:])
+			if err != nil {
+				t.Fatalf("%d bytes (short reads %v): %v", n, short, err)
+			}
+			if obj.MD5 != hex.EncodeToString(sum[:]) {
+				t.Fatalf("%d bytes (short reads %v): MD5 %s, want %x", n, short, obj.MD5, sum)
+			}
+			if got := read(t, s, sp, "f.bin"); got != string(data) {
+				t.Fatalf("%d bytes (short reads %v): stored content differs", n, short)
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		boom := errors.New("connection reset")
+		for name, c := range map[string]struct {
+			size int64
+			body io.Reader
+			want error
+		}{
+			"short":  {int64(n) + 1, bytes.NewReader(data), ErrSizeMismatch},
+			"long":   {int64(n) - 1, bytes.NewReader(data), ErrSizeMismatch},
+			"broken": {int64(n) + 5, io.MultiReader(bytes.NewReader(data), iotest.ErrReader(boom)), boom},
+		} {
+			if _, err := s.PutMD5(ctx, sp, "g.bin", "", c.size, c.body, nil); !errors.Is(err, c.want) {
+				t.Fatalf("%d bytes, %s body: err = %v, want %v", n, name, err, c.want)
+			}
+			assertTmpEmpty(t, s)
+			if _, err := s.Stat(ctx, sp, "g.bin"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("%d bytes, %s body: Stat err = %v, want ErrNotFound", n, name, err)
+			}
+		}
 	}
 }
 

@@ -232,10 +232,11 @@ func fileAncestor(r *os.Root, p string) string {
 
 // receive streams body into a new temp file through fixed-size buffers,
 // reading at most size+1 bytes so an overlong body is noticed without reading
-// it all. With h, every byte written is also hashed into h, on a goroutine of
-// its own while the next buffer is read and written. On success the file is
-// closed, stamped with the emulator clock and described by si; on failure it
-// is removed.
+// it all. With h, every byte written is also hashed into h: a small body in
+// line, a larger one on a goroutine of its own that hashes each buffer while
+// it is written and the next ones are read (see hasher). On success the file
+// is closed, stamped with the emulator clock and described by si; on failure
+// it is removed.
 func (s *Store) receive(ctx context.Context, size int64, body io.Reader, h hash.Hash) (_ string, _ statInfo, err error) {
 	name := s.tempName("put")
 	f, err := createAt(s.tmpDir, name, FileMode)
@@ -263,7 +264,7 @@ func (s *Store) receive(ctx context.Context, size int64, body io.Reader, h hash.
 		limit = size
 	}
 	src := io.LimitReader(body, limit)
-	hs := s.startHasher(h, limit)
+	hs := startHasher(h, limit)
 	defer hs.stop()
 	var n int64
 	for {
@@ -271,14 +272,15 @@ func (s *Store) receive(ctx context.Context, size int64, body io.Reader, h hash.
 			return "", statInfo{}, fmt.Errorf("upload interrupted after %d of %d bytes: %w", n, size, err)
 		}
 		buf := hs.buffer()
-		m, rerr := src.Read(buf)
+		m, rerr := hs.read(src, buf)
+		// The hash reads the buffer while the file write does.
+		hs.hash(buf[:m])
 		if m > 0 {
 			if _, werr := f.Write(buf[:m]); werr != nil {
 				return "", statInfo{}, fmt.Errorf("write temp file: %w", werr)
 			}
 			n += int64(m)
 		}
-		hs.hash(buf[:m])
 		if rerr == io.EOF {
 			break
 		}
@@ -309,84 +311,128 @@ func (s *Store) receive(ctx context.Context, size int64, body io.Reader, h hash.
 	return name, si, nil
 }
 
-// hasher feeds the buffers that receive has written to a hash on its own
-// goroutine. Buffers come from the store's pool: one without a hash, two
-// with one (the hash reads one while the next is filled), so memory stays
-// bounded whatever the upload's size.
-type hasher struct {
-	s     *Store
-	pool  *sync.Pool
-	h     hash.Hash
-	bufs  []*[]byte
-	next  int
-	work  chan []byte // buffers to hash
-	free  chan int    // indexes of hashed buffers, ready to be filled again
-	busy  int         // buffers handed to the goroutine and not yet back
-	done  chan struct{}
-	ended bool
-}
-
 // Upload buffers, shared by every store of the process (tests start many
-// emulators): copyBufSize for large uploads, smallBufSize for the small
-// ones most uploads are, so that they neither allocate nor fault in 1 MiB.
-const smallBufSize = 32 << 10
+// emulators). An upload without a hash is streamed through one buffer:
+// copyBufSize for a large one, smallBufSize for the small ones most uploads
+// are, so that they neither allocate nor fault in 1 MiB. An upload with a
+// hash larger than hashBufSize goes through up to hashBufs buffers of
+// hashBufSize (2 MiB in all, as much as before the hash moved to its own
+// goroutine): enough that the hash, the slowest stage (MD5 runs at ~800 MB/s
+// on one core, about the speed of the loopback copy and the file write
+// together), always finds the next buffer read and waiting when it is done
+// with one, and never waits for the socket. A smaller one is hashed in line,
+// in one buffer: handing it to a goroutine would cost more than hashing it.
+const (
+	smallBufSize = 32 << 10
+	hashBufSize  = 256 << 10
+	hashBufs     = 8
+)
 
 var (
 	bigBufs   = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
 	smallBufs = sync.Pool{New: func() any { b := make([]byte, smallBufSize); return &b }}
+	hashPool  = sync.Pool{New: func() any { b := make([]byte, hashBufSize); return &b }}
 )
 
+// hasher owns an upload's buffers and, for a large upload with a hash, the
+// goroutine that feeds them to the hash in the order they were filled. A
+// buffer goes back to the reader (through free) only once the hash is done
+// with it, so memory stays bounded whatever the upload's size, and the file
+// write and the hash read the same buffer at the same time.
+type hasher struct {
+	h      hash.Hash
+	pool   *sync.Pool
+	bufs   []*[]byte // taken from pool; all go back at stop
+	inLine bool      // h (if any) is written on the reader's goroutine
+	work   chan []byte
+	free   chan []byte // buffers the hash is done with
+	done   chan struct{}
+	ended  bool
+}
+
 // startHasher takes the buffers for an upload that reads at most limit
-// bytes.
-func (s *Store) startHasher(h hash.Hash, limit int64) *hasher {
-	hs := &hasher{s: s, h: h, pool: &bigBufs}
-	if limit <= smallBufSize {
+// bytes and, for a large one with a hash, starts the hash's goroutine.
+func startHasher(h hash.Hash, limit int64) *hasher {
+	hs := &hasher{h: h, inLine: true}
+	switch {
+	case limit <= smallBufSize:
 		hs.pool = &smallBufs
+	case h == nil:
+		hs.pool = &bigBufs
+	default:
+		hs.pool = &hashPool
+		hs.inLine = limit <= hashBufSize
 	}
-	if h == nil {
+	if hs.inLine {
 		hs.bufs = []*[]byte{hs.pool.Get().(*[]byte)}
 		return hs
 	}
-	hs.bufs = []*[]byte{hs.pool.Get().(*[]byte), hs.pool.Get().(*[]byte)}
-	hs.work = make(chan []byte, len(hs.bufs))
-	hs.free = make(chan int, len(hs.bufs))
+	hs.work = make(chan []byte, hashBufs)
+	hs.free = make(chan []byte, hashBufs)
 	hs.done = make(chan struct{})
 	go func() {
 		defer close(hs.done)
-		i := 0
 		for b := range hs.work {
 			hs.h.Write(b) // a hash.Hash never fails
-			hs.free <- i
-			i = (i + 1) % len(hs.bufs)
+			hs.free <- b
 		}
 	}()
 	return hs
 }
 
-// buffer returns the next buffer to fill, waiting until the hash is done
-// with it.
+// buffer returns a buffer to fill: the one buffer of an upload hashed in
+// line, else one the hash is done with, or a new one while fewer than
+// hashBufs are out, else the first the hash gives back.
 func (hs *hasher) buffer() []byte {
-	if hs.h == nil {
+	if hs.inLine {
 		return *hs.bufs[0]
 	}
-	if hs.busy == len(hs.bufs) {
-		<-hs.free
-		hs.busy--
+	select {
+	case b := <-hs.free:
+		return b[:cap(b)]
+	default:
 	}
-	return *hs.bufs[hs.next]
+	if len(hs.bufs) < hashBufs {
+		b := hs.pool.Get().(*[]byte)
+		hs.bufs = append(hs.bufs, b)
+		return *b
+	}
+	b := <-hs.free
+	return b[:cap(b)]
 }
 
-// hash hands the filled part of the current buffer to the hash.
+// read reads the next part of src into buf. With a hash on its own
+// goroutine it fills buf (or reaches the end), so the hash gets whole
+// buffers however small the body's reads are; the end is io.EOF, with or
+// without bytes.
+func (hs *hasher) read(src io.Reader, buf []byte) (int, error) {
+	if hs.inLine {
+		return src.Read(buf)
+	}
+	n := 0
+	for n < len(buf) {
+		m, err := src.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// hash hands b, the filled part of the current buffer, to the hash. The
+// buffer is the hash's until it gives it back; an empty one goes straight
+// back with the free ones.
 func (hs *hasher) hash(b []byte) {
-	if hs.h == nil {
-		return
+	switch {
+	case hs.h == nil:
+	case hs.inLine:
+		hs.h.Write(b)
+	case len(b) == 0:
+		hs.free <- b // never blocks: free holds every buffer there is
+	default:
+		hs.work <- b
 	}
-	if len(b) == 0 {
-		return // the buffer is not handed over: it is filled again
-	}
-	hs.work <- b
-	hs.busy++
-	hs.next = (hs.next + 1) % len(hs.bufs)
 }
 
 // stop waits for the hash to finish and returns the buffers to the pool.
@@ -396,7 +442,7 @@ func (hs *hasher) stop() {
 		return
 	}
 	hs.ended = true
-	if hs.h != nil {
+	if !hs.inLine {
 		close(hs.work)
 		<-hs.done
 	}
