@@ -71,11 +71,21 @@ func (b *bucket) putBuf(buf []byte) {
 	}
 }
 
+// ownBuffer is the largest body read into a buffer of its own size; a
+// larger one takes a part buffer. Many small uploads at once then hold
+// about what they upload, not a part buffer each.
+const ownBuffer = 1 << 20
+
 // putSmall reads the whole body into one buffer, checks it, and sends it.
 func (b *bucket) putSmall(ctx context.Context, u objstore.Upload, h hash.Hash) (objstore.Attrs, error) {
-	buf := b.getBuf()
-	defer b.putBuf(buf)
-	data := buf[:u.Size]
+	var data []byte
+	if u.Size <= ownBuffer {
+		data = make([]byte, u.Size)
+	} else {
+		buf := b.getBuf()
+		defer b.putBuf(buf)
+		data = buf[:u.Size]
+	}
 	if err := objstore.ReadFull(u.Body, data, 0, u.Size); err != nil {
 		return objstore.Attrs{}, err
 	}

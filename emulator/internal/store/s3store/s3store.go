@@ -12,7 +12,8 @@
 // replica has not seen.
 //
 // Uploads stream with bounded memory. A body of at most PartSize bytes is
-// read into one buffer and sent with one PutObject; a larger one becomes a
+// read into one buffer (of its own size up to 1 MiB, else a part buffer)
+// and sent with one PutObject; a larger one becomes a
 // multipart upload of PartSize parts, at most Concurrency of them in flight
 // (so memory is about PartSize × (Concurrency+1)), completed only when every
 // byte arrived and the MD5 matched. Any failure, a short or long body, or a
