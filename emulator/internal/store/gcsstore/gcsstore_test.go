@@ -56,14 +56,9 @@ func fakeGCSLogging(t testing.TB, log io.Writer) string {
 
 // opener opens stores on one fake bucket (made by the first call of each test).
 func opener(chunkSize int) storetest.Opener {
-	urls := map[*testing.T]string{}
+	bucket := storetest.PerTest(func(t *testing.T) string { return fakeGCS(t) })
 	return func(t *testing.T, clk *clock.Clock) store.Backend {
-		u, ok := urls[t]
-		if !ok {
-			u = fakeGCS(t)
-			urls[t] = u
-		}
-		st, err := Open(context.Background(), Config{Bucket: testBucket, Prefix: "pre/fix", Endpoint: u, ChunkSize: chunkSize}, clk, nil)
+		st, err := Open(context.Background(), Config{Bucket: testBucket, Prefix: "pre/fix", Endpoint: bucket(t), ChunkSize: chunkSize}, clk, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

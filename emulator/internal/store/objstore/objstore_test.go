@@ -17,14 +17,9 @@ import (
 // opener opens stores over one memBucket per test (two calls in one test
 // are two replicas on one bucket).
 func opener(listsMeta bool) storetest.Opener {
-	buckets := map[*testing.T]*memBucket{}
+	bucket := storetest.PerTest(func(*testing.T) *memBucket { return newMemBucket(listsMeta) })
 	return func(t *testing.T, clk *clock.Clock) store.Backend {
-		b, ok := buckets[t]
-		if !ok {
-			b = newMemBucket(listsMeta)
-			buckets[t] = b
-		}
-		return New(b, Options{Name: "mem store", Scheme: "mem", Bucket: "b", Prefix: "pre/fix", CacheModified: !listsMeta, Clock: clk})
+		return New(bucket(t), Options{Name: "mem store", Scheme: "mem", Bucket: "b", Prefix: "pre/fix", CacheModified: !listsMeta, Clock: clk})
 	}
 }
 

@@ -42,14 +42,9 @@ func fakeS3(t *testing.T) string {
 
 // opener opens stores on one fake bucket (made by the first call of each test).
 func opener(partSize int64) storetest.Opener {
-	urls := map[*testing.T]string{}
+	bucket := storetest.PerTest(fakeS3)
 	return func(t *testing.T, clk *clock.Clock) store.Backend {
-		u, ok := urls[t]
-		if !ok {
-			u = fakeS3(t)
-			urls[t] = u
-		}
-		st, err := Open(context.Background(), Config{Bucket: testBucket, Prefix: "pre/fix", Endpoint: u, PartSize: partSize, Concurrency: 2}, clk, nil)
+		st, err := Open(context.Background(), Config{Bucket: testBucket, Prefix: "pre/fix", Endpoint: bucket(t), PartSize: partSize, Concurrency: 2}, clk, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,25 @@ import (
 // Options.Replicas, two calls within one test must give two stores over
 // the same bytes (two replicas on one bucket).
 type Opener func(t *testing.T, clk *clock.Clock) store.Backend
+
+// PerTest is mk memoised per test: the first call in a test makes the
+// thing (a fake bucket), later calls in that test get the same one. An
+// Opener that takes its bucket from it opens, within one test, replicas on
+// one bucket, as Options.Replicas asks.
+func PerTest[T any](mk func(t *testing.T) T) func(t *testing.T) T {
+	var mu sync.Mutex
+	made := map[*testing.T]T{}
+	return func(t *testing.T) T {
+		mu.Lock()
+		defer mu.Unlock()
+		v, ok := made[t]
+		if !ok {
+			v = mk(t)
+			made[t] = v
+		}
+		return v
+	}
+}
 
 // Options tunes Run to a store.
 type Options struct {
