@@ -622,6 +622,11 @@ func (s *Store) renameAt(to int, base, p, tmp string, si statInfo) (old, _ statI
 	if cur, err := fstatatNoFollow(to, base); err == nil && cur.mode.IsRegular() {
 		old = cur
 	}
+	if old.size >= exchangeMin {
+		if done, old, si, err := s.exchangeAt(to, base, p, tmp, si); done {
+			return old, si, err
+		}
+	}
 	err = withFd(s.tmpDir, func(from int) error {
 		return unix.Renameat(from, tmp, to, base)
 	})

@@ -98,6 +98,8 @@ type Store struct {
 	// holds it alone. Both sides are a few metadata syscalls.
 	treeMu sync.RWMutex
 
+	disc discarder // removes replaced large files (replace.go)
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -215,6 +217,7 @@ func (s *Store) Dir() string { return s.dir }
 // Calling it again returns the first result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.disc.wait()
 		err := s.closeRoots()
 		if s.temp {
 			// Code may have left a tree deeper than os.RemoveAll can
