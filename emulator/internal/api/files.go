@@ -205,6 +205,17 @@ func signedJSON(sg face.Signed) signedResponse {
 	return signedResponse{URL: sg.URL, Method: sg.Method, Headers: h, ExpiresAt: sg.ExpiresAt.UTC().Format(timeFormat)}
 }
 
+// writeSigned answers 200 with a signed URL, in a buffer of about the
+// size it needs.
+func writeSigned(w http.ResponseWriter, sg face.Signed) {
+	sr := signedJSON(sg)
+	size := len(`{"url":,"method":,"headers":{},"expires_at":}`) + len(sr.URL) + len(sr.Method) + len(sr.ExpiresAt) + 16
+	for k, v := range sr.Headers {
+		size += len(k) + len(v) + 6
+	}
+	writeBody(w, http.StatusOK, appendSignedJSON(make([]byte, 0, size), sr))
+}
+
 // contentLength validates content_length (SPEC U-3).
 func contentLength(raw json.RawMessage) (int64, error) {
 	if len(raw) == 0 || string(raw) == "null" {
@@ -270,7 +281,7 @@ func (s *Server) handleUploadURL(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("sign upload URL: %w", err)
 	}
-	writeBody(w, http.StatusOK, appendSignedJSON(make([]byte, 0, 1024), signedJSON(sg)))
+	writeSigned(w, sg)
 	return nil
 }
 
@@ -392,7 +403,7 @@ func (s *Server) handleDownloadURL(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	writeBody(w, http.StatusOK, appendSignedJSON(make([]byte, 0, 1024), signedJSON(sg)))
+	writeSigned(w, sg)
 	return nil
 }
 

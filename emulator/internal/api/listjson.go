@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -44,14 +45,24 @@ func appendListJSON(b []byte, entries []store.Entry) []byte {
 // '<', '>' and '&' escaped as it escapes them, other printable ASCII
 // copied, and anything else (control characters, non-ASCII) through
 // encoding/json itself.
-func appendJSONString(b []byte, s string) []byte {
+func appendJSONString(b []byte, s string) []byte { return appendQuoted(b, s, true) }
+
+// appendJSONStringNoHTML is appendJSONString without the HTML escapes
+// ('<', '>' and '&' as themselves), as an Encoder with SetEscapeHTML(false)
+// writes it: the same JSON string. A signed URL holds five '&', and a
+// client decodes a string without escapes about twice as fast.
+func appendJSONStringNoHTML(b []byte, s string) []byte { return appendQuoted(b, s, false) }
+
+func appendQuoted(b []byte, s string, html bool) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x80 {
-			q, err := json.Marshal(s)
-			if err != nil { // a string always encodes
+			var q bytes.Buffer
+			enc := json.NewEncoder(&q)
+			enc.SetEscapeHTML(html)
+			if err := enc.Encode(s); err != nil { // a string always encodes
 				return append(b, `""`...)
 			}
-			return append(b, q...)
+			return append(b, bytes.TrimSuffix(q.Bytes(), []byte("\n"))...)
 		}
 	}
 	b = append(b, '"')
@@ -72,6 +83,9 @@ func appendJSONString(b []byte, s string) []byte {
 		default:
 			continue
 		}
+		if !html && esc[1] == 'u' {
+			continue
+		}
 		b = append(b, s[start:i]...)
 		b = append(b, esc...)
 		start = i + 1
@@ -80,13 +94,14 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendSignedJSON appends sr exactly as json.Marshal writes it (header
-// names sorted), without reflection: it is every upload_url's answer.
+// appendSignedJSON appends sr as json.Marshal writes it (header names
+// sorted) but without HTML escapes (appendJSONStringNoHTML), without
+// reflection: it is every upload_url's answer.
 func appendSignedJSON(b []byte, sr signedResponse) []byte {
 	b = append(b, `{"url":`...)
-	b = appendJSONString(b, sr.URL)
+	b = appendJSONStringNoHTML(b, sr.URL)
 	b = append(b, `,"method":`...)
-	b = appendJSONString(b, sr.Method)
+	b = appendJSONStringNoHTML(b, sr.Method)
 	b = append(b, `,"headers":`...)
 	if sr.Headers == nil {
 		b = append(b, "null"...)
@@ -101,13 +116,13 @@ func appendSignedJSON(b []byte, sr signedResponse) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k)
+			b = appendJSONStringNoHTML(b, k)
 			b = append(b, ':')
-			b = appendJSONString(b, sr.Headers[k])
+			b = appendJSONStringNoHTML(b, sr.Headers[k])
 		}
 		b = append(b, '}')
 	}
 	b = append(b, `,"expires_at":`...)
-	b = appendJSONString(b, sr.ExpiresAt)
+	b = appendJSONStringNoHTML(b, sr.ExpiresAt)
 	return append(b, '}')
 }

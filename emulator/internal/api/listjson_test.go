@@ -1,7 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,21 +38,31 @@ func TestAppendListJSONMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-// appendSignedJSON must write byte for byte what json.Marshal writes for
-// the same answer, whatever its URL and headers hold.
+// appendSignedJSON must write byte for byte what an Encoder without HTML
+// escaping writes for the same answer (json.Marshal's bytes but '&', '<'
+// and '>' as themselves), whatever its URL and headers hold: the same JSON
+// value as json.Marshal's.
 func TestAppendSignedJSONMatchesEncodingJSON(t *testing.T) {
 	for _, sr := range []signedResponse{
 		{URL: "http://127.0.0.1:8080/b/orgs/o/threads/t/a%20b.txt?X-Goog-Algorithm=GOOG4-HMAC-SHA256&X-Goog-Date=20260101T000000Z&sig=<x>", Method: "PUT",
 			Headers: map[string]string{"Content-Type": "text/plain; charset=\"utf-8\"", "x-ms-blob-type": "BlockBlob", "A": `back\slash`}, ExpiresAt: "2026-01-01T00:15:00Z"},
-		{URL: "http://h/ünï\u2028", Method: "GET", Headers: map[string]string{}, ExpiresAt: "x"},
+		{URL: "http://h/ünï\u2028&<>", Method: "GET", Headers: map[string]string{}, ExpiresAt: "x"},
 		{URL: "tab\there", Method: "GET", Headers: nil, ExpiresAt: "\x7f"},
 	} {
-		want, err := json.Marshal(sr)
-		if err != nil {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(sr); err != nil {
 			t.Fatal(err)
 		}
-		if got := appendSignedJSON(nil, sr); string(got) != string(want) {
+		want := strings.TrimSuffix(buf.String(), "\n")
+		got := appendSignedJSON(nil, sr)
+		if string(got) != want {
 			t.Errorf("appendSignedJSON =\n%s\nwant\n%s", got, want)
+		}
+		var back signedResponse
+		if err := json.Unmarshal(got, &back); err != nil || !reflect.DeepEqual(back, sr) {
+			t.Errorf("appendSignedJSON decodes to %+v, %v; want %+v", back, err, sr)
 		}
 	}
 }

@@ -56,12 +56,13 @@ type replayBody struct {
 	// reads it.
 	whole []byte
 	ahead *bytes.Reader
+	buf   bytes.Reader // what ahead points to
 }
 
 // WholeBody returns the entire body, if it was read ahead whole and nothing
 // of it has been read since, and consumes it: the handler decodes the bytes
 // already in memory instead of reading them again.
-func (b replayBody) WholeBody() ([]byte, bool) {
+func (b *replayBody) WholeBody() ([]byte, bool) {
 	if b.whole == nil || b.ahead.Len() != len(b.whole) {
 		return nil, false
 	}
@@ -70,9 +71,11 @@ func (b replayBody) WholeBody() ([]byte, bool) {
 }
 
 func (cl *call) peek(r *http.Request) {
-	buf, err := io.ReadAll(io.LimitReader(r.Body, peekMax))
-	ahead := bytes.NewReader(buf)
-	rb := replayBody{Reader: ahead, Closer: r.Body}
+	buf, err := readAhead(r.Body, r.ContentLength)
+	rb := &replayBody{Closer: r.Body} // one allocation, its reader inside
+	rb.buf.Reset(buf)
+	ahead := &rb.buf
+	rb.Reader = ahead
 	if err != nil || len(buf) == peekMax {
 		// Let the handler see the same stream (and fail as it would).
 		rb.Reader = io.MultiReader(ahead, errReader{err: err, r: r.Body})
@@ -162,6 +165,32 @@ func (t *peekTarget) scan(buf []byte) bool {
 		}
 		return true
 	})
+}
+
+// readAhead reads up to peekMax bytes of body, as io.ReadAll of a
+// LimitReader does, into a buffer of the declared length (and one byte
+// more, to see the end) when there is one: a small body is one small
+// allocation instead of io.ReadAll's 512 bytes.
+func readAhead(body io.Reader, declared int64) ([]byte, error) {
+	n := int64(512)
+	if declared >= 0 && declared < peekMax {
+		n = declared + 1
+	}
+	buf := make([]byte, 0, n)
+	for len(buf) < peekMax {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // grow, as io.ReadAll does
+		}
+		m, err := body.Read(buf[len(buf):min(cap(buf), peekMax)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 type errReader struct {
@@ -432,7 +461,8 @@ func (cl *call) publish() {
 	if cur := cl.tgt.Load(); cur == nil && t.org == "" || cur != nil && *cur == t {
 		return
 	}
-	cl.tgt.Store(&t)
+	nt := t // only a target that is stored goes to the heap
+	cl.tgt.Store(&nt)
 }
 
 type target struct{ org, thread string }

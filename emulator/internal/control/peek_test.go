@@ -1,8 +1,13 @@
 package control
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
+	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // FuzzPeekTarget checks peekTarget.scan against json.Unmarshal: what scan
@@ -27,4 +32,32 @@ func FuzzPeekTarget(f *testing.F) {
 			t.Fatalf("scan(%q) = %+v, json.Unmarshal %+v", body, fast, slow)
 		}
 	})
+}
+
+// TestReadAheadReadsAsReadAll: readAhead returns what io.ReadAll of a
+// LimitReader(peekMax) returns, whatever the declared length says (right,
+// unknown, too small, too large), however the body is cut into reads, and
+// with the body's read error.
+func TestReadAheadReadsAsReadAll(t *testing.T) {
+	for _, size := range []int{0, 1, 113, 511, 512, 513, 4096, peekMax - 1, peekMax, peekMax + 10} {
+		data := bytes.Repeat([]byte("0123456789abcdef"), size/16+1)[:size]
+		for _, declared := range []int64{int64(size), -1, int64(size / 2), int64(size) + 100} {
+			for _, cut := range []func(io.Reader) io.Reader{
+				func(r io.Reader) io.Reader { return r },
+				iotest.HalfReader,
+				iotest.DataErrReader,
+			} {
+				want, werr := io.ReadAll(io.LimitReader(cut(bytes.NewReader(data)), peekMax))
+				got, gerr := readAhead(cut(bytes.NewReader(data)), declared)
+				if !bytes.Equal(got, want) || (gerr == nil) != (werr == nil) {
+					t.Fatalf("size %d, declared %d: readAhead = %d bytes, %v; io.ReadAll %d bytes, %v", size, declared, len(got), gerr, len(want), werr)
+				}
+			}
+		}
+	}
+	boom := errors.New("boom")
+	got, err := readAhead(io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(boom)), 10)
+	if string(got) != "abc" || !errors.Is(err, boom) {
+		t.Errorf("readAhead of a failing body = %q, %v; want \"abc\", boom", got, err)
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/clock"
@@ -77,12 +78,32 @@ func BaseURL(ctx context.Context) *url.URL {
 
 // SignerFor returns the signer for a request's context: f at the base URL in
 // ctx, or f itself (Config.BaseURL) when ctx carries none.
+//
+// The base URL in a request's context is the same *url.URL for every
+// request from the same host (the api keeps the last one), so the signer
+// made for it is kept too, and reused while both are the same: a face's
+// signer at a base depends on nothing else.
 func SignerFor(ctx context.Context, f Face) Signer {
-	if base := BaseURL(ctx); base != nil {
-		return f.SignerAt(base)
+	base := BaseURL(ctx)
+	if base == nil {
+		return f
 	}
-	return f
+	if c := lastSigner.Load(); c != nil && c.f == f && c.base == base {
+		return c.s
+	}
+	s := f.SignerAt(base)
+	lastSigner.Store(&signerAt{f: f, base: base, s: s})
+	return s
 }
+
+// signerAt is SignerFor's last answer.
+type signerAt struct {
+	f    Face
+	base *url.URL
+	s    Signer
+}
+
+var lastSigner atomic.Pointer[signerAt]
 
 // Config is what every face is built from.
 type Config struct {

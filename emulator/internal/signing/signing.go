@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -330,17 +329,57 @@ func (d Dialect) Presign(c Credentials, in PresignInput) (string, error) {
 	if secs < 1 || in.Expires > d.maxExpires() {
 		return "", fmt.Errorf("signing: presign: expires %v is outside 1s..%v", in.Expires, d.maxExpires())
 	}
-	names := []string{"host"}
-	for name := range in.Header {
-		if n := strings.ToLower(name); n != "host" {
-			names = append(names, n)
+	// The signed headers, sorted by lower-case name; on the stack for the
+	// few headers a presigned URL signs.
+	var buf [8]signedHeader
+	hs := append(buf[:0], signedHeader{name: "host"})
+	for key, vals := range in.Header {
+		if n := lowerHeaderName(key); n != "host" {
+			hs = append(hs, signedHeader{name: n, vals: vals})
 		}
 	}
-	sort.Strings(names)
+	slices.SortFunc(hs, func(a, b signedHeader) int { return strings.Compare(a.name, b.name) })
 	if in.URL.RawQuery == "" {
-		return d.presignPlain(c, in, names, secs), nil
+		return d.presignPlain(c, in, hs, secs), nil
+	}
+	names := make([]string, len(hs))
+	for i, h := range hs {
+		names[i] = h.name
 	}
 	return d.presignGeneral(c, in, names, secs), nil
+}
+
+// signedHeader is one header a presigned URL signs: its lower-case name
+// and its values (none for host, which comes from the URL).
+type signedHeader struct {
+	name string
+	vals []string
+}
+
+// lowerHeaderName is strings.ToLower for a header name, without an
+// allocation for the canonical names presigning meets every time.
+func lowerHeaderName(key string) string {
+	switch key {
+	case "Content-Type":
+		return "content-type"
+	case "Content-Length":
+		return "content-length"
+	case "Host":
+		return "host"
+	}
+	return strings.ToLower(key)
+}
+
+// canonicalValue is headerValue for the values of one header.
+func canonicalValue(vals []string) string {
+	if len(vals) == 1 && plainASCII(vals[0]) {
+		return vals[0]
+	}
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i] = strings.Join(strings.Fields(v), " ")
+	}
+	return strings.Join(out, ",")
 }
 
 // presignGeneral is Presign for any URL: its own query parameters are
@@ -368,9 +407,11 @@ func (d Dialect) presignGeneral(c Credentials, in PresignInput, names []string, 
 // canonical order is known and the URL, the canonical request and the
 // string to sign are written into one buffer, signed with the cached key.
 // TestPresignPlainMatchesGeneral holds it to the general path.
-func (d Dialect) presignPlain(c Credentials, in PresignInput, names []string, secs int64) string {
+func (d Dialect) presignPlain(c Credentials, in PresignInput, hs []signedHeader, secs int64) string {
 	t := in.Time.UTC()
-	b := make([]byte, 0, 1024)
+	bp := presignBufs.Get().(*[]byte)
+	defer presignBufs.Put(bp)
+	b := (*bp)[:0]
 	b = append(b, in.URL.Scheme...)
 	b = append(b, "://"...)
 	b = append(b, in.URL.Host...)
@@ -407,11 +448,11 @@ func (d Dialect) presignPlain(c Credentials, in PresignInput, names []string, se
 	b = append(b, '&')
 	b = appendEscape(b, d.Param("SignedHeaders"), true)
 	b = append(b, '=')
-	for i, n := range names {
+	for i, h := range hs {
 		if i > 0 {
 			b = append(b, "%3B"...)
 		}
-		b = appendEscape(b, n, true)
+		b = appendEscape(b, h.name, true)
 	}
 	cqEnd := len(b)
 
@@ -423,19 +464,22 @@ func (d Dialect) presignPlain(c Credentials, in PresignInput, names []string, se
 	b = append(b, '\n')
 	b = append(b, b[cqStart:cqEnd]...)
 	b = append(b, '\n')
-	req := Request{Host: in.URL.Host, Header: in.Header}
-	for _, name := range names {
-		b = append(b, name...)
+	for _, h := range hs {
+		b = append(b, h.name...)
 		b = append(b, ':')
-		b = append(b, headerValue(req, name)...)
+		if h.name == "host" {
+			b = append(b, strings.TrimSpace(in.URL.Host)...)
+		} else {
+			b = append(b, canonicalValue(h.vals)...)
+		}
 		b = append(b, '\n')
 	}
 	b = append(b, '\n')
-	for i, n := range names {
+	for i, h := range hs {
 		if i > 0 {
 			b = append(b, ';')
 		}
-		b = append(b, n...)
+		b = append(b, h.name...)
 	}
 	b = append(b, '\n')
 	b = append(b, UnsignedPayload...)
@@ -458,8 +502,14 @@ func (d Dialect) presignPlain(c Credentials, in PresignInput, names []string, se
 	b = appendEscape(b, d.Param("Signature"), true)
 	b = append(b, '=')
 	b = hex.AppendEncode(b, sig)
+	*bp = b
 	return string(b)
 }
+
+// presignBufs are presignPlain's buffers: the URL, and the canonical
+// request and string to sign after it, are written into one, then the URL
+// is copied out.
+var presignBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // appendDate appends t (in UTC) in DateFormat, 20060102T150405Z.
 func appendDate(b []byte, t time.Time) []byte {
@@ -643,15 +693,7 @@ func headerValue(req Request, name string) string {
 	if name == "host" {
 		return strings.TrimSpace(req.Host)
 	}
-	vals := req.Header.Values(name)
-	if len(vals) == 1 && plainASCII(vals[0]) {
-		return vals[0] // nothing for strings.Fields to trim or fold
-	}
-	out := make([]string, len(vals))
-	for i, v := range vals {
-		out[i] = strings.Join(strings.Fields(v), " ")
-	}
-	return strings.Join(out, ",")
+	return canonicalValue(req.Header.Values(name))
 }
 
 // canonicalQuery encodes every parameter but skip, sorted by encoded name
