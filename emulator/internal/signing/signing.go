@@ -9,12 +9,15 @@
 package signing
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"strconv"
@@ -89,7 +92,27 @@ func S3() Dialect {
 
 // Param returns the full name of one signing query parameter, e.g.
 // Param("Date") is "X-Goog-Date" in the GCS dialect.
-func (d Dialect) Param(name string) string { return d.ParamPrefix + name }
+func (d Dialect) Param(name string) string {
+	if full, ok := knownParams[[2]string{d.ParamPrefix, name}]; ok {
+		return full
+	}
+	return d.ParamPrefix + name
+}
+
+// paramNames are the names of the signing parameters, after the prefix.
+var paramNames = [...]string{"Algorithm", "Credential", "Date", "Expires", "SignedHeaders", "Signature"}
+
+// knownParams holds the full parameter names of the standard dialects, so
+// that verifying a request builds none of them.
+var knownParams = func() map[[2]string]string {
+	m := map[[2]string]string{}
+	for _, d := range []Dialect{GCS(), S3()} {
+		for _, n := range paramNames {
+			m[[2]string{d.ParamPrefix, n}] = d.ParamPrefix + n
+		}
+	}
+	return m
+}()
 
 // Scope returns the credential scope for the day of t (in UTC).
 func (d Dialect) Scope(t time.Time) string {
@@ -588,37 +611,38 @@ func (d Dialect) Verify(req Request, c Credentials, now time.Time) (Params, erro
 	}
 	// Look up every parameter first, so a URL missing several names the
 	// first missing one in a fixed order.
-	vals := map[string]string{}
-	for _, name := range []string{"Algorithm", "Credential", "Date", "Expires", "SignedHeaders", "Signature"} {
+	var vals [len(paramNames)]string
+	for i, name := range paramNames {
 		v, err := get(name)
 		if err != nil {
 			return p, err
 		}
-		vals[name] = v
+		vals[i] = v
 	}
-	if vals["Algorithm"] != d.Algorithm {
+	algorithm, cred, dateParam, expires, signedHeaders, signature := vals[0], vals[1], vals[2], vals[3], vals[4], vals[5]
+	if algorithm != d.Algorithm {
 		return p, &Error{Kind: ErrMalformed, Param: d.Param("Algorithm"),
-			Detail: fmt.Sprintf("%s must be %s, got %q", d.Param("Algorithm"), d.Algorithm, vals["Algorithm"])}
+			Detail: fmt.Sprintf("%s must be %s, got %q", d.Param("Algorithm"), d.Algorithm, algorithm)}
 	}
-	date, err := time.Parse(DateFormat, vals["Date"])
+	date, err := time.Parse(DateFormat, dateParam)
 	if err != nil {
 		return p, &Error{Kind: ErrMalformed, Param: d.Param("Date"),
-			Detail: fmt.Sprintf("%s %q is not of the form YYYYMMDDTHHMMSSZ", d.Param("Date"), vals["Date"])}
+			Detail: fmt.Sprintf("%s %q is not of the form YYYYMMDDTHHMMSSZ", d.Param("Date"), dateParam)}
 	}
 	p.Date = date
-	secs, err := strconv.ParseInt(vals["Expires"], 10, 64)
+	secs, err := strconv.ParseInt(expires, 10, 64)
 	maxSecs := int64(d.maxExpires() / time.Second)
 	if err != nil || secs < 1 || secs > maxSecs {
 		return p, &Error{Kind: ErrMalformed, Param: d.Param("Expires"),
-			Detail: fmt.Sprintf("%s %q must be an integer from 1 to %d seconds", d.Param("Expires"), vals["Expires"], maxSecs)}
+			Detail: fmt.Sprintf("%s %q must be an integer from 1 to %d seconds", d.Param("Expires"), expires, maxSecs)}
 	}
 	p.Expires = time.Duration(secs) * time.Second
-	p.SignedHeaders = strings.Split(vals["SignedHeaders"], ";")
+	p.SignedHeaders = strings.Split(signedHeaders, ";")
 	hasHost := false
 	for _, h := range p.SignedHeaders {
-		if h == "" || h != strings.ToLower(h) {
+		if h == "" || !isLower(h) {
 			return p, &Error{Kind: ErrMalformed, Param: d.Param("SignedHeaders"),
-				Detail: fmt.Sprintf("%s %q must be lower-case header names separated by ';'", d.Param("SignedHeaders"), vals["SignedHeaders"])}
+				Detail: fmt.Sprintf("%s %q must be lower-case header names separated by ';'", d.Param("SignedHeaders"), signedHeaders)}
 		}
 		hasHost = hasHost || h == "host"
 	}
@@ -626,7 +650,6 @@ func (d Dialect) Verify(req Request, c Credentials, now time.Time) (Params, erro
 		return p, &Error{Kind: ErrMalformed, Param: d.Param("SignedHeaders"),
 			Detail: d.Param("SignedHeaders") + " must include host"}
 	}
-	cred := vals["Credential"]
 	keyID, scope, ok := strings.Cut(cred, "/")
 	if !ok {
 		return p, &Error{Kind: ErrMalformed, Param: d.Param("Credential"),
@@ -637,9 +660,9 @@ func (d Dialect) Verify(req Request, c Credentials, now time.Time) (Params, erro
 		return p, &Error{Kind: ErrCredential, Param: d.Param("Credential"),
 			Detail: fmt.Sprintf("unknown access key id %q", keyID)}
 	}
-	if want := d.Scope(date); scope != want {
+	if !d.scopeIs(scope, date) {
 		return p, &Error{Kind: ErrCredential, Param: d.Param("Credential"),
-			Detail: fmt.Sprintf("credential scope %q does not match %q", scope, want)}
+			Detail: fmt.Sprintf("credential scope %q does not match %q", scope, d.Scope(date))}
 	}
 	if now.Before(date) {
 		return p, &Error{Kind: ErrNotYetValid, Param: d.Param("Date"),
@@ -649,14 +672,126 @@ func (d Dialect) Verify(req Request, c Credentials, now time.Time) (Params, erro
 		return p, &Error{Kind: ErrExpired, Param: d.Param("Expires"),
 			Detail: fmt.Sprintf("request expired at %s", p.ExpiresAt().Format(time.RFC3339))}
 	}
-	canon := d.CanonicalRequest(req, p.SignedHeaders)
-	sts := d.StringToSign(date, canon)
-	want := d.Signature(c.Secret, date, sts)
-	if !hmac.Equal([]byte(strings.ToLower(vals["Signature"])), []byte(want)) {
+	if canon, sts, ok := d.checkSignature(req, c, p.SignedHeaders, date, signature); !ok {
 		return p, &Error{Kind: ErrSignature, Param: d.Param("Signature"),
 			Detail: "the request signature does not match", StringToSign: sts, CanonicalRequest: canon}
 	}
 	return p, nil
+}
+
+// checkSignature signs req as Verify does (CanonicalRequest, StringToSign
+// and Signature of the day of date) and compares the result with the
+// signature the request carries (hex, in either case), in one pooled
+// buffer: the canonical request and the string to sign are made into
+// strings only when they differ, for the error.
+func (d Dialect) checkSignature(req Request, c Credentials, signedHeaders []string, date time.Time, got string) (canon, sts string, ok bool) {
+	bp := presignBufs.Get().(*[]byte)
+	defer presignBufs.Put(bp)
+	b := (*bp)[:0]
+	b = append(b, req.Method...)
+	b = append(b, '\n')
+	if req.Path == "" {
+		b = append(b, '/')
+	} else {
+		b = appendEscape(b, req.Path, false)
+	}
+	b = append(b, '\n')
+	b = appendCanonicalQuery(b, req.Query, d.Param("Signature"))
+	b = append(b, '\n')
+	for _, name := range signedHeaders {
+		b = append(b, name...)
+		b = append(b, ':')
+		if name == "host" {
+			b = append(b, strings.TrimSpace(req.Host)...)
+		} else {
+			b = append(b, canonicalValue(req.Header[canonicalHeaderKey(name)])...)
+		}
+		b = append(b, '\n')
+	}
+	b = append(b, '\n')
+	for i, n := range signedHeaders {
+		if i > 0 {
+			b = append(b, ';')
+		}
+		b = append(b, n...)
+	}
+	b = append(b, '\n')
+	b = append(b, UnsignedPayload...)
+	canonEnd := len(b)
+	sum := sha256.Sum256(b)
+
+	t := date.UTC()
+	var dateBuf [len(DateFormat)]byte
+	dt := appendDate(dateBuf[:0], t)
+	b = append(b, d.Algorithm...)
+	b = append(b, '\n')
+	b = append(b, dt...)
+	b = append(b, '\n')
+	b = d.appendScope(b, dt, false)
+	b = append(b, '\n')
+	b = hex.AppendEncode(b, sum[:])
+	var mac [sha256.Size]byte
+	sig := d.derived(c.Secret, t).mac(mac[:0], b[canonEnd:])
+	var want [2 * sha256.Size]byte
+	hex.Encode(want[:], sig)
+	*bp = b
+	if len(got) == len(want) {
+		var have [2 * sha256.Size]byte
+		copy(have[:], got)
+		for i, ch := range have {
+			if 'A' <= ch && ch <= 'Z' {
+				have[i] = ch + 'a' - 'A'
+			}
+		}
+		if subtle.ConstantTimeCompare(have[:], want[:]) == 1 {
+			return "", "", true
+		}
+	}
+	return string(b[:canonEnd]), string(b[canonEnd:]), false
+}
+
+// scopeIs reports whether scope is the credential scope for the day of
+// date (Scope(date)), without making it.
+func (d Dialect) scopeIs(scope string, date time.Time) bool {
+	var dateBuf [len(DateFormat)]byte
+	day := appendDate(dateBuf[:0], date.UTC())[:len(scopeDateFormat)]
+	rest, ok := strings.CutPrefix(scope, string(day))
+	if !ok {
+		return false
+	}
+	for _, part := range [...]string{d.Region, d.Service, d.Terminator} {
+		if rest, ok = strings.CutPrefix(rest, "/"); !ok {
+			return false
+		}
+		if rest, ok = strings.CutPrefix(rest, part); !ok {
+			return false
+		}
+	}
+	return rest == ""
+}
+
+// isLower reports whether s has no upper-case letter (s == ToLower(s)).
+func isLower(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 {
+			return s == strings.ToLower(s)
+		} else if 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// canonicalHeaderKey is textproto.CanonicalMIMEHeaderKey without an
+// allocation for the headers every signed URL signs.
+func canonicalHeaderKey(name string) string {
+	switch name {
+	case "content-type":
+		return "Content-Type"
+	case "content-length":
+		return "Content-Length"
+	}
+	return textproto.CanonicalMIMEHeaderKey(name)
 }
 
 // The checks Verify can fail, wrapped by *Error: errors.Is(err, ErrExpired).
@@ -699,37 +834,44 @@ func headerValue(req Request, name string) string {
 // canonicalQuery encodes every parameter but skip, sorted by encoded name
 // then value, as name=value joined with '&'.
 func canonicalQuery(q url.Values, skip string) string {
-	type kv struct{ k, v string }
-	pairs := make([]kv, 0, len(q))
-	n := 0
+	return string(appendCanonicalQuery(nil, q, skip))
+}
+
+// appendCanonicalQuery appends canonicalQuery(q, skip) to b. The encoded
+// names and values are written into one scratch buffer (on the stack for a
+// query as small as a signed URL's), and sorted as offsets into it.
+func appendCanonicalQuery(b []byte, q url.Values, skip string) []byte {
+	type kv struct{ k0, k1, v1 int } // the pair is scratch[k0:k1] "=" scratch[k1:v1]
+	var pairBuf [16]kv
+	var scratchBuf [512]byte
+	pairs, scratch := pairBuf[:0], scratchBuf[:0]
 	for k, vs := range q {
 		if k == skip {
 			continue
 		}
-		ek := escape(k, true)
 		for _, v := range vs {
-			p := kv{ek, escape(v, true)}
-			pairs = append(pairs, p)
-			n += len(p.k) + len(p.v) + 2
+			k0 := len(scratch)
+			scratch = appendEscape(scratch, k, true)
+			k1 := len(scratch)
+			scratch = appendEscape(scratch, v, true)
+			pairs = append(pairs, kv{k0, k1, len(scratch)})
 		}
 	}
-	slices.SortFunc(pairs, func(a, b kv) int {
-		if c := strings.Compare(a.k, b.k); c != 0 {
-			return c
+	slices.SortFunc(pairs, func(a, c kv) int {
+		if r := bytes.Compare(scratch[a.k0:a.k1], scratch[c.k0:c.k1]); r != 0 {
+			return r
 		}
-		return strings.Compare(a.v, b.v)
+		return bytes.Compare(scratch[a.k1:a.v1], scratch[c.k1:c.v1])
 	})
-	var b strings.Builder
-	b.Grow(n)
 	for i, p := range pairs {
 		if i > 0 {
-			b.WriteByte('&')
+			b = append(b, '&')
 		}
-		b.WriteString(p.k)
-		b.WriteByte('=')
-		b.WriteString(p.v)
+		b = append(b, scratch[p.k0:p.k1]...)
+		b = append(b, '=')
+		b = append(b, scratch[p.k1:p.v1]...)
 	}
-	return b.String()
+	return b
 }
 
 // EscapePath percent-encodes a decoded path as both providers' canonical

@@ -281,3 +281,41 @@ func TestPresignPlainMatchesGeneral(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyMismatchExplains: a signature that does not match reports the
+// canonical request and string to sign that CanonicalRequest and
+// StringToSign make (what the faces echo back), for both dialects, with
+// extra query parameters and multi-valued headers.
+func TestVerifyMismatchExplains(t *testing.T) {
+	at := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+	for _, d := range []Dialect{GCS(), S3()} {
+		c := Credentials{KeyID: "KEY", Secret: "s3cret"}
+		h := http.Header{"Content-Type": {"text/plain"}, "X-Multi": {"a ", " b  c"}}
+		s, err := d.Presign(c, PresignInput{Method: "PUT", URL: &url.URL{Scheme: "http", Host: "h:1", Path: "/b/a b/ü~.txt"},
+			Header: h, Time: at, Expires: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pu, _ := url.Parse(s)
+		q := pu.Query()
+		req := Request{Method: "PUT", Host: pu.Host, Path: pu.Path, Query: q, Header: h}
+		if _, err := d.Verify(req, c, at); err != nil {
+			t.Fatalf("%s: Verify of a fresh URL: %v", d.Algorithm, err)
+		}
+		q.Add("z", "1/2")
+		q.Add("a b", "")
+		_, err = d.Verify(req, c, at)
+		var se *Error
+		if !errors.As(err, &se) || !errors.Is(err, ErrSignature) {
+			t.Fatalf("%s: Verify with added parameters = %v, want ErrSignature", d.Algorithm, err)
+		}
+		names := strings.Split(q.Get(d.Param("SignedHeaders")), ";")
+		canon := d.CanonicalRequest(req, names)
+		if se.CanonicalRequest != canon {
+			t.Errorf("%s: canonical request\n%s\nwant\n%s", d.Algorithm, se.CanonicalRequest, canon)
+		}
+		if sts := d.StringToSign(at, canon); se.StringToSign != sts {
+			t.Errorf("%s: string to sign\n%s\nwant\n%s", d.Algorithm, se.StringToSign, sts)
+		}
+	}
+}

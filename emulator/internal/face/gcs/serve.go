@@ -47,10 +47,11 @@ func (f *Face) serve(w *reqlog.Recorder, r *http.Request) error {
 			return errMissingContentLength()
 		}
 	}
-	if !f.hasAnySigningParam(r.URL.Query()) {
+	sreq := signing.FromHTTP(r)
+	if !f.hasAnySigningParam(sreq.Query) {
 		return errAnonymous()
 	}
-	if p, err := f.dialect.Verify(signing.FromHTTP(r), f.creds, f.cfg.Clock.Now()); err != nil {
+	if p, err := f.dialect.Verify(sreq, f.creds, f.cfg.Clock.Now()); err != nil {
 		return verifyError(p, err)
 	}
 	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
