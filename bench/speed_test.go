@@ -691,6 +691,10 @@ func benchTransfer(b *testing.B, dir, backend string, rounds int) {
 				ours(r)
 				reference(r)
 			}
+			i := len(ourPut) - 1
+			b.Logf("round %d: PUT %.0f MB/s, io.Copy %.0f MB/s; GET %.0f MB/s, io.Copy %.0f MB/s", r+1,
+				float64(size)/1e6/ourPut[i].Seconds(), float64(size)/1e6/refPut[i].Seconds(),
+				float64(size)/1e6/ourGet[i].Seconds(), float64(size)/1e6/refGet[i].Seconds())
 			if memSrv != nil {
 				u := signed{URL: memSrv.URL + "/bucket/big.bin", Method: http.MethodPut}
 				p, g, err := transferOnce(ctx, c, dir, u, func() (signed, error) { return signed{URL: u.URL}, nil }, size)
