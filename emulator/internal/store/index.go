@@ -110,6 +110,7 @@ func (x *indexer) drop(key string) {
 // other than the store (a restore, a test writing into SpaceDir): the next
 // List walks it again.
 func (s *Store) Changed(sp Space) {
+	s.absent.forget()
 	s.idx.mu.Lock()
 	defer s.idx.mu.Unlock()
 	s.idx.drop(sp.Key())
@@ -117,6 +118,7 @@ func (s *Store) Changed(sp Space) {
 
 // ChangedAll is Changed for every space.
 func (s *Store) ChangedAll() {
+	s.absent.forget()
 	s.idx.mu.Lock()
 	defer s.idx.mu.Unlock()
 	for key := range s.idx.spaces {

@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -170,5 +172,101 @@ func TestOccupancyOfAMissingSpaceLeavesNoTrace(t *testing.T) {
 	defer s.idx.mu.Unlock()
 	if len(s.idx.spaces) != 0 {
 		t.Errorf("the store keeps state for %d spaces that do not exist", len(s.idx.spaces))
+	}
+}
+
+// TestMissingSpaceForgottenWhenMade: a space a lookup found missing (and
+// the store remembers so) is seen as soon as anything makes it: an upload,
+// Create (an execution), code writing in it, a snapshot load, a writer
+// outside the store that says Changed or ChangedAll.
+func TestMissingSpaceForgottenWhenMade(t *testing.T) {
+	ctx := context.Background()
+	for _, how := range []string{"put", "create+code", "replace", "changed", "changed-all"} {
+		t.Run(how, func(t *testing.T) {
+			s, _ := newStore(t)
+			sp := thread("later")
+			for range 2 { // the second answers from what the first found
+				if size, used, err := s.Occupancy(ctx, sp, "d/f", true); err != nil || size != 0 || used != 0 {
+					t.Fatalf("Occupancy of a missing space = %d, %d, %v", size, used, err)
+				}
+			}
+			if !s.absent.known(sp.Key()) {
+				t.Fatal("the missing space is not remembered: the test tests nothing")
+			}
+			outside := func() {
+				dir := filepath.Join(s.SpaceDir(sp), "d")
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, "f"), []byte("12345"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			switch how {
+			case "put":
+				put(t, s, sp, "d/f", "12345")
+			case "create+code":
+				if err := s.Create(sp); err != nil {
+					t.Fatal(err)
+				}
+				done := s.Modifying(sp)
+				outside()
+				done()
+			case "replace":
+				st, err := s.NewStaging(nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := st.Put(ctx, sp, "d/f", "", 5, strings.NewReader("12345")); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.ReplaceWith(st); err != nil {
+					t.Fatal(err)
+				}
+			case "changed":
+				outside()
+				s.Changed(sp)
+			case "changed-all":
+				outside()
+				s.ChangedAll()
+			}
+			if size, used, err := s.Occupancy(ctx, sp, "d/f", true); err != nil || size != 5 || used != 5 {
+				t.Errorf("Occupancy after %s = %d, %d, %v; want 5, 5", how, size, used, err)
+			}
+			if n, err := s.Usage(ctx, sp); err != nil || n != 5 {
+				t.Errorf("Usage after %s = %d, %v; want 5", how, n, err)
+			}
+		})
+	}
+}
+
+// TestMissingSpaceRaceWithCreate: lookups of a space racing with the
+// upload that makes it never keep it missing once the upload returned.
+func TestMissingSpaceRaceWithCreate(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	for i := range 50 {
+		sp := thread(fmt.Sprintf("r%d", i))
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, _, err := s.Occupancy(ctx, sp, "f", true); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+		put(t, s, sp, "f", "abc")
+		close(stop)
+		wg.Wait()
+		if size, used, err := s.Occupancy(ctx, sp, "f", true); err != nil || size != 3 || used != 3 {
+			t.Fatalf("round %d: Occupancy after the upload = %d, %d, %v; want 3, 3", i, size, used, err)
+		}
 	}
 }

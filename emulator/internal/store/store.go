@@ -88,7 +88,8 @@ type Store struct {
 
 	owner atomic.Pointer[fileOwner] // set: uploaded files are given to it
 
-	idx indexer // listing indexes (index.go)
+	idx    indexer      // listing indexes (index.go)
+	absent absentSpaces // spaces known not to exist (absent.go)
 
 	rootDir atomic.Pointer[os.File] // the store's directory, for statBeneath
 
@@ -273,7 +274,9 @@ func (s *Store) Create(sp Space) error {
 	if err := validSpace(sp); err != nil {
 		return fmt.Errorf("store: create: %w", err)
 	}
-	if err := s.root.MkdirAll(sp.Key(), DirMode); err != nil {
+	err := s.root.MkdirAll(sp.Key(), DirMode)
+	s.absent.forget() // made, or in the making: no longer known missing
+	if err != nil {
 		return fmt.Errorf("store: create %s: %w", sp.Key(), err)
 	}
 	if s.owner.Load() == nil {

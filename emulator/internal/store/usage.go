@@ -15,10 +15,8 @@ func (s *Store) Usage(ctx context.Context, sp Space) (int64, error) {
 		// An indexed space keeps its total as it changes: no listing is built.
 		return idx.usage(), nil
 	}
-	if validSpace(sp) == nil {
-		if _, err, ok := s.statBeneath(sp.Key()); ok && err != nil {
-			return 0, nil // no such space: one syscall, not a failed List
-		}
+	if validSpace(sp) == nil && s.spaceMissing(sp.Key()) {
+		return 0, nil // no such space: at most one syscall, not a failed List
 	}
 	return s.walkUsage(ctx, sp)
 }
@@ -45,8 +43,8 @@ func (s *Store) walkUsage(ctx context.Context, sp Space) (int64, error) {
 // regular file at p (0 if there is none, or something that is not a
 // regular file; ErrIsDir, wrapped, if p is a directory) and, if withUsage,
 // the bytes the space holds (Usage). It costs no syscall for an indexed
-// space and one for a space that does not exist; otherwise it is Size then
-// Usage.
+// space, or a space known not to exist (absent.go), one for a space found
+// not to exist; otherwise it is Size then Usage.
 func (s *Store) Occupancy(ctx context.Context, sp Space, p string, withUsage bool) (size, used int64, err error) {
 	if err := ctx.Err(); err != nil {
 		return 0, 0, fmt.Errorf("store: occupancy of %s: %w", sp.ObjectKey(p), err)
@@ -67,7 +65,7 @@ func (s *Store) Occupancy(ctx context.Context, sp Space, p string, withUsage boo
 		}
 		return size, idx.usage(), nil
 	}
-	if _, err, ok := s.statBeneath(sp.Key()); ok && err != nil {
+	if s.spaceMissing(sp.Key()) {
 		return 0, 0, nil // no such space: nothing at p, nothing held
 	}
 	size, err = s.Size(ctx, sp, p)
