@@ -43,9 +43,9 @@ func (s V4Signer) SignUpload(sp store.Space, path, contentType string, contentLe
 	if contentType == "" {
 		contentType = store.DefaultContentType
 	}
-	// UploadHeaders, without Header.Set's checks of names already canonical.
-	h := http.Header{"Content-Type": {contentType}, "Content-Length": {strconv.FormatInt(contentLength, 10)}}
-	sg, err := s.presign(http.MethodPut, sp, path, h)
+	// UploadHeaders, as pairs: no map to build.
+	hv := [...]signing.HeaderValue{{Name: "Content-Type", Value: contentType}, {Name: "Content-Length", Value: strconv.FormatInt(contentLength, 10)}}
+	sg, err := s.presign(http.MethodPut, sp, path, nil, hv[:])
 	if err != nil {
 		return Signed{}, fmt.Errorf("%s face: sign upload: %w", s.Face, err)
 	}
@@ -73,7 +73,7 @@ func (s V4Signer) At(base *url.URL) V4Signer {
 // Presign signs method on the object at path in sp with the headers h.
 // Headers of the result is empty: callers add what the client must send.
 func (s V4Signer) Presign(method string, sp store.Space, path string, h http.Header) (Signed, error) {
-	sg, err := s.presign(method, sp, path, h)
+	sg, err := s.presign(method, sp, path, h, nil)
 	if err != nil {
 		return Signed{}, err
 	}
@@ -82,7 +82,7 @@ func (s V4Signer) Presign(method string, sp store.Space, path string, h http.Hea
 }
 
 // presign is Presign without the result's (empty) Headers.
-func (s V4Signer) presign(method string, sp store.Space, path string, h http.Header) (Signed, error) {
+func (s V4Signer) presign(method string, sp store.Space, path string, h http.Header, hv []signing.HeaderValue) (Signed, error) {
 	if err := ValidTarget(sp, path); err != nil {
 		return Signed{}, err
 	}
@@ -92,7 +92,7 @@ func (s V4Signer) presign(method string, sp store.Space, path string, h http.Hea
 	u := *s.Base
 	u.Path = "/" + Bucket + "/" + sp.ObjectKey(path)
 	raw, err := s.Dialect.Presign(s.Creds, signing.PresignInput{
-		Method: method, URL: &u, Header: h, Time: now, Expires: URLLifetime,
+		Method: method, URL: &u, Header: h, HeaderValues: hv, Time: now, Expires: URLLifetime,
 	})
 	if err != nil {
 		return Signed{}, err

@@ -334,10 +334,17 @@ type PresignInput struct {
 	// Header holds the headers, other than Host, that the client will send
 	// and that the signature covers (e.g. Content-Type, Content-Length).
 	Header http.Header
+	// HeaderValues are more headers the signature covers, one value each,
+	// as pairs: what Header holds, without a map to build. Their names must
+	// not be in Header.
+	HeaderValues []HeaderValue
 	// Time is the signing time; the URL is valid from it for Expires.
 	Time    time.Time
 	Expires time.Duration
 }
+
+// HeaderValue is one header and its value (PresignInput.HeaderValues).
+type HeaderValue struct{ Name, Value string }
 
 // Presign returns a URL that allows the described request until
 // in.Time+in.Expires. Its query is in canonical order, the signature last.
@@ -361,6 +368,11 @@ func (d Dialect) Presign(c Credentials, in PresignInput) (string, error) {
 			hs = append(hs, signedHeader{name: n, vals: vals})
 		}
 	}
+	for _, hv := range in.HeaderValues {
+		if n := lowerHeaderName(hv.Name); n != "host" {
+			hs = append(hs, signedHeader{name: n, val: hv.Value, single: true})
+		}
+	}
 	slices.SortFunc(hs, func(a, b signedHeader) int { return strings.Compare(a.name, b.name) })
 	if in.URL.RawQuery == "" {
 		return d.presignPlain(c, in, hs, secs), nil
@@ -369,14 +381,37 @@ func (d Dialect) Presign(c Credentials, in PresignInput) (string, error) {
 	for i, h := range hs {
 		names[i] = h.name
 	}
+	if len(in.HeaderValues) > 0 {
+		h := in.Header.Clone()
+		if h == nil {
+			h = http.Header{}
+		}
+		for _, hv := range in.HeaderValues {
+			h.Add(hv.Name, hv.Value)
+		}
+		in.Header = h
+	}
 	return d.presignGeneral(c, in, names, secs), nil
 }
 
 // signedHeader is one header a presigned URL signs: its lower-case name
 // and its values (none for host, which comes from the URL).
 type signedHeader struct {
-	name string
-	vals []string
+	name   string
+	vals   []string
+	val    string // the value, if single
+	single bool
+}
+
+// value is the header's canonical value.
+func (h signedHeader) value() string {
+	if h.single {
+		if plainASCII(h.val) {
+			return h.val
+		}
+		return strings.Join(strings.Fields(h.val), " ")
+	}
+	return canonicalValue(h.vals)
 }
 
 // lowerHeaderName is strings.ToLower for a header name, without an
@@ -493,7 +528,7 @@ func (d Dialect) presignPlain(c Credentials, in PresignInput, hs []signedHeader,
 		if h.name == "host" {
 			b = append(b, strings.TrimSpace(in.URL.Host)...)
 		} else {
-			b = append(b, canonicalValue(h.vals)...)
+			b = append(b, h.value()...)
 		}
 		b = append(b, '\n')
 	}

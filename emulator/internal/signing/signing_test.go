@@ -319,3 +319,38 @@ func TestVerifyMismatchExplains(t *testing.T) {
 		}
 	}
 }
+
+// TestPresignHeaderValuesAsHeader: headers given as pairs sign exactly as
+// the same headers in a Header map, on the plain and the general path.
+func TestPresignHeaderValuesAsHeader(t *testing.T) {
+	at := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+	c := Credentials{KeyID: "KEY", Secret: "s"}
+	for _, d := range []Dialect{GCS(), S3()} {
+		for _, rawQuery := range []string{"", "generation=1&a=b%2Fc"} {
+			for _, pairs := range [][]HeaderValue{
+				{{"Content-Type", "application/json"}, {"Content-Length", "1024"}},
+				{{"Content-Type", "  text/plain;  charset=utf-8 "}, {"X-Extra", "é x"}},
+				nil,
+			} {
+				h := http.Header{}
+				for _, p := range pairs {
+					h.Set(p.Name, p.Value)
+				}
+				in := PresignInput{Method: "PUT", URL: &url.URL{Scheme: "http", Host: "h:1", Path: "/b/a b.txt", RawQuery: rawQuery},
+					Header: h, Time: at, Expires: time.Minute}
+				want, err := d.Presign(c, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				in.Header, in.HeaderValues = nil, pairs
+				got, err := d.Presign(c, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != want {
+					t.Errorf("%s %q %v:\npairs  %s\nheader %s", d.Algorithm, rawQuery, pairs, got, want)
+				}
+			}
+		}
+	}
+}
