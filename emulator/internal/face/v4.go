@@ -90,7 +90,7 @@ func (s V4Signer) presign(method string, sp store.Space, path string, h http.Hea
 	// ExpiresAt is exactly when verification starts refusing.
 	now := s.Now().Truncate(time.Second)
 	u := *s.Base
-	u.Path = "/" + Bucket + "/" + sp.ObjectKey(path)
+	u.Path = sp.PrefixedKey("/"+Bucket+"/", path)
 	raw, err := s.Dialect.Presign(s.Creds, signing.PresignInput{
 		Method: method, URL: &u, Header: h, HeaderValues: hv, Time: now, Expires: URLLifetime,
 	})

@@ -35,7 +35,17 @@ func (s Space) Key() string {
 }
 
 // ObjectKey returns the bucket key of path p inside the space.
-func (s Space) ObjectKey(p string) string { return s.Key() + "/" + p }
+func (s Space) ObjectKey(p string) string { return s.PrefixedKey("", p) }
+
+// PrefixedKey returns prefix + ObjectKey(p), made in one piece (a signed
+// URL's path is "/<bucket>/" and the key).
+func (s Space) PrefixedKey(prefix, p string) string {
+	dir := "threads"
+	if s.Kind == Volume {
+		dir = "volumes"
+	}
+	return prefix + "orgs/" + s.Org + "/" + dir + "/" + s.ID + "/" + p
+}
 
 // ParseObjectKey is the inverse of ObjectKey: it splits a bucket key into its
 // space and the path inside it, validating every part.

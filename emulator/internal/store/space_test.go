@@ -110,6 +110,14 @@ func TestSpaceKey(t *testing.T) {
 	if got, want := (Space{Org: "o", Kind: Volume, ID: "v"}).ObjectKey("a/b"), "orgs/o/volumes/v/a/b"; got != want {
 		t.Errorf("volume ObjectKey = %q, want %q", got, want)
 	}
+	for _, sp := range []Space{{Org: "o", Kind: Thread, ID: "t"}, {Org: "o", Kind: Volume, ID: "v"}} {
+		if got, want := sp.PrefixedKey("/b/", "x/y"), "/b/"+sp.Key()+"/x/y"; got != want {
+			t.Errorf("PrefixedKey = %q, want %q", got, want)
+		}
+		if got, want := sp.ObjectKey("x"), sp.Key()+"/x"; got != want {
+			t.Errorf("ObjectKey = %q, want %q", got, want)
+		}
+	}
 }
 
 func TestParseObjectKey(t *testing.T) {
