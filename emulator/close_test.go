@@ -129,3 +129,38 @@ func callJSON(emu *emulator.Emulator, path string, body map[string]any) (int, ma
 	err = json.NewDecoder(resp.Body).Decode(&m)
 	return resp.StatusCode, m, resp.Header, err
 }
+
+// TestCloseDoesNotWaitForSilentConnections: a connection that was accepted
+// but never sent a request (as Go's Transport leaves behind when concurrent
+// requests race for connections) does not hold Close until CloseTimeout:
+// http.Server.Shutdown alone counts it as busy for 5 seconds, longer than
+// the default CloseTimeout, and Close reported "requests still running".
+func TestCloseDoesNotWaitForSilentConnections(t *testing.T) {
+	emu, err := emulator.Start(emulator.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	silent, err := net.Dial("tcp", strings.TrimPrefix(emu.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	// The server accepts in order: once a later connection is answered,
+	// the silent one has been accepted.
+	resp, err := http.Get(emu.URL() + "/_emulator/info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := emu.Close(); err != nil {
+		t.Errorf("Close = %v; want nil (the silent connection has no request to wait for)", err)
+	}
+	// The server closed the silent connection.
+	if err := silent.SetReadDeadline(time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := silent.Read(make([]byte, 1)); err == nil {
+		t.Errorf("read %d bytes from the silent connection after Close; want it closed", n)
+	}
+}

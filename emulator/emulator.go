@@ -183,6 +183,7 @@ type Emulator struct {
 	tenants *tenancy.Registry
 	face    face.Face
 	srv     *http.Server
+	fresh   freshConns // connections that have not sent a request yet
 	ln      net.Listener
 	exec    *execHandle
 	log     *slog.Logger
@@ -299,6 +300,7 @@ func (e *Emulator) start() error {
 		Handler:           e.ctl.Handler(api.IdleBodies(server.Handler(), idle)),
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelDebug),
+		ConnState:         e.fresh.track,
 	}
 	go func() {
 		defer close(e.served)
@@ -399,8 +401,8 @@ func (e *Emulator) DataDir() string {
 // Close stops the emulator, as httptest.Server.Close does, and removes a
 // temporary data directory. Running executions are cancelled first (their
 // records say cancelled and their requests are answered), then the server
-// stops accepting and waits for the requests still in flight, at most
-// Options.CloseTimeout; a request still running then is cut off and Close
+// stops accepting, closes the connections that have not sent a request, and
+// waits for the requests still in flight, at most Options.CloseTimeout; a request still running then is cut off and Close
 // reports it. Every error met on the way is returned; Close may be called
 // more than once and returns the same error.
 func (e *Emulator) Close() error {
@@ -418,6 +420,7 @@ func (e *Emulator) shutdown() {
 			timeout = DefaultCloseTimeout
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		e.fresh.closeAll() // no request on them to wait for
 		if err := e.srv.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("emulator: close: requests still running after %s were cut off: %w", timeout, err))
 			if err := e.srv.Close(); err != nil {
