@@ -5,6 +5,7 @@ package conformance_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -324,3 +325,101 @@ var epoch2001 = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC).Format(time.RFC3339)
 
 // cleanPath is what a lax implementation would make of a bad path.
 func cleanPath(p string) string { return strings.TrimPrefix(path.Clean("/"+p), "/") }
+
+// uploadsBegun counts the upload URLs the emulator hands out for each
+// file and the PUTs to it a deviation has handled (for most, read to their
+// end or seen cut). The
+// client's requests after a cut upload can reach a deviation before the cut
+// upload itself does: each connection has its own goroutine, and under load
+// the cut upload's may not have read its request yet when the client, which
+// gave up on it, lists the space or uploads again on another connection.
+// A deviation that must see the cut first waits for it here. URLs are
+// counted, not told apart: two issued in the same second for the same file
+// are the same URL.
+type uploadsBegun struct {
+	mu      sync.Mutex
+	issued  map[[2]string]int // space id and file path → upload URLs handed out
+	done    map[[2]string]int // → PUTs handled
+	changed chan struct{}     // closed and replaced at each PUT handled
+}
+
+func newUploadsBegun() *uploadsBegun {
+	return &uploadsBegun{issued: map[[2]string]int{}, done: map[[2]string]int{}, changed: make(chan struct{})}
+}
+
+// track is a response hook: it counts an upload_url answer.
+func (ub *uploadsBegun) track(x *exchange, resp *http.Response) error {
+	if !x.api("/v1/files/upload_url") || resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	setBody(resp, b)
+	var answer struct{ URL string }
+	if json.Unmarshal(b, &answer) != nil {
+		return nil
+	}
+	u, err := url.Parse(answer.URL)
+	if err != nil {
+		return nil
+	}
+	if _, id, p, ok := object(u.Path); ok {
+		ub.mu.Lock()
+		ub.issued[[2]string{id, p}]++
+		ub.mu.Unlock()
+	}
+	return nil
+}
+
+// handled counts a PUT to the signed URL path urlPath that the deviation
+// has handled.
+func (ub *uploadsBegun) handled(urlPath string) {
+	_, id, p, ok := object(urlPath)
+	if !ok {
+		return
+	}
+	ub.mu.Lock()
+	defer ub.mu.Unlock()
+	ub.done[[2]string{id, p}]++
+	close(ub.changed)
+	ub.changed = make(chan struct{})
+}
+
+// await waits until as many PUTs to the files of space id (to file path p,
+// unless empty) have been handled as upload URLs were handed out for them.
+// A PUT waiting here must have been counted by handled first, or two PUTs to
+// one file would wait for each other. A URL the client never uses would be
+// waited for in vain: await gives up after 30 s, or when ctx ends.
+func (ub *uploadsBegun) await(ctx context.Context, id, p string) {
+	count := func(m map[[2]string]int) (n int) {
+		for k, v := range m {
+			if k[0] == id && (p == "" || k[1] == p) {
+				n += v
+			}
+		}
+		return n
+	}
+	ub.mu.Lock()
+	want := count(ub.issued)
+	ub.mu.Unlock()
+	bound := time.NewTimer(30 * time.Second)
+	defer bound.Stop()
+	for {
+		ub.mu.Lock()
+		got, changed := count(ub.done), ub.changed
+		ub.mu.Unlock()
+		if got >= want {
+			return
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return
+		case <-bound.C:
+			return
+		}
+	}
+}

@@ -517,17 +517,11 @@ func deviations() []deviation {
 		executed                 = map[string]bool{}
 		seen                     = map[string]bool{}
 		interrupted              = map[string]int{}
-		bodiesInFlight           atomic.Int64 // data-plane PUT bodies the proxy is still reading
+		// begun orders a cut upload before the client's later requests: a
+		// client that cuts its upload returns before the proxy sees the cut,
+		// and its next requests may reach the proxy first.
+		begun = newUploadsBegun()
 	)
-	// settled waits (boundedly) until the proxy has read every PUT body it
-	// started on: a client that cuts its upload returns before the proxy
-	// sees the cut, and a listing answered in between would not yet show
-	// the deviation.
-	settled := func() {
-		for deadline := time.Now().Add(5 * time.Second); bodiesInFlight.Load() > 0 && time.Now().Before(deadline); {
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
 	is := newIssued()
 	files := func(x *exchange, m map[string]any) bool { return x.under("/v1/files") }
 	pathOps := func(x *exchange, m map[string]any) bool {
@@ -1081,9 +1075,8 @@ func deviations() []deviation {
 				if !x.dataPlane() || x.method != http.MethodPut {
 					return nil, nil
 				}
-				bodiesInFlight.Add(1)
-				defer bodiesInFlight.Add(-1)
 				b, err := dataBody(r)
+				defer begun.handled(x.path) // once the cut is recorded
 				if err != nil {
 					mu.Lock()
 					interrupted[x.path] = len(b)
@@ -1093,11 +1086,14 @@ func deviations() []deviation {
 				return b, nil
 			},
 			response: func(x *exchange, resp *http.Response) error {
+				if err := begun.track(x, resp); err != nil {
+					return err
+				}
 				if !x.api("/v1/files/list") || x.source() != "thread" {
 					return nil
 				}
 				id := fmt.Sprint(x.jsonBody()["id"])
-				settled()
+				begun.await(resp.Request.Context(), id, "") // a cut upload is seen before the listing
 				return editFiles(resp, func(files []any) []any {
 					mu.Lock()
 					defer mu.Unlock()
@@ -1110,21 +1106,25 @@ func deviations() []deviation {
 				})
 			}},
 		{name: "an interrupted upload blocks the path", clauses: []string{"U-6.b"},
+			response: begun.track,
 			request: func(x *exchange, r *http.Request) ([]byte, *http.Response) {
 				if !x.dataPlane() || x.method != http.MethodPut {
 					return nil, nil
 				}
 				_, id, p, _ := object(x.path)
-				settled() // an earlier cut upload to this path is seen before this one
-				bodiesInFlight.Add(1)
 				b, err := dataBody(r)
-				bodiesInFlight.Add(-1)
-				mu.Lock()
-				defer mu.Unlock()
 				if err != nil {
+					mu.Lock()
 					interrupted[id+"/"+p] = len(b)
+					mu.Unlock()
+					begun.handled(x.path)
 					return nil, xmlError(400, "IncompleteBody")
 				}
+				begun.handled(x.path)
+				// An earlier upload to this path, cut, is seen before this one is judged.
+				begun.await(r.Context(), id, p)
+				mu.Lock()
+				defer mu.Unlock()
 				if _, blocked := interrupted[id+"/"+p]; blocked {
 					return nil, xmlError(409, "ObjectLocked")
 				}
@@ -1145,11 +1145,19 @@ func deviations() []deviation {
 				return nil, nil
 			}},
 		{name: "an upload first removes the earlier file (not atomic)", clauses: []string{"U-6.d"},
+			response: begun.track,
 			request: func(x *exchange, r *http.Request) ([]byte, *http.Response) {
-				if x.dataPlane() && x.method == http.MethodPut {
-					if src, id, p, ok := object(x.path); ok {
-						deleteFile(x, src, id, p)
-					}
+				src, id, p, ok := object(x.path)
+				if !x.dataPlane() || !ok {
+					return nil, nil
+				}
+				switch x.method {
+				case http.MethodPut:
+					deleteFile(x, src, id, p)
+					begun.handled(x.path)
+				case http.MethodGet:
+					// An upload to the file, cut, has removed it before it is read.
+					begun.await(r.Context(), id, p)
 				}
 				return nil, nil
 			}},
