@@ -503,16 +503,38 @@ func TestDashboardInABrowser(t *testing.T) {
 	if cells := strings.Split(execRow, "|"); len(cells) != 6 || cells[1] != "seeded-thread" || cells[2] != "python" || cells[3] != "failed" && cells[3] != "success" || !strings.HasSuffix(cells[4], " ms") {
 		t.Errorf("executions row: %q", execRow)
 	}
-	var secondYet bool
+	// The code prints a line, then waits until the test has seen it on the
+	// page and drops a file into the thread: with output that is not
+	// streamed, the line could not show while the code waits. (A sleep
+	// instead of the file made the test fail under load, when the line took
+	// longer than the sleep to reach the page.) It gives up after 40 s,
+	// longer than poll waits, and ends with exit 1.
+	var endedYet bool
+	var streamed string
 	p.run("output streams while the code runs",
-		chromedp.SetValue("#run-code", `import time; print("first", flush=True); time.sleep(3); print("second")`, chromedp.ByQuery),
+		chromedp.SetValue("#run-code", `import os, sys, time
+print("first", flush=True)
+for _ in range(800):
+    if os.path.exists("go-on.txt"):
+        print("second")
+        sys.exit(0)
+    time.sleep(0.05)
+print("no go-on.txt")
+sys.exit(1)`, chromedp.ByQuery),
 		click("#run-btn"),
 		poll(`document.querySelector("#run-output").textContent.includes("first")`),
-		chromedp.Evaluate(`document.querySelector("#run-output").textContent.includes("second")`, &secondYet),
-		poll(`document.querySelector("#run-output").textContent.includes("exit 0")`),
+		chromedp.Evaluate(`/second|no go-on|exit /.test(document.querySelector("#run-output").textContent)`, &endedYet),
 	)
-	if secondYet {
-		t.Error("the first line showed only with the second, 3 s later: the output is not streamed")
+	if endedYet {
+		t.Error("the first line showed only when the code ended: the output is not streamed")
+	}
+	seedFile(t, emu, "thread", "seeded-thread", "go-on.txt", "text/plain", []byte("go on\n"))
+	p.run("and the code ends once the test lets it",
+		poll(`document.querySelector("#run-output").textContent.includes("exit ")`),
+		chromedp.Text("#run-output", &streamed, chromedp.ByQuery),
+	)
+	if !strings.Contains(streamed, "first\nsecond") || !strings.Contains(streamed, "exit 0") {
+		t.Errorf("run output once the code was let go: %q", streamed)
 	}
 	// The list comes from the emulator: an execution started elsewhere shows too.
 	var r struct {
