@@ -302,7 +302,10 @@ func TestResetMidTransfer(t *testing.T) {
 				for k, v := range h {
 					req.Header.Set(k, v)
 				}
-				resp, err := (&http.Client{Transport: &http.Transport{}}).Do(req)
+				// The client sends the body only once the server's handler
+				// reads it (100 Continue): the upload is in flight then.
+				req.Header.Set("Expect", "100-continue")
+				resp, err := (&http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}).Do(req)
 				if err != nil {
 					done <- transferResult{err: err}
 					return
@@ -310,8 +313,17 @@ func TestResetMidTransfer(t *testing.T) {
 				resp.Body.Close()
 				done <- transferResult{status: resp.StatusCode}
 			}()
-			pw.Write(data[:len(data)/2]) // half the body, then the client waits
-			time.Sleep(50 * time.Millisecond)
+			// Half the body, then the client waits. The write returns once the
+			// client sends the body, after the handler began reading it.
+			wrote := make(chan struct{})
+			go func() { pw.Write(data[:len(data)/2]); close(wrote) }()
+			select {
+			case <-wrote:
+			case r := <-done:
+				t.Fatalf("the upload ended before the server read its body: %+v", r)
+			case <-time.After(30 * time.Second):
+				t.Fatal("the server never read the upload's body")
+			}
 			if err := emu.Reset(); err != nil {
 				t.Fatal(err)
 			}
