@@ -619,6 +619,22 @@ func (s *Store) renameInto(r *os.Root, pd *os.File, dir, base, p, tmp string, si
 // file) for sidecar cleanup, and si as it is after the rename (which
 // changes the ctime that the ETag includes).
 func (s *Store) renameAt(to int, base, p, tmp string, si statInfo) (old, _ statInfo, err error) {
+	// Most uploads make a new file: a rename that refuses to replace
+	// anything moves it in without first looking for a file to replace
+	// (one syscall fewer). Anything at base (a file, a directory, a link)
+	// makes it fail with EEXIST, and the general path below decides.
+	err = withFd(s.tmpDir, func(from int) error {
+		return renameNoReplace(from, tmp, to, base)
+	})
+	switch {
+	case err == nil:
+		if after, serr := fstatatNoFollow(to, base); serr == nil && after.ino == si.ino {
+			si = after
+		}
+		return statInfo{}, si, nil
+	case errors.Is(err, syscall.ENOENT):
+		return statInfo{}, si, fmt.Errorf("%w: rename into place: %w", errRaced, err)
+	}
 	if cur, err := fstatatNoFollow(to, base); err == nil && cur.mode.IsRegular() {
 		old = cur
 	}
