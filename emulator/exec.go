@@ -16,6 +16,10 @@ type SandboxOptions struct {
 	Isolation string
 	// Python, Node and Bash are interpreter paths; default: found on PATH.
 	Python, Node, Bash string
+	// FS is how namespaces mode shows the thread and volumes to code:
+	// "bind" (default), "fuse", or "auto" (fuse where it can be mounted,
+	// else bind) (--sandbox-fs).
+	FS string
 }
 
 // execHandle holds the sandbox runner and the execution service.
@@ -31,7 +35,7 @@ type execHandle struct {
 func (e *Emulator) startRunner() error {
 	o := e.opts.Sandbox
 	r, err := sandbox.NewRunner(sandbox.Options{
-		Isolation: o.Isolation, Python: o.Python, Node: o.Node, Bash: o.Bash,
+		Isolation: o.Isolation, Python: o.Python, Node: o.Node, Bash: o.Bash, FS: o.FS,
 		Logger: e.log.With("component", "sandbox"),
 	})
 	if err != nil {
@@ -85,6 +89,9 @@ func (e *Emulator) execInfo(m map[string]any) {
 	iso := map[string]any{"mode": e.exec.runner.Mode()}
 	if reason := e.exec.runner.Reason(); reason != "" {
 		iso["reason"] = reason
+	}
+	if fs := e.exec.runner.FileView(); fs != "" {
+		iso["sandbox_fs"] = fs
 	}
 	m["isolation"] = iso
 }

@@ -4,6 +4,7 @@ package hardening
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,14 +14,31 @@ import (
 	"github.com/localbaponi/localbaponi/emulator"
 )
 
+// quotaView is what a size limit looks like to code in one file view.
+type quotaView struct {
+	fs, errno, strerror string
+	// manyFiles is the error of a run whose many small files reach the
+	// limit: fuse refuses the write past it, bind's watcher ends the run.
+	manyFiles string
+}
+
+var quotaViews = []quotaView{
+	{"fuse", "ENOSPC", "No space left on device", "Disk quota reached"},
+	{"bind", "EFBIG", "File too large", "Disk quota exceeded"},
+}
+
 // TestDefect5DiskQuota: code used to write 2 GiB into /home/baponi in 2 s.
 // With an 8 MiB thread and volume limit (thread_quota_mib, quota_mib):
-// one file cannot grow past what the limit leaves (the write fails with
-// EFBIG: the per-process file size limit; there is no per-directory ENOSPC
-// without privileges), many files together end the run with an error
-// naming the limit,
-// an upload_url that would go over is refused with 400 validation_error
-// naming the limit, and the sandbox's /tmp and /dev/shm are capped (ENOSPC).
+//   - fuse view (--sandbox-fs fuse): the write past the limit fails with ENOSPC,
+//     whether it grows one file or adds many, and the space never holds
+//     more than the limit (no overshoot);
+//   - bind view (the default): one file cannot grow past what the limit leaves (EFBIG:
+//     the per-process file size limit), many files together end the run
+//     with an error naming the limit;
+//
+// in both the result names the limit; an upload_url that would go over is
+// refused with 400 validation_error naming the limit, and the sandbox's
+// /tmp and /dev/shm are capped (ENOSPC).
 func TestDefect5DiskQuota(t *testing.T) {
 	requirePython(t)
 	cfg := emulator.DevConfig()
@@ -30,60 +48,15 @@ func TestDefect5DiskQuota(t *testing.T) {
 			cfg.Orgs[0].Volumes[i].QuotaMiB = 8
 		}
 	}
+	t.Run("nobody", func(t *testing.T) { diskQuotaAsNobody(t) })
+	for _, v := range quotaViews {
+		t.Run(v.fs, func(t *testing.T) {
+			emu := startNS(t, emulator.Options{Config: &cfg, Sandbox: emulator.SandboxOptions{FS: v.fs}})
+			diskQuota(t, emu, v)
+		})
+	}
 	emu := startNS(t, emulator.Options{Config: &cfg})
 	key := emu.APIKey()
-	t.Run("nobody", func(t *testing.T) { diskQuotaAsNobody(t) })
-
-	// One big file: the write past the limit fails inside the sandbox.
-	res := execute(t, emu.URL(), key, map[string]any{"thread_id": "q1", "timeout": 30, "code": `
-import errno
-f = open('/home/baponi/big.bin', 'wb')
-n = 0
-try:
-    for i in range(40):
-        f.write(b'x' * (1 << 20)); f.flush(); n += 1
-    print('wrote', n, 'MiB')
-except OSError as e:
-    print(errno.errorcode[e.errno], 'after', n, 'MiB')
-`})
-	if !res.Success || !strings.HasPrefix(res.Stdout, "EFBIG after ") {
-		t.Errorf("a 40 MiB file under an 8 MiB limit: %s", res)
-	}
-	// Uncaught, that write fails the run, and the result names the limit
-	// the code ran into (it said nothing: the code's own "File too large"
-	// was all there was).
-	for i, c := range []struct{ dir, limit string }{
-		{"/home/baponi", "thread_quota_mib"}, {"/volumes/" + emulator.DevRWVolume, "quota_mib"},
-	} {
-		thread := []string{"q4", "q4v"}[i]
-		res = execute(t, emu.URL(), key, map[string]any{"thread_id": thread, "timeout": 30,
-			"code": "open('" + c.dir + "/big.bin', 'wb').write(b'x' * (40 << 20))"})
-		if res.Success || res.Error == nil || !strings.Contains(*res.Error, "EFBIG") || !strings.Contains(*res.Error, c.limit) ||
-			!strings.Contains(*res.Error, c.dir) || !strings.Contains(*res.Error, "8 MiB") || !strings.Contains(res.Stderr, "File too large") {
-			t.Errorf("an uncaught write of 40 MiB into %s under an 8 MiB limit: %s", c.dir, res)
-		}
-		if res := execute(t, emu.URL(), key, map[string]any{"thread_id": thread, "timeout": 30, "language": "bash", "code": "rm " + c.dir + "/big.bin"}); !res.Success {
-			t.Fatalf("removing the big file: %s", res)
-		}
-	}
-	// Many files: the run is ended with an error naming the limit.
-	for i, dir := range []string{"/home/baponi", "/volumes/" + emulator.DevRWVolume} {
-		res = execute(t, emu.URL(), key, map[string]any{"thread_id": []string{"q2", "q2v"}[i], "timeout": 30, "code": `
-import time
-for i in range(40):
-    open('` + dir + `/f%d' % i, 'wb').write(b'x' * (1 << 20))
-time.sleep(10)
-print('not stopped')
-`})
-		if res.Success || res.Error == nil || !strings.Contains(*res.Error, "Disk quota exceeded") ||
-			!strings.Contains(*res.Error, dir) || !strings.Contains(*res.Error, "8 MiB") {
-			t.Errorf("40 files of 1 MiB in %s under an 8 MiB limit: %s", dir, res)
-		}
-	}
-	// Later runs of the full thread still start (reading is fine).
-	if res := execute(t, emu.URL(), key, map[string]any{"thread_id": "q2", "timeout": 30, "code": "import os; print(len(os.listdir('/home/baponi')) > 0)"}); !res.Success || res.Stdout != "True\n" {
-		t.Errorf("a read-only run of the full thread: %s", res)
-	}
 
 	// upload_url over the limit: 400 naming the limit.
 	for _, c := range []struct{ source, id, limit string }{
@@ -105,7 +78,7 @@ print('not stopped')
 	// /tmp and /dev/shm are capped: filling them fails with ENOSPC (an
 	// emulator with the default limits, so no file size limit gets first).
 	dflt := startNS(t, emulator.Options{})
-	res = execute(t, dflt.URL(), dflt.APIKey(), map[string]any{"timeout": 60, "code": `
+	res := execute(t, dflt.URL(), dflt.APIKey(), map[string]any{"timeout": 60, "code": `
 import errno
 out = []
 for d in ['/tmp', '/dev/shm']:
@@ -125,8 +98,80 @@ print(' '.join(out))
 	}
 }
 
+// diskQuota runs the one-file and many-files halves in one file view.
+func diskQuota(t *testing.T, emu *emulator.Emulator, v quotaView) {
+	key := emu.APIKey()
+	// One big file: the write past the limit fails inside the sandbox.
+	res := execute(t, emu.URL(), key, map[string]any{"thread_id": "q1", "timeout": 30, "code": `
+import errno
+f = open('/home/baponi/big.bin', 'wb')
+n = 0
+try:
+    for i in range(40):
+        f.write(b'x' * (1 << 20)); f.flush(); n += 1
+    print('wrote', n, 'MiB')
+except OSError as e:
+    print(errno.errorcode[e.errno], 'after', n, 'MiB')
+`})
+	if !res.Success || !strings.HasPrefix(res.Stdout, v.errno+" after ") {
+		t.Errorf("a 40 MiB file under an 8 MiB limit: %s", res)
+	}
+	if v.fs == "fuse" && res.Stdout != "ENOSPC after 8 MiB\n" {
+		t.Errorf("the FUSE view did not take exactly 8 MiB: %s", res)
+	}
+	// Uncaught, that write fails the run, and the result names the limit
+	// the code ran into.
+	for i, c := range []struct{ dir, limit string }{
+		{"/home/baponi", "thread_quota_mib"}, {"/volumes/" + emulator.DevRWVolume, "quota_mib"},
+	} {
+		thread := []string{"q4", "q4v"}[i]
+		res = execute(t, emu.URL(), key, map[string]any{"thread_id": thread, "timeout": 30,
+			"code": "open('" + c.dir + "/big.bin', 'wb').write(b'x' * (40 << 20))"})
+		if res.Success || res.Error == nil || !strings.Contains(*res.Error, v.errno) || !strings.Contains(*res.Error, c.limit) ||
+			!strings.Contains(*res.Error, c.dir) || !strings.Contains(*res.Error, "8 MiB") || !strings.Contains(res.Stderr, v.strerror) {
+			t.Errorf("an uncaught write of 40 MiB into %s under an 8 MiB limit: %s", c.dir, res)
+		}
+		if res := execute(t, emu.URL(), key, map[string]any{"thread_id": thread, "timeout": 30, "language": "bash", "code": "rm " + c.dir + "/big.bin"}); !res.Success {
+			t.Fatalf("removing the big file: %s", res)
+		}
+	}
+	// Many files: the run fails with an error naming the limit; with
+	// fuse, the space holds at most its limit.
+	for i, dir := range []string{"/home/baponi", "/volumes/" + emulator.DevRWVolume} {
+		thread := []string{"q2", "q2v"}[i]
+		res = execute(t, emu.URL(), key, map[string]any{"thread_id": thread, "timeout": 30, "code": `
+import time
+for i in range(40):
+    open('` + dir + `/f%d' % i, 'wb').write(b'x' * (1 << 20))
+time.sleep(10)
+print('not stopped')
+`})
+		if res.Success || res.Error == nil || !strings.Contains(*res.Error, v.manyFiles) ||
+			!strings.Contains(*res.Error, dir) || !strings.Contains(*res.Error, "8 MiB") {
+			t.Errorf("40 files of 1 MiB in %s under an 8 MiB limit: %s", dir, res)
+		}
+		if v.fs == "fuse" {
+			res = execute(t, emu.URL(), key, map[string]any{"thread_id": thread, "timeout": 30, "code": `
+import os
+print(sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk('` + dir + `') for f in fs))
+`})
+			if !res.Success || res.Stdout != fmt.Sprintf("%d\n", 8<<20) {
+				t.Errorf("after 40 files of 1 MiB, %s should hold exactly its 8 MiB limit: %s", dir, res)
+			}
+			res = execute(t, emu.URL(), key, map[string]any{"thread_id": thread, "timeout": 30, "language": "bash", "code": "rm " + dir + "/f*"})
+			if !res.Success {
+				t.Fatalf("removing the small files: %s", res)
+			}
+		}
+	}
+	// Later runs of the full thread still start (reading is fine).
+	if res := execute(t, emu.URL(), key, map[string]any{"thread_id": "q1", "timeout": 30, "code": "import os; print(len(os.listdir('/home/baponi')) > 0)"}); !res.Success || res.Stdout != "True\n" {
+		t.Errorf("a read-only run of the full thread: %s", res)
+	}
+}
+
 // diskQuotaAsNobody runs the one-file and many-files halves against the
-// localbaponi binary running as the unprivileged user nobody.
+// localbaponi binary running as the unprivileged user nobody (fuse view).
 func diskQuotaAsNobody(t *testing.T) {
 	prefix := asNobody(t)
 	dir, err := os.MkdirTemp("", "localbaponi-quota-") // readable by nobody, unlike t.TempDir's parent
@@ -140,7 +185,7 @@ func diskQuotaAsNobody(t *testing.T) {
 	if err := os.WriteFile(conf, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := startSandboxBinary(t, prefix, nil, "--config", conf)
+	p := startSandboxBinary(t, prefix, nil, "--config", conf, "--sandbox-fs", "fuse")
 	res := execute(t, p.url, emulator.DevAPIKey, map[string]any{"thread_id": "n1", "timeout": 30, "code": `
 import errno
 try:
@@ -149,12 +194,12 @@ try:
 except OSError as e:
     print(errno.errorcode[e.errno])
 `})
-	if !res.Success || res.Stdout != "EFBIG\n" {
+	if !res.Success || res.Stdout != "ENOSPC\n" {
 		t.Errorf("as nobody, a 40 MiB file under an 8 MiB limit: %s", res)
 	}
 	res = execute(t, p.url, emulator.DevAPIKey, map[string]any{"thread_id": "n3", "timeout": 30,
 		"code": "open('/home/baponi/big.bin', 'wb').write(b'x' * (40 << 20))"})
-	if res.Success || res.Error == nil || !strings.Contains(*res.Error, "EFBIG") || !strings.Contains(*res.Error, "thread_quota_mib") {
+	if res.Success || res.Error == nil || !strings.Contains(*res.Error, "ENOSPC") || !strings.Contains(*res.Error, "thread_quota_mib") {
 		t.Errorf("as nobody, an uncaught write of 40 MiB under an 8 MiB limit: %s", res)
 	}
 	res = execute(t, p.url, emulator.DevAPIKey, map[string]any{"thread_id": "n2", "timeout": 30, "code": `
@@ -163,7 +208,7 @@ for i in range(40):
     open('/home/baponi/f%d' % i, 'wb').write(b'x' * (1 << 20))
 time.sleep(10)
 `})
-	if res.Success || res.Error == nil || !strings.Contains(*res.Error, "Disk quota exceeded") {
+	if res.Success || res.Error == nil || !strings.Contains(*res.Error, "Disk quota reached") {
 		t.Errorf("as nobody, 40 files of 1 MiB under an 8 MiB limit: %s", res)
 	}
 }

@@ -87,12 +87,20 @@ func hostPathsIn(out string, secrets []string, allowRootField bool) []string {
 }
 
 // probeForHostPaths runs the probes on a thread (with the dev config's
-// volumes) and fails on any host path in what the code could read.
-func probeForHostPaths(t *testing.T, url, key string, secrets []string, allowRootField bool) {
+// volumes) and fails on any host path in what the code could read. With
+// fuse, the thread and the writable volume must be FUSE mounts.
+func probeForHostPaths(t *testing.T, url, key string, secrets []string, allowRootField, fuse bool) {
 	t.Helper()
 	res := execute(t, url, key, map[string]any{"thread_id": "leak", "timeout": 60, "code": leakProbe})
 	if !res.Success || !strings.Contains(res.Stdout, "\npool [1, 4, 9]\ncpus ") || !strings.Contains(res.Stdout, "== /proc/self/mountinfo\n") {
 		t.Fatalf("the python probe did not run normally: %s", res)
+	}
+	if fuse {
+		for _, mnt := range []string{"/home/baponi", "/volumes/" + emulator.DevRWVolume} {
+			if !hasFuseMount(res.Stdout, mnt) {
+				t.Errorf("%s is not a FUSE mount in the sandbox's mountinfo", mnt)
+			}
+		}
 	}
 	for _, l := range hostPathsIn(res.Stdout+res.Stderr, secrets, allowRootField) {
 		t.Errorf("host path readable in the sandbox: %.300s", l)
@@ -117,6 +125,18 @@ func probeForHostPaths(t *testing.T, url, key string, secrets []string, allowRoo
 	if bad := hostPathsIn(res.String(), secrets, false); len(bad) > 0 {
 		t.Errorf("host path in a failed run's result: %s", res)
 	}
+}
+
+// hasFuseMount reports whether mountinfo text shows mnt as the FUSE view
+// (root "/", type fuse.localbaponi).
+func hasFuseMount(out, mnt string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 8 && f[4] == mnt && f[3] == "/" && strings.Contains(line, " - fuse.localbaponi ") {
+			return true
+		}
+	}
+	return false
 }
 
 // secretPaths are the host paths code must not learn: the data directory,
@@ -153,10 +173,19 @@ func TestDefect9NoHostPathsInTheSandbox(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(base) })
 	_ = os.Chmod(base, 0o755)
 
+	// The FUSE view (--sandbox-fs fuse): no host path anywhere,
+	// mountinfo's root field included.
 	t.Run("namespaces", func(t *testing.T) {
 		dataDir := filepath.Join(base, "data")
+		emu := startNS(t, emulator.Options{DataDir: dataDir, Sandbox: emulator.SandboxOptions{FS: "fuse"}})
+		probeForHostPaths(t, emu.URL(), emu.APIKey(), secretPaths(dataDir, os.Getpid()), false, true)
+	})
+
+	// Bind mounts (the default): the root field is the one exception.
+	t.Run("bind", func(t *testing.T) {
+		dataDir := filepath.Join(base, "bind")
 		emu := startNS(t, emulator.Options{DataDir: dataDir})
-		probeForHostPaths(t, emu.URL(), emu.APIKey(), secretPaths(dataDir, os.Getpid()), true)
+		probeForHostPaths(t, emu.URL(), emu.APIKey(), secretPaths(dataDir, os.Getpid()), true, false)
 	})
 
 	t.Run("data dir on its own filesystem", func(t *testing.T) {
@@ -169,8 +198,8 @@ func TestDefect9NoHostPathsInTheSandbox(t *testing.T) {
 			t.Skipf("cannot mount a tmpfs: %v", err)
 		}
 		t.Cleanup(func() { _ = unix.Unmount(dataDir, unix.MNT_DETACH) }) // after the emulator stops
-		emu := startNS(t, emulator.Options{DataDir: dataDir})
-		probeForHostPaths(t, emu.URL(), emu.APIKey(), secretPaths(dataDir, os.Getpid()), false)
+		emu := startNS(t, emulator.Options{DataDir: dataDir, Sandbox: emulator.SandboxOptions{FS: "bind"}})
+		probeForHostPaths(t, emu.URL(), emu.APIKey(), secretPaths(dataDir, os.Getpid()), false, false)
 	})
 
 	t.Run("nobody", func(t *testing.T) {
@@ -184,7 +213,7 @@ func TestDefect9NoHostPathsInTheSandbox(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		p := startSandboxBinary(t, prefix, nil, "--data-dir", dataDir)
-		probeForHostPaths(t, p.url, emulator.DevAPIKey, secretPaths(dataDir, p.cmd.Process.Pid), true)
+		p := startSandboxBinary(t, prefix, nil, "--data-dir", dataDir, "--sandbox-fs", "fuse")
+		probeForHostPaths(t, p.url, emulator.DevAPIKey, secretPaths(dataDir, p.cmd.Process.Pid), false, true)
 	})
 }

@@ -72,3 +72,52 @@ func median(d []time.Duration) time.Duration {
 }
 
 func ms2(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// BenchmarkStartupHome measures what the file view adds to a run with a
+// thread directory: each iteration runs the same trivial program with the
+// thread bound (bind) and served over FUSE (fuse), alternately, and the
+// medians of both and their difference are reported.
+//
+//	go test -run '^$' -bench StartupHome -benchtime 50x ./emulator/internal/sandbox/
+func BenchmarkStartupHome(b *testing.B) {
+	runners := map[string]*Runner{}
+	for _, fs := range []string{FSBind, FSFuse} {
+		r, err := NewRunner(Options{Isolation: IsolationNamespaces, FS: fs})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer r.Close()
+		runners[fs] = r
+	}
+	home := b.TempDir()
+	for _, c := range []struct{ lang, code string }{
+		{"python", "print(1)"},
+		{"node", "1"},
+		{"bash", "true"},
+	} {
+		b.Run(c.lang, func(b *testing.B) {
+			ctx := context.Background()
+			spec := Spec{Language: c.lang, Code: []byte(c.code), Timeout: 30 * time.Second, HomeDir: home}
+			run := func(fs string) time.Duration {
+				res, err := runners[fs].Run(ctx, spec)
+				if err != nil || res.Status != StatusSuccess || res.FileView != fs {
+					b.Fatalf("%s %s: %v %+v", fs, c.lang, err, res)
+				}
+				return res.Duration
+			}
+			run(FSBind)
+			run(FSFuse)
+			var bs, fs []time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				bs = append(bs, run(FSBind))
+				fs = append(fs, run(FSFuse))
+			}
+			b.StopTimer()
+			mb, mf := median(bs), median(fs)
+			b.ReportMetric(ms2(mb), "bind-ms")
+			b.ReportMetric(ms2(mf), "fuse-ms")
+			b.ReportMetric(ms2(mf-mb), "added-ms")
+		})
+	}
+}

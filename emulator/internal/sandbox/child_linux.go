@@ -20,15 +20,19 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/localbaponi/localbaponi/emulator/internal/sandbox/spacefs"
 )
 
 // childEnv marks the re-executed binary as a sandbox child.
 const childEnv = "LOCALBAPONI_SANDBOX_CHILD"
 
-// Descriptors of the child: the config pipe and the error pipe.
+// Descriptors of the child: the config pipe, the error pipe and the
+// socket on which it hands the emulator its FUSE descriptors.
 const (
 	configFD = 3
 	errorFD  = 4
+	fuseFD   = 5
 )
 
 // exitSetupFailed is the child's exit code when it could not build the
@@ -46,6 +50,27 @@ type op struct {
 	RW     bool   `json:",omitempty"` // bind: writable (else read-only)
 	Dev    bool   `json:",omitempty"` // bind: a device node (no nodev)
 	Opts   string `json:",omitempty"` // tmpfs options
+	// fuse: a FUSE mount of space Index (host directory Source), served
+	// by the emulator; with Fallback, Source is bound instead when FUSE
+	// cannot be mounted. Limited: the space has a size limit.
+	Index    int  `json:",omitempty"`
+	Fallback bool `json:",omitempty"`
+	Limited  bool `json:",omitempty"`
+}
+
+// fuseReply is what the child tells the emulator, with the /dev/fuse
+// descriptors of the spaces it mounted (SCM_RIGHTS), once its root is
+// built: which spaces they are, in order, and why the others are bound.
+type fuseReply struct {
+	Spaces []int
+	Why    string `json:",omitempty"`
+}
+
+// childFuse collects the child's FUSE mounts while it builds the root.
+var childFuse struct {
+	fds         []int
+	reply       fuseReply
+	limitedBind bool // a space with a size limit fell back to a bind
 }
 
 // childConfig is everything the child needs, sent over the config pipe.
@@ -62,6 +87,11 @@ type childConfig struct {
 	// file can grow past what the tightest size limit leaves.
 	FileSize      uint64
 	LimitFileSize bool
+	// FuseSpaces is the number of fuse ops: the child reports on them
+	// (fuseReply) once the root is built, and applies FileSize only if a
+	// space with a size limit fell back to a bind (the FUSE server holds
+	// the limits of the others exactly).
+	FuseSpaces int
 	// SetIDs makes the child switch to uid/gid 1000 and drop supplementary
 	// groups after building the sandbox (it started as root of its user
 	// namespace, mapped to the host's root, to reach root-only paths).
@@ -110,6 +140,20 @@ func runChild() {
 	} else {
 		if err := buildRoot(&cfg); err != nil {
 			fail("%v", err)
+		}
+		if cfg.FuseSpaces > 0 {
+			// Nothing may touch a FUSE mount before the emulator serves it.
+			msg, _ := json.Marshal(&childFuse.reply)
+			var oob []byte
+			if len(childFuse.fds) > 0 {
+				oob = unix.UnixRights(childFuse.fds...)
+			}
+			if err := unix.Sendmsg(fuseFD, msg, oob, nil, 0); err != nil {
+				fail("hand the FUSE descriptors to the emulator: %v", err)
+			}
+			for _, fd := range childFuse.fds {
+				unix.Close(fd)
+			}
 		}
 		if err := loopbackUp(); err != nil {
 			fail("bring up loopback: %v", err)
@@ -181,7 +225,7 @@ func runChild() {
 	if err != nil {
 		fail("%v", err)
 	}
-	if cfg.LimitFileSize {
+	if cfg.LimitFileSize && (cfg.FuseSpaces == 0 || childFuse.limitedBind) {
 		// A write past the limit fails with EFBIG instead of killing the
 		// code with SIGXFSZ (an ignored signal stays ignored across exec).
 		signal.Ignore(syscall.SIGXFSZ)
@@ -305,6 +349,22 @@ func apply(root string, o op) error {
 		return unix.Mount("proc", t, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
 	case "bind":
 		return bind(o.Source, t, o.RW, o.Dev)
+	case "fuse":
+		if err := os.MkdirAll(t, 0o755); err != nil {
+			return err
+		}
+		fd, err := spacefs.Mount(t, !o.RW)
+		if err != nil {
+			if !o.Fallback {
+				return err
+			}
+			childFuse.reply.Why = err.Error()
+			childFuse.limitedBind = childFuse.limitedBind || o.Limited
+			return bind(o.Source, t, o.RW, false)
+		}
+		childFuse.fds = append(childFuse.fds, fd)
+		childFuse.reply.Spaces = append(childFuse.reply.Spaces, o.Index)
+		return nil
 	}
 	return fmt.Errorf("unknown op %q", o.Kind)
 }

@@ -40,6 +40,7 @@ type nsRunner struct {
 	cg      *cgroups // nil: no writable cgroup; rlimits instead
 	seq     atomic.Uint64
 
+	fuseOnce  sync.Once  // the warning that FUSE fell back to binds
 	warm      chan *proc // at most one child spawned ahead
 	mu        sync.Mutex
 	closed    bool
@@ -220,6 +221,7 @@ func (n *nsRunner) close() error {
 type proc struct {
 	cmd                       *exec.Cmd
 	cfgW, errR, outR, errOutR *os.File
+	fuseSock                  *os.File // the emulator's end of the child's fd 5
 	cg                        *cgroup
 	joinErr                   error
 }
@@ -232,6 +234,7 @@ func (p *proc) discard() {
 	p.errR.Close()
 	p.outR.Close()
 	p.errOutR.Close()
+	p.fuseSock.Close()
 	if p.cg != nil {
 		p.cg.remove()
 	}
@@ -260,7 +263,7 @@ func (n *nsRunner) spawn() (*proc, error) {
 	}
 	fail := func(err error) (*proc, error) {
 		closeAll(child...)
-		closeAll(p.cfgW, p.errR, p.outR, p.errOutR)
+		closeAll(p.cfgW, p.errR, p.outR, p.errOutR, p.fuseSock)
 		if p.cg != nil {
 			p.cg.remove()
 		}
@@ -277,6 +280,14 @@ func (n *nsRunner) spawn() (*proc, error) {
 	// config: child reads; errors: child writes; stdout, stderr: child writes.
 	p.cfgW, p.errR, p.outR, p.errOutR = ends[0][1], ends[1][0], ends[2][0], ends[3][0]
 	child = []*os.File{ends[0][0], ends[1][1], ends[2][1], ends[3][1]}
+	// The FUSE descriptors come back on a socket (SCM_RIGHTS).
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fail(err)
+	}
+	p.fuseSock = os.NewFile(uintptr(sp[0]), "sandbox-fuse")
+	childSock := os.NewFile(uintptr(sp[1]), "sandbox-fuse-child")
+	child = append(child, childSock)
 	p.cmd = &exec.Cmd{
 		Path:        "/proc/self/exe",
 		Args:        []string{"baponi-sandbox"},
@@ -284,7 +295,7 @@ func (n *nsRunner) spawn() (*proc, error) {
 		Dir:         "/",
 		Stdout:      ends[2][1],
 		Stderr:      ends[3][1],
-		ExtraFiles:  []*os.File{ends[0][0], ends[1][1]}, // fds 3 and 4
+		ExtraFiles:  []*os.File{ends[0][0], ends[1][1], childSock}, // fds 3, 4 and 5
 		SysProcAttr: n.sysProcAttr(),
 	}
 	if err := p.cmd.Start(); err != nil {
@@ -387,6 +398,22 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 		}
 	}
 	const home = "/home/baponi"
+	// With a FUSE view, each space is a fuse op that the child mounts and
+	// the emulator serves (fuse_linux.go); with bind, a bind.
+	useFuse := n.r.opts.FS != FSBind
+	var spaces []space
+	addSpace := func(s space) error {
+		if !useFuse {
+			return addBind(s.host, s.inside, !s.readOnly)
+		}
+		if fi, err := os.Stat(s.host); err != nil || !fi.IsDir() {
+			return fmt.Errorf("sandbox: %s is not a directory (%v)", s.host, err)
+		}
+		ops = append(ops, op{Kind: "fuse", Source: s.host, Target: s.inside, RW: !s.readOnly, Index: len(spaces),
+			Fallback: n.r.opts.FS == FSAuto, Limited: !s.readOnly && s.quota > 0})
+		spaces = append(spaces, s)
+		return nil
+	}
 	// tmpfs pages count against the run's memory: /tmp and a home without a
 	// thread each get half of it, so filling one fails with ENOSPC rather
 	// than ending the run as out of memory.
@@ -397,7 +424,8 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 				return Result{}, err
 			}
 		}
-		if err := addBind(spec.HomeDir, home, true); err != nil {
+		if err := addSpace(space{host: spec.HomeDir, inside: home, quota: spec.HomeQuota, used: spec.HomeUsed,
+			limitName: "the thread's size limit (thread_quota_mib)"}); err != nil {
 			return Result{}, err
 		}
 	} else {
@@ -410,7 +438,8 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 				return Result{}, err
 			}
 		}
-		if err := addBind(v.HostDir, "/volumes/"+v.Slug, !v.ReadOnly); err != nil {
+		if err := addSpace(space{host: v.HostDir, inside: "/volumes/" + v.Slug, readOnly: v.ReadOnly, quota: v.Quota, used: v.Used,
+			limitName: fmt.Sprintf("volume %s's size limit (quota_mib)", v.Slug)}); err != nil {
 			return Result{}, err
 		}
 	}
@@ -431,6 +460,8 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 		Dir:    home,
 		Probe:  probe,
 		SetIDs: n.asRoot,
+
+		FuseSpaces: len(spaces),
 	}
 	if probe {
 		cfg.Argv = []string{it.path}
@@ -467,7 +498,6 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 	stop := context.AfterFunc(ctx, func() { cancelled.Store(true); kill() })
 	defer stop()
 
-	sizes := baseline(limited)
 	// Files that code changes are those changed after this instant.
 	codeStarted := time.Now()
 	setupErr := ""
@@ -478,6 +508,18 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 		setupErr = "send sandbox config: " + err.Error()
 	}
 	p.cfgW.Close()
+	var served []*servedSpace
+	if len(spaces) > 0 && setupErr == "" {
+		var err error
+		if served, err = n.serveSpaces(p, spaces); err != nil {
+			kill()
+			setupErr = err.Error()
+		}
+	}
+	// The limits of spaces served over FUSE are held by their servers;
+	// the others' by the file size limit and the watcher.
+	limited = unservedLimits(limited, served)
+	sizes := baseline(limited)
 	stopWatch := watchQuota(ctx, limited, func(msg string) { overQuota.Store(&msg); kill() })
 	defer stopWatch()
 	// EOF when the child execs (the pipe is close-on-exec) or exits.
@@ -501,6 +543,7 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 	if err := res.conclude(end, werr, p.cmd.ProcessState, spec); err != nil {
 		return Result{}, err
 	}
+	res.FileView = n.concludeSpaces(&res, spec, served)
 	return res, nil
 }
 

@@ -48,6 +48,13 @@ const (
 	IsolationNone       = "none"       // plain subprocess, no isolation
 )
 
+// File views (Options.FS, Result.FileView).
+const (
+	FSAuto = "auto"
+	FSFuse = "fuse"
+	FSBind = "bind"
+)
+
 // Statuses of a Result (SPEC R-8 names).
 const (
 	StatusSuccess   = "success"
@@ -132,6 +139,9 @@ type Result struct {
 	// interpreter, after the sandbox was prepared; files changed after it
 	// were changed by the code. Zero if the code never started.
 	Started time.Time
+	// FileView is how the run's thread and volumes were shown to code:
+	// "fuse" or "bind" ("" when it had none, or in isolation none).
+	FileView string
 }
 
 // Options configures a Runner. The zero value means auto isolation and
@@ -147,7 +157,12 @@ type Options struct {
 	// PidsLimit bounds the number of processes and threads of one run
 	// (default 256).
 	PidsLimit int
-	Logger    *slog.Logger
+	// FS is how namespaces mode shows a thread directory and volumes to
+	// code: FSBind (default: bind mounts), FSFuse (a FUSE file system
+	// served by the emulator) or FSAuto (FUSE where the run's namespace
+	// can mount it, else bind). Isolation none is not affected.
+	FS     string
+	Logger *slog.Logger
 }
 
 // Runner runs code. Safe for concurrent use; each Run is independent.
@@ -194,6 +209,13 @@ func NewRunner(opts Options) (*Runner, error) {
 	}
 	if r.opts.PidsLimit <= 0 {
 		r.opts.PidsLimit = DefaultPidsLimit
+	}
+	switch r.opts.FS {
+	case "":
+		r.opts.FS = FSBind
+	case FSAuto, FSFuse, FSBind:
+	default:
+		return nil, fmt.Errorf("sandbox: --sandbox-fs %q: must be auto, fuse or bind", opts.FS)
 	}
 	switch opts.Isolation {
 	case "", IsolationAuto:
@@ -264,6 +286,16 @@ func (r *Runner) settle() *nsRunner {
 func (r *Runner) Mode() string {
 	r.settle()
 	return r.mode
+}
+
+// FileView is the configured file view of namespaces mode (auto, fuse or
+// bind); "" when the runner does not isolate. Each Result says what a run
+// really got.
+func (r *Runner) FileView() string {
+	if r.Mode() != IsolationNamespaces {
+		return ""
+	}
+	return r.opts.FS
 }
 
 // Reason says why the runner is not isolating ("" when it is).
