@@ -2,8 +2,11 @@ package sandbox
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -118,6 +121,59 @@ func BenchmarkStartupHome(b *testing.B) {
 			b.ReportMetric(ms2(mb), "bind-ms")
 			b.ReportMetric(ms2(mf), "fuse-ms")
 			b.ReportMetric(ms2(mf-mb), "added-ms")
+		})
+	}
+}
+
+// BenchmarkFileIO compares file I/O through the two file views: python
+// writes one 100 MiB file, then creates 1 000 files of 1 KiB, in
+// /home/baponi, bound (bind) and served over FUSE (fuse), alternately.
+// /tmp is slow to create files in on some machines: set BENCH_DIR to a
+// directory elsewhere.
+//
+//	BENCH_DIR=/var/tmp go test -run '^$' -bench FileIO -benchtime 5x ./emulator/internal/sandbox/
+func BenchmarkFileIO(b *testing.B) {
+	runners := map[string]*Runner{}
+	for _, fs := range []string{FSBind, FSFuse} {
+		r, err := NewRunner(Options{Isolation: IsolationNamespaces, FS: fs})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer r.Close()
+		runners[fs] = r
+	}
+	parent := os.Getenv("BENCH_DIR")
+	for _, c := range []struct{ name, code string }{
+		{"write-100MiB", "import time\nt = time.monotonic()\nwith open('big', 'wb') as f:\n    for i in range(100):\n        f.write(b'x' * (1 << 20))\nprint(time.monotonic() - t)"},
+		{"create-1000", "import time\nt = time.monotonic()\nfor i in range(1000):\n    with open('f%d' % i, 'wb') as f:\n        f.write(b'x' * 1024)\nprint(time.monotonic() - t)"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := context.Background()
+			run := func(fs string) time.Duration {
+				home, err := os.MkdirTemp(parent, "lbp-bench-")
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer os.RemoveAll(home)
+				res, err := runners[fs].Run(ctx, Spec{Language: "python", Code: []byte(c.code), Timeout: 60 * time.Second, HomeDir: home})
+				if err != nil || res.Status != StatusSuccess || res.FileView != fs {
+					b.Fatalf("%s: %v %+v", fs, err, res)
+				}
+				s, err := strconv.ParseFloat(strings.TrimSpace(string(res.Stdout)), 64)
+				if err != nil {
+					b.Fatalf("%s: %q", fs, res.Stdout)
+				}
+				return time.Duration(s * float64(time.Second))
+			}
+			var bs, fs []time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				bs = append(bs, run(FSBind))
+				fs = append(fs, run(FSFuse))
+			}
+			b.StopTimer()
+			b.ReportMetric(ms2(median(bs)), "bind-ms")
+			b.ReportMetric(ms2(median(fs)), "fuse-ms")
 		})
 	}
 }
