@@ -600,17 +600,28 @@ func (fs *FS) refuseChange() fuse.Status {
 	return fuse.OK
 }
 
-// Mkdir makes a directory.
-func (fs *FS) Mkdir(_ <-chan struct{}, in *fuse.MkdirIn, name string, out *fuse.EntryOut) fuse.Status {
+// changeIn opens the directory nodeID for a change of its entry name:
+// EROFS in a read-only space, EINVAL for a name that is not one path
+// component. The caller closes dir.
+func (fs *FS) changeIn(nodeID uint64, name string) (dir int, parent *node, code fuse.Status) {
 	if code := fs.refuseChange(); !code.Ok() {
-		return code
+		return -1, nil, code
 	}
 	if !validName(name) {
-		return fuse.EINVAL
+		return -1, nil, fuse.EINVAL
 	}
-	dir, parent, err := fs.dirOf(in.NodeId)
+	dir, parent, err := fs.dirOf(nodeID)
 	if err != nil {
-		return fuse.ToStatus(err)
+		return -1, nil, fuse.ToStatus(err)
+	}
+	return dir, parent, fuse.OK
+}
+
+// Mkdir makes a directory.
+func (fs *FS) Mkdir(_ <-chan struct{}, in *fuse.MkdirIn, name string, out *fuse.EntryOut) fuse.Status {
+	dir, parent, code := fs.changeIn(in.NodeId, name)
+	if !code.Ok() {
+		return code
 	}
 	defer unix.Close(dir)
 	if err := unix.Mkdirat(dir, name, 0o700); err != nil {
@@ -632,15 +643,9 @@ func (fs *FS) Mkdir(_ <-chan struct{}, in *fuse.MkdirIn, name string, out *fuse.
 // Symlink stores a symlink as it is; the kernel resolves it in the
 // sandbox's view, the server never follows it.
 func (fs *FS) Symlink(_ <-chan struct{}, h *fuse.InHeader, target, name string, out *fuse.EntryOut) fuse.Status {
-	if code := fs.refuseChange(); !code.Ok() {
+	dir, parent, code := fs.changeIn(h.NodeId, name)
+	if !code.Ok() {
 		return code
-	}
-	if !validName(name) {
-		return fuse.EINVAL
-	}
-	dir, parent, err := fs.dirOf(h.NodeId)
-	if err != nil {
-		return fuse.ToStatus(err)
 	}
 	defer unix.Close(dir)
 	if err := unix.Symlinkat(target, dir, name); err != nil {
@@ -719,15 +724,9 @@ func (fs *FS) Rmdir(_ <-chan struct{}, h *fuse.InHeader, name string) fuse.Statu
 }
 
 func (fs *FS) remove(h *fuse.InHeader, name string, flags int) fuse.Status {
-	if code := fs.refuseChange(); !code.Ok() {
+	dir, _, code := fs.changeIn(h.NodeId, name)
+	if !code.Ok() {
 		return code
-	}
-	if !validName(name) {
-		return fuse.EINVAL
-	}
-	dir, _, err := fs.dirOf(h.NodeId)
-	if err != nil {
-		return fuse.ToStatus(err)
 	}
 	defer unix.Close(dir)
 	fs.qmu.Lock()
@@ -827,15 +826,9 @@ func ioFlags(flags uint32) int {
 
 // Create makes and opens a new regular file.
 func (fs *FS) Create(_ <-chan struct{}, in *fuse.CreateIn, name string, out *fuse.CreateOut) fuse.Status {
-	if code := fs.refuseChange(); !code.Ok() {
+	dir, parent, code := fs.changeIn(in.NodeId, name)
+	if !code.Ok() {
 		return code
-	}
-	if !validName(name) {
-		return fuse.EINVAL
-	}
-	dir, parent, err := fs.dirOf(in.NodeId)
-	if err != nil {
-		return fuse.ToStatus(err)
 	}
 	defer unix.Close(dir)
 	if !reserveFile() {
