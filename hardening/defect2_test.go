@@ -96,17 +96,9 @@ func TestDefect2InheritedFds(t *testing.T) {
 		emu := emulator.RunT(t, emulator.Options{Sandbox: emulator.SandboxOptions{Isolation: "none"}})
 		checkFds(t, "none", execute(t, emu.URL(), emu.APIKey(), map[string]any{"code": fdProbe, "timeout": 20}), logPath)
 	})
-	for _, user := range []string{"root", "nobody"} {
-		t.Run("binary/"+user, func(t *testing.T) {
-			var prefix []string
-			if user == "nobody" {
-				prefix = asNobody(t)
-			} else {
-				requireRoot(t, "the binary runs as the test's user in the nobody case")
-			}
-			p := startSandboxBinary(t, prefix, []*os.File{secret, log})
-			res := execute(t, p.url, emulator.DevAPIKey, map[string]any{"code": fdProbe, "timeout": 20})
-			checkFds(t, fmt.Sprintf("binary as %s", user), res, logPath)
-		})
-	}
+	asEachUser(t, "binary/", "the binary runs as the test's user in the nobody case", func(t *testing.T, user string, prefix []string) {
+		p := startSandboxBinary(t, prefix, []*os.File{secret, log})
+		res := execute(t, p.url, emulator.DevAPIKey, map[string]any{"code": fdProbe, "timeout": 20})
+		checkFds(t, fmt.Sprintf("binary as %s", user), res, logPath)
+	})
 }

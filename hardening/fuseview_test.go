@@ -98,52 +98,44 @@ print('|'.join(out))
 // nobody.
 func TestFuseViewKill9(t *testing.T) {
 	requirePython(t)
-	for _, user := range []string{"root", "nobody"} {
-		t.Run(user, func(t *testing.T) {
-			var prefix []string
-			if user == "nobody" {
-				prefix = asNobody(t)
-			} else {
-				requireRoot(t, "the root half")
-			}
-			marker := fmt.Sprintf("fusebusy-%s-%d", user, time.Now().UnixNano())
-			code := fmt.Sprintf(`# %s
+	asEachUser(t, "", "the root half", func(t *testing.T, user string, prefix []string) {
+		marker := fmt.Sprintf("fusebusy-%s-%d", user, time.Now().UnixNano())
+		code := fmt.Sprintf(`# %s
 f = open('/home/baponi/held', 'w')
 f.write('x'); f.flush()
 while True:
     pass
 `, marker)
-			p := startSandboxBinary(t, prefix, nil, "--sandbox-fs", "fuse")
-			done := make(chan error, 1)
-			go func() {
-				_, err := tryExecute(p.url, emulator.DevAPIKey, map[string]any{"code": code, "thread_id": "k9", "timeout": 30})
-				done <- err
-			}()
-			deadline := time.Now().Add(20 * time.Second)
-			for len(processesWith(marker)) < 1 || len(fuseHomeMounts()) == 0 {
-				if time.Now().After(deadline) {
-					t.Fatalf("the run did not start with a FUSE home (processes %v, mounts %v); emulator logs:\n%s",
-						processesWith(marker), fuseHomeMounts(), p.logsString())
-				}
-				time.Sleep(20 * time.Millisecond)
+		p := startSandboxBinary(t, prefix, nil, "--sandbox-fs", "fuse")
+		done := make(chan error, 1)
+		go func() {
+			_, err := tryExecute(p.url, emulator.DevAPIKey, map[string]any{"code": code, "thread_id": "k9", "timeout": 30})
+			done <- err
+		}()
+		deadline := time.Now().Add(20 * time.Second)
+		for len(processesWith(marker)) < 1 || len(fuseHomeMounts()) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("the run did not start with a FUSE home (processes %v, mounts %v); emulator logs:\n%s",
+					processesWith(marker), fuseHomeMounts(), p.logsString())
 			}
-			if err := p.cmd.Process.Kill(); err != nil {
-				t.Fatal(err)
-			}
-			_ = p.cmd.Wait()
-			<-done
-			if left := waitGone(marker, 5*time.Second); len(left) > 0 {
-				t.Fatalf("sandboxed code still runs 5 s after kill -9 of the emulator: %v", left)
-			}
-			end := time.Now().Add(5 * time.Second)
-			for len(fuseHomeMounts()) > 0 && time.Now().Before(end) {
-				time.Sleep(20 * time.Millisecond)
-			}
-			if m := fuseHomeMounts(); len(m) > 0 {
-				t.Fatalf("a FUSE /home/baponi is still mounted 5 s after kill -9 of the emulator: %v", m)
-			}
-		})
-	}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err := p.cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = p.cmd.Wait()
+		<-done
+		if left := waitGone(marker, 5*time.Second); len(left) > 0 {
+			t.Fatalf("sandboxed code still runs 5 s after kill -9 of the emulator: %v", left)
+		}
+		end := time.Now().Add(5 * time.Second)
+		for len(fuseHomeMounts()) > 0 && time.Now().Before(end) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if m := fuseHomeMounts(); len(m) > 0 {
+			t.Fatalf("a FUSE /home/baponi is still mounted 5 s after kill -9 of the emulator: %v", m)
+		}
+	})
 }
 
 // fuseHomeMounts lists the processes that see a FUSE /home/baponi.

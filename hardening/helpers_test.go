@@ -247,6 +247,23 @@ func processesWith(marker string) []string {
 	return out
 }
 
+// asEachUser runs f as one subtest per user the binary runs as: name+"root"
+// (skipped without root; why says what needs it) and name+"nobody", where
+// prefix is the command prefix that runs a program as nobody.
+func asEachUser(t *testing.T, name, why string, f func(t *testing.T, user string, prefix []string)) {
+	for _, user := range []string{"root", "nobody"} {
+		t.Run(name+user, func(t *testing.T) {
+			var prefix []string
+			if user == "nobody" {
+				prefix = asNobody(t)
+			} else {
+				requireRoot(t, why)
+			}
+			f(t, user, prefix)
+		})
+	}
+}
+
 // asNobody is the command prefix that runs the emulator as the unprivileged
 // user nobody (the "as a normal user" half of a test); it skips when that
 // is not possible here.
