@@ -292,13 +292,20 @@ func (fs *FS) open(n *node, flags int) (int, unix.Stat_t, error) {
 	}
 }
 
-// dirOf opens directory n as an O_PATH descriptor for *at calls.
-func (fs *FS) dirOf(id uint64) (int, *node, error) {
+// openNode is open of node id: ESTALE for an id the server no longer
+// knows.
+func (fs *FS) openNode(id uint64, flags int) (int, unix.Stat_t, *node, error) {
 	n := fs.node(id)
 	if n == nil {
-		return -1, nil, unix.ESTALE
+		return -1, unix.Stat_t{}, nil, unix.ESTALE
 	}
-	fd, st, err := fs.open(n, unix.O_PATH|unix.O_DIRECTORY)
+	fd, st, err := fs.open(n, flags)
+	return fd, st, n, err
+}
+
+// dirOf opens directory n as an O_PATH descriptor for *at calls.
+func (fs *FS) dirOf(id uint64) (int, *node, error) {
+	fd, st, n, err := fs.openNode(id, unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
 		return -1, nil, err
 	}
@@ -425,11 +432,7 @@ func (fs *FS) GetAttr(_ <-chan struct{}, in *fuse.GetAttrIn, out *fuse.AttrOut) 
 			return fuse.OK
 		}
 	}
-	n := fs.node(in.NodeId)
-	if n == nil {
-		return fuse.Status(unix.ESTALE)
-	}
-	fd, st, err := fs.open(n, unix.O_PATH)
+	fd, st, _, err := fs.openNode(in.NodeId, unix.O_PATH)
 	if err != nil {
 		return fuse.ToStatus(err)
 	}
@@ -451,11 +454,7 @@ func (fs *FS) SetAttr(_ <-chan struct{}, in *fuse.SetAttrIn, out *fuse.AttrOut) 
 	if fs.o.ReadOnly {
 		return fuse.Status(unix.EROFS)
 	}
-	n := fs.node(in.NodeId)
-	if n == nil {
-		return fuse.Status(unix.ESTALE)
-	}
-	fd, st, err := fs.open(n, unix.O_PATH)
+	fd, st, _, err := fs.openNode(in.NodeId, unix.O_PATH)
 	if err != nil {
 		return fuse.ToStatus(err)
 	}
@@ -672,11 +671,7 @@ func (fs *FS) Symlink(_ <-chan struct{}, h *fuse.InHeader, target, name string, 
 
 // Readlink returns a symlink's target.
 func (fs *FS) Readlink(_ <-chan struct{}, h *fuse.InHeader) ([]byte, fuse.Status) {
-	n := fs.node(h.NodeId)
-	if n == nil {
-		return nil, fuse.Status(unix.ESTALE)
-	}
-	fd, st, err := fs.open(n, unix.O_PATH)
+	fd, st, _, err := fs.openNode(h.NodeId, unix.O_PATH)
 	if err != nil {
 		return nil, fuse.ToStatus(err)
 	}
@@ -858,11 +853,7 @@ func (fs *FS) Open(_ <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.S
 	if write && fs.o.ReadOnly {
 		return fuse.Status(unix.EROFS)
 	}
-	n := fs.node(in.NodeId)
-	if n == nil {
-		return fuse.Status(unix.ESTALE)
-	}
-	pfd, st, err := fs.open(n, unix.O_PATH)
+	pfd, st, n, err := fs.openNode(in.NodeId, unix.O_PATH)
 	if err != nil {
 		return fuse.ToStatus(err)
 	}
@@ -1003,11 +994,7 @@ func (fs *FS) Release(_ <-chan struct{}, in *fuse.ReleaseIn) {
 
 // OpenDir reads a whole directory listing; no descriptor stays open.
 func (fs *FS) OpenDir(_ <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
-	n := fs.node(in.NodeId)
-	if n == nil {
-		return fuse.Status(unix.ESTALE)
-	}
-	fd, st, err := fs.open(n, unix.O_RDONLY|unix.O_DIRECTORY)
+	fd, st, n, err := fs.openNode(in.NodeId, unix.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil {
 		return fuse.ToStatus(err)
 	}
