@@ -76,6 +76,21 @@ func median(d []time.Duration) time.Duration {
 
 func ms2(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// viewRunners makes one namespace runner per file view (bind, fuse),
+// closed when b ends.
+func viewRunners(b *testing.B) map[string]*Runner {
+	runners := map[string]*Runner{}
+	for _, fs := range []string{FSBind, FSFuse} {
+		r, err := NewRunner(Options{Isolation: IsolationNamespaces, FS: fs})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { r.Close() })
+		runners[fs] = r
+	}
+	return runners
+}
+
 // BenchmarkStartupHome measures what the file view adds to a run with a
 // thread directory: each iteration runs the same trivial program with the
 // thread bound (bind) and served over FUSE (fuse), alternately, and the
@@ -83,15 +98,7 @@ func ms2(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 //
 //	go test -run '^$' -bench StartupHome -benchtime 50x ./emulator/internal/sandbox/
 func BenchmarkStartupHome(b *testing.B) {
-	runners := map[string]*Runner{}
-	for _, fs := range []string{FSBind, FSFuse} {
-		r, err := NewRunner(Options{Isolation: IsolationNamespaces, FS: fs})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer r.Close()
-		runners[fs] = r
-	}
+	runners := viewRunners(b)
 	home := b.TempDir()
 	for _, c := range []struct{ lang, code string }{
 		{"python", "print(1)"},
@@ -133,15 +140,7 @@ func BenchmarkStartupHome(b *testing.B) {
 //
 //	BENCH_DIR=/var/tmp go test -run '^$' -bench FileIO -benchtime 5x ./emulator/internal/sandbox/
 func BenchmarkFileIO(b *testing.B) {
-	runners := map[string]*Runner{}
-	for _, fs := range []string{FSBind, FSFuse} {
-		r, err := NewRunner(Options{Isolation: IsolationNamespaces, FS: fs})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer r.Close()
-		runners[fs] = r
-	}
+	runners := viewRunners(b)
 	parent := os.Getenv("BENCH_DIR")
 	for _, c := range []struct{ name, code string }{
 		{"write-100MiB", "import time\nt = time.monotonic()\nwith open('big', 'wb') as f:\n    for i in range(100):\n        f.write(b'x' * (1 << 20))\nprint(time.monotonic() - t)"},
