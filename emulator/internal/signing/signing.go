@@ -544,14 +544,7 @@ func (d Dialect) presignPlain(c Credentials, in PresignInput, hs []signedHeader,
 	sum := sha256.Sum256(b[canonStart:])
 
 	// The string to sign, after the URL, then its signature.
-	b = b[:canonStart]
-	b = append(b, d.Algorithm...)
-	b = append(b, '\n')
-	b = append(b, date...)
-	b = append(b, '\n')
-	b = d.appendScope(b, date, false)
-	b = append(b, '\n')
-	b = hex.AppendEncode(b, sum[:])
+	b = d.appendStringToSign(b[:canonStart], date, &sum)
 	var mac [sha256.Size]byte
 	sig := d.derived(c.Secret, t).mac(mac[:0], b[canonStart:])
 
@@ -593,6 +586,18 @@ func appendDigits(b []byte, v, n int) []byte {
 		v /= 10
 	}
 	return append(b, d[:n]...)
+}
+
+// appendStringToSign appends V4's string to sign for the canonical request
+// whose SHA-256 is sum, made at date (DateFormat).
+func (d Dialect) appendStringToSign(b, date []byte, sum *[sha256.Size]byte) []byte {
+	b = append(b, d.Algorithm...)
+	b = append(b, '\n')
+	b = append(b, date...)
+	b = append(b, '\n')
+	b = d.appendScope(b, date, false)
+	b = append(b, '\n')
+	return hex.AppendEncode(b, sum[:])
 }
 
 // appendScope appends the credential scope for the day of date (a time in
@@ -758,13 +763,7 @@ func (d Dialect) checkSignature(req Request, c Credentials, signedHeaders []stri
 	t := date.UTC()
 	var dateBuf [len(DateFormat)]byte
 	dt := appendDate(dateBuf[:0], t)
-	b = append(b, d.Algorithm...)
-	b = append(b, '\n')
-	b = append(b, dt...)
-	b = append(b, '\n')
-	b = d.appendScope(b, dt, false)
-	b = append(b, '\n')
-	b = hex.AppendEncode(b, sum[:])
+	b = d.appendStringToSign(b, dt, &sum)
 	var mac [sha256.Size]byte
 	sig := d.derived(c.Secret, t).mac(mac[:0], b[canonEnd:])
 	var want [2 * sha256.Size]byte
