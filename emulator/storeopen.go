@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -28,52 +27,52 @@ func (e *Emulator) openStore() error {
 		e.files, e.store, e.local = fs, fs, fs
 		return nil
 	case strings.HasPrefix(o.Store, "s3://"):
-		if o.DataDir != "" {
-			return errors.New("store: a data dir is for the file store; an s3:// store keeps its data in the bucket")
-		}
-		cfg, err := s3store.ParseURL(o.Store)
-		if err != nil {
-			return fmt.Errorf("store: %w", err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
-		defer cancel()
-		st, err := s3store.Open(ctx, cfg, e.clock, e.log.With("component", "store"))
-		if err != nil {
-			return fmt.Errorf("store: %w", err)
-		}
-		e.store = st
-		// Code runs in a local copy (a temporary file store), fetched
-		// before each run and pushed back after it.
-		if e.local, err = store.Open("", e.clock, e.log); err != nil {
-			return fmt.Errorf("store: local copy for execute: %w", err)
-		}
-		e.mirror = mirror.New(st, e.local)
-		e.log.Info("store: keeping the data in an S3 bucket", "store", st.Describe())
-		return nil
+		return e.openRemote("an s3://", "an S3 bucket", func(ctx context.Context) (remoteStore, error) {
+			cfg, err := s3store.ParseURL(o.Store)
+			if err != nil {
+				return nil, err
+			}
+			return s3store.Open(ctx, cfg, e.clock, e.log.With("component", "store"))
+		})
 	case strings.HasPrefix(o.Store, "gcs://"):
-		if o.DataDir != "" {
-			return errors.New("store: a data dir is for the file store; a gcs:// store keeps its data in the bucket")
-		}
-		cfg, err := gcsstore.ParseURL(o.Store)
-		if err != nil {
-			return fmt.Errorf("store: %w", err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
-		defer cancel()
-		st, err := gcsstore.Open(ctx, cfg, e.clock, e.log.With("component", "store"))
-		if err != nil {
-			return fmt.Errorf("store: %w", err)
-		}
-		e.store = st
-		// Code runs in a local copy, as on the S3 store.
-		if e.local, err = store.Open("", e.clock, e.log); err != nil {
-			st.Close()
-			return fmt.Errorf("store: local copy for execute: %w", err)
-		}
-		e.mirror = mirror.New(st, e.local)
-		e.log.Info("store: keeping the data in a GCS bucket", "store", st.Describe())
-		return nil
+		return e.openRemote("a gcs://", "a GCS bucket", func(ctx context.Context) (remoteStore, error) {
+			cfg, err := gcsstore.ParseURL(o.Store)
+			if err != nil {
+				return nil, err
+			}
+			return gcsstore.Open(ctx, cfg, e.clock, e.log.With("component", "store"))
+		})
 	default:
 		return fmt.Errorf("store %q: want file, s3://BUCKET[/PREFIX]?endpoint=URL&region=R or gcs://BUCKET[/PREFIX]?endpoint=URL", o.Store)
 	}
+}
+
+// remoteStore is what openRemote needs of a bucket store.
+type remoteStore interface {
+	mirror.Remote
+	Describe() string
+}
+
+// openRemote opens a bucket store (kind "an s3://" or "a gcs://", the data
+// kept in where) with open, bounded by storeOpenTimeout. Code runs in a
+// local copy (a temporary file store), fetched before each run and pushed
+// back after it.
+func (e *Emulator) openRemote(kind, where string, open func(ctx context.Context) (remoteStore, error)) error {
+	if e.opts.DataDir != "" {
+		return fmt.Errorf("store: a data dir is for the file store; %s store keeps its data in the bucket", kind)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
+	defer cancel()
+	st, err := open(ctx)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	e.store = st
+	if e.local, err = store.Open("", e.clock, e.log); err != nil {
+		st.Close()
+		return fmt.Errorf("store: local copy for execute: %w", err)
+	}
+	e.mirror = mirror.New(st, e.local)
+	e.log.Info("store: keeping the data in "+where, "store", st.Describe())
+	return nil
 }
