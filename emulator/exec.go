@@ -17,8 +17,8 @@ type SandboxOptions struct {
 	// Python, Node and Bash are interpreter paths; default: found on PATH.
 	Python, Node, Bash string
 	// FS is how namespaces mode shows the thread and volumes to code:
-	// "bind" (default), "fuse", or "auto" (fuse where it can be mounted,
-	// else bind) (--sandbox-fs).
+	// "auto" (default: fuse where the sandbox can mount it, else bind),
+	// "fuse" or "bind" (--sandbox-fs).
 	FS string
 }
 
@@ -92,6 +92,9 @@ func (e *Emulator) execInfo(m map[string]any) {
 	}
 	if fs := e.exec.runner.FileView(); fs != "" {
 		iso["sandbox_fs"] = fs
+		if why := e.exec.runner.FileViewReason(); why != "" {
+			iso["sandbox_fs_reason"] = why
+		}
 	}
 	m["isolation"] = iso
 }

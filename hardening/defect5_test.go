@@ -16,23 +16,26 @@ import (
 
 // quotaView is what a size limit looks like to code in one file view.
 type quotaView struct {
-	fs, errno, strerror string
+	// fs is the view; opt is the --sandbox-fs that gives it ("": none,
+	// the default).
+	fs, opt, errno, strerror string
 	// manyFiles is the error of a run whose many small files reach the
 	// limit: fuse refuses the write past it, bind's watcher ends the run.
 	manyFiles string
 }
 
 var quotaViews = []quotaView{
-	{"fuse", "ENOSPC", "No space left on device", "Disk quota reached"},
-	{"bind", "EFBIG", "File too large", "Disk quota exceeded"},
+	{"fuse", "", "ENOSPC", "No space left on device", "Disk quota reached"},
+	{"bind", "bind", "EFBIG", "File too large", "Disk quota exceeded"},
 }
 
 // TestDefect5DiskQuota: code used to write 2 GiB into /home/baponi in 2 s.
 // With an 8 MiB thread and volume limit (thread_quota_mib, quota_mib):
-//   - fuse view (--sandbox-fs fuse): the write past the limit fails with ENOSPC,
-//     whether it grows one file or adds many, and the space never holds
-//     more than the limit (no overshoot);
-//   - bind view (the default): one file cannot grow past what the limit leaves (EFBIG:
+//   - fuse view (the default where FUSE can be mounted, as here): the
+//     write past the limit fails with ENOSPC, whether it grows one file or
+//     adds many, and the space never holds more than the limit (no
+//     overshoot);
+//   - bind view (--sandbox-fs bind): one file cannot grow past what the limit leaves (EFBIG:
 //     the per-process file size limit), many files together end the run
 //     with an error naming the limit;
 //
@@ -51,7 +54,7 @@ func TestDefect5DiskQuota(t *testing.T) {
 	t.Run("nobody", func(t *testing.T) { diskQuotaAsNobody(t) })
 	for _, v := range quotaViews {
 		t.Run(v.fs, func(t *testing.T) {
-			emu := startNS(t, emulator.Options{Config: &cfg, Sandbox: emulator.SandboxOptions{FS: v.fs}})
+			emu := startNS(t, emulator.Options{Config: &cfg, Sandbox: emulator.SandboxOptions{FS: v.opt}})
 			diskQuota(t, emu, v)
 		})
 	}
@@ -171,7 +174,8 @@ print(sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk('` + dir +
 }
 
 // diskQuotaAsNobody runs the one-file and many-files halves against the
-// localbaponi binary running as the unprivileged user nobody (fuse view).
+// localbaponi binary running as the unprivileged user nobody (the default
+// view: fuse).
 func diskQuotaAsNobody(t *testing.T) {
 	prefix := asNobody(t)
 	dir, err := os.MkdirTemp("", "localbaponi-quota-") // readable by nobody, unlike t.TempDir's parent
@@ -185,7 +189,7 @@ func diskQuotaAsNobody(t *testing.T) {
 	if err := os.WriteFile(conf, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := startSandboxBinary(t, prefix, nil, "--config", conf, "--sandbox-fs", "fuse")
+	p := startSandboxBinary(t, prefix, nil, "--config", conf)
 	res := execute(t, p.url, emulator.DevAPIKey, map[string]any{"thread_id": "n1", "timeout": 30, "code": `
 import errno
 try:

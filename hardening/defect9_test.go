@@ -159,11 +159,13 @@ func secretPaths(dataDir string, emulatorPid int) []string {
 // layout) in /proc/self/cgroup. Now nothing a sandboxed program can read —
 // any process's mount tables, environment, cgroups, maps, fd and root links,
 // /sys — shows the data directory, the sandbox's temp roots or the
-// emulator's cgroups, with one exception the kernel imposes: the root
-// field of the /home/baponi and /volumes/<slug> lines of mountinfo is the
-// bound directory's path within its filesystem. When the data directory is
-// the root of its own filesystem (the mitigation SECURITY.md gives), that
-// field is "/orgs/..." and the data directory's path shows nowhere.
+// emulator's cgroups. By default (the FUSE view, where it can be mounted)
+// there is no exception. With bind mounts there is one, which the kernel
+// imposes: the root field of the /home/baponi and /volumes/<slug> lines of
+// mountinfo is the bound directory's path within its filesystem. When the
+// data directory is the root of its own filesystem (the mitigation
+// SECURITY.md gives), that field is "/orgs/..." and the data directory's
+// path shows nowhere.
 func TestDefect9NoHostPathsInTheSandbox(t *testing.T) {
 	requirePython(t)
 	base, err := os.MkdirTemp("/var/tmp", "lbp-secret-") // not in the temp dir, to tell the two apart
@@ -173,18 +175,19 @@ func TestDefect9NoHostPathsInTheSandbox(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(base) })
 	_ = os.Chmod(base, 0o755)
 
-	// The FUSE view (--sandbox-fs fuse): no host path anywhere,
-	// mountinfo's root field included.
+	// The default view where FUSE can be mounted (as here): no host path
+	// anywhere, mountinfo's root field included.
 	t.Run("namespaces", func(t *testing.T) {
 		dataDir := filepath.Join(base, "data")
-		emu := startNS(t, emulator.Options{DataDir: dataDir, Sandbox: emulator.SandboxOptions{FS: "fuse"}})
+		emu := startNS(t, emulator.Options{DataDir: dataDir})
 		probeForHostPaths(t, emu.URL(), emu.APIKey(), secretPaths(dataDir, os.Getpid()), false, true)
 	})
 
-	// Bind mounts (the default): the root field is the one exception.
+	// Bind mounts (--sandbox-fs bind, or where FUSE cannot be mounted):
+	// the root field is the one exception.
 	t.Run("bind", func(t *testing.T) {
 		dataDir := filepath.Join(base, "bind")
-		emu := startNS(t, emulator.Options{DataDir: dataDir})
+		emu := startNS(t, emulator.Options{DataDir: dataDir, Sandbox: emulator.SandboxOptions{FS: "bind"}})
 		probeForHostPaths(t, emu.URL(), emu.APIKey(), secretPaths(dataDir, os.Getpid()), true, false)
 	})
 
@@ -213,7 +216,7 @@ func TestDefect9NoHostPathsInTheSandbox(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		p := startSandboxBinary(t, prefix, nil, "--data-dir", dataDir, "--sandbox-fs", "fuse")
+		p := startSandboxBinary(t, prefix, nil, "--data-dir", dataDir)
 		probeForHostPaths(t, p.url, emulator.DevAPIKey, secretPaths(dataDir, p.cmd.Process.Pid), false, true)
 	})
 }

@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		strict      = fs.Bool("strict-provider-limits", false, "refuse what the provider would (S3: a single PUT over 5 GiB)")
 		adminToken  = fs.String("admin-token", "", "require this Bearer token on /_emulator/ routes other than health")
 		isolation   = fs.String("isolation", "auto", "sandbox isolation for execute: auto, namespaces or none")
-		sandboxFS   = fs.String("sandbox-fs", "bind", "how namespaces mode shows /home/baponi and /volumes/<slug> to code: bind (bind mounts), fuse (served by the emulator: no host path in mountinfo, ENOSPC at the size limits), or auto (fuse where /dev/fuse can be mounted in the run's namespace, else bind)")
+		sandboxFS   = fs.String("sandbox-fs", "auto", "how namespaces mode shows /home/baponi and /volumes/<slug> to code: fuse (served by the emulator: no host path in mountinfo, ENOSPC at the size limits), bind (bind mounts), or auto (fuse where the sandbox can mount /dev/fuse, else bind with a warning)")
 		python      = fs.String("python", "", "python interpreter for execute (default: python3 on PATH)")
 		node        = fs.String("node", "", "node interpreter for execute (default: node on PATH)")
 		bash        = fs.String("bash", "", "bash for execute (default: bash on PATH)")

@@ -52,10 +52,12 @@ type op struct {
 	Opts   string `json:",omitempty"` // tmpfs options
 	// fuse: a FUSE mount of space Index (host directory Source), served
 	// by the emulator; with Fallback, Source is bound instead when FUSE
-	// cannot be mounted. Limited: the space has a size limit.
-	Index    int  `json:",omitempty"`
-	Fallback bool `json:",omitempty"`
-	Limited  bool `json:",omitempty"`
+	// cannot be mounted. Limited: the space has a size limit. Device
+	// is the FUSE device to open ("": /dev/fuse; tests name another).
+	Index    int    `json:",omitempty"`
+	Fallback bool   `json:",omitempty"`
+	Limited  bool   `json:",omitempty"`
+	Device   string `json:",omitempty"`
 }
 
 // fuseReply is what the child tells the emulator, with the /dev/fuse
@@ -163,6 +165,15 @@ func runChild() {
 		}
 	}
 	if cfg.Probe {
+		if len(childFuse.fds) > 0 {
+			// The probe's home is served: one request through it proves
+			// the server answers before the run ends (and its namespace
+			// with it).
+			var st unix.Stat_t
+			if err := unix.Stat(cfg.Dir, &st); err != nil {
+				fail("stat %s through FUSE: %v", cfg.Dir, err)
+			}
+		}
 		os.Exit(0)
 	}
 	if cfg.NProc > 0 {
@@ -353,7 +364,7 @@ func apply(root string, o op) error {
 		if err := os.MkdirAll(t, 0o755); err != nil {
 			return err
 		}
-		fd, err := spacefs.Mount(t, !o.RW)
+		fd, err := spacefs.Mount(o.Device, t, !o.RW)
 		if err != nil {
 			if !o.Fallback {
 				return err

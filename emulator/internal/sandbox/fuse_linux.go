@@ -14,6 +14,7 @@ package sandbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -36,7 +37,7 @@ type space struct {
 // servedSpace is a space served over FUSE during a run.
 type servedSpace struct {
 	space
-	fs *spacefs.FS
+	fs *spacefs.FS // nil: the mount was gone before it was served
 }
 
 // serveSpaces receives the child's FUSE descriptors once its root is
@@ -78,6 +79,7 @@ func (n *nsRunner) serveSpaces(p *proc, spaces []space) ([]*servedSpace, error) 
 	}
 	if reply.Why != "" {
 		n.fuseOnce.Do(func() {
+			n.fuseWhy = reply.Why
 			n.r.log.Warn("sandbox: FUSE cannot be mounted in the run's namespace; the thread and volumes are bind mounts (host paths show in mountinfo, size limits end in EFBIG)",
 				"reason", reply.Why)
 		})
@@ -100,6 +102,12 @@ func (n *nsRunner) serveSpaces(p *proc, spaces []space) ([]*servedSpace, error) 
 			Chown: n.asRoot, UID: n.hostUID, GID: n.hostGID,
 			InsideUID: sandboxUID, InsideGID: sandboxGID, RootMapped: n.asRoot,
 		})
+		if errors.Is(err, spacefs.ErrUnmounted) {
+			// The run ended before it needed the space: it was mounted
+			// (the run's view is fuse), but there is nothing to serve.
+			served = append(served, &servedSpace{space: s})
+			continue
+		}
 		if err != nil {
 			closeFrom(i + 1)
 			return served, fmt.Errorf("serve %s: %w", s.inside, err)
@@ -124,6 +132,9 @@ func unservedLimits(limited []limitedDir, served []*servedSpace) []limitedDir {
 // The servers end on their own when the run's mount namespace goes away.
 func (n *nsRunner) concludeSpaces(res *Result, spec Spec, served []*servedSpace) string {
 	for _, s := range served {
+		if s.fs == nil {
+			continue
+		}
 		go func() {
 			select {
 			case <-s.fs.Done():

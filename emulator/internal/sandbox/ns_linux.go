@@ -40,12 +40,18 @@ type nsRunner struct {
 	cg      *cgroups // nil: no writable cgroup; rlimits instead
 	seq     atomic.Uint64
 
-	fuseOnce  sync.Once  // the warning that FUSE fell back to binds
 	warm      chan *proc // at most one child spawned ahead
 	mu        sync.Mutex
 	closed    bool
 	refilling bool
 	refills   sync.WaitGroup
+
+	// view is the file view runs get: fuse or bind, or auto until the
+	// probe decides (fuse if it could mount FUSE, else bind and viewWhy
+	// says why).
+	view, viewWhy string
+	fuseOnce      sync.Once // the warning that FUSE fell back to binds
+	fuseWhy       string    // its reason (written once, under fuseOnce)
 }
 
 // etcFiles are the host's /etc entries the interpreters need (dynamic
@@ -63,7 +69,7 @@ func newNSRunner(r *Runner) (*nsRunner, error) {
 	if _, err := os.Stat("/proc/self/exe"); err != nil {
 		return nil, fmt.Errorf("cannot re-execute the emulator: %w", err)
 	}
-	n := &nsRunner{r: r, asRoot: os.Geteuid() == 0, warm: make(chan *proc, 1)}
+	n := &nsRunner{r: r, asRoot: os.Geteuid() == 0, warm: make(chan *proc, 1), view: r.opts.FS}
 	if n.asRoot {
 		n.hostUID, n.hostGID = r.opts.HostUID, r.opts.HostGID
 	} else {
@@ -174,17 +180,36 @@ func (n *nsRunner) plan() error {
 }
 
 // probe builds a complete sandbox once, without running anything in it.
+// With the auto file view, the sandbox has a home to serve over FUSE, and
+// whether the child could mount it decides the view of every run.
 func (n *nsRunner) probe() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	spec := Spec{Language: "bash", Code: []byte("true"), Timeout: 20 * time.Second,
+		MemoryLimit: DefaultMemoryLimit, OutputCap: 4096}
+	if n.view == FSAuto {
+		// Named like a sandbox root, so that a sweep removes it (empty)
+		// should the emulator die now.
+		home, err := os.MkdirTemp("", fmt.Sprintf("%s%d-probe-", rootPrefix, os.Getpid()))
+		if err != nil {
+			return fmt.Errorf("sandbox: probe home: %w", err)
+		}
+		defer os.Remove(home)
+		spec.HomeDir = home
+	}
 	p, err := n.spawn()
 	if err != nil {
 		return err
 	}
-	res, err := n.start(ctx, p, Spec{Language: "bash", Code: []byte("true"), Timeout: 20 * time.Second,
-		MemoryLimit: DefaultMemoryLimit, OutputCap: 4096}, &interp{path: "/bin/true"}, true)
+	res, err := n.start(ctx, p, spec, &interp{path: "/bin/true"}, true)
 	if err != nil {
 		return err
+	}
+	if n.view == FSAuto {
+		n.view = res.FileView
+		if n.view != FSFuse {
+			n.view, n.viewWhy = FSBind, n.fuseWhy
+		}
 	}
 	if res.Status != StatusSuccess {
 		msg := res.Error
@@ -400,7 +425,7 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 	const home = "/home/baponi"
 	// With a FUSE view, each space is a fuse op that the child mounts and
 	// the emulator serves (fuse_linux.go); with bind, a bind.
-	useFuse := n.r.opts.FS != FSBind
+	useFuse := n.view != FSBind
 	var spaces []space
 	addSpace := func(s space) error {
 		if !useFuse {
@@ -410,7 +435,7 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 			return fmt.Errorf("sandbox: %s is not a directory (%v)", s.host, err)
 		}
 		ops = append(ops, op{Kind: "fuse", Source: s.host, Target: s.inside, RW: !s.readOnly, Index: len(spaces),
-			Fallback: n.r.opts.FS == FSAuto, Limited: !s.readOnly && s.quota > 0})
+			Fallback: n.r.opts.FS == FSAuto, Limited: !s.readOnly && s.quota > 0, Device: n.r.opts.fuseDevice})
 		spaces = append(spaces, s)
 		return nil
 	}

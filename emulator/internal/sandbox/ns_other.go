@@ -9,7 +9,7 @@ import (
 )
 
 // nsRunner does not exist off Linux: there are no namespaces to enter.
-type nsRunner struct{}
+type nsRunner struct{ view, viewWhy string }
 
 func newNSRunner(*Runner) (*nsRunner, error) {
 	return nil, errors.New("namespaces need Linux; this is " + runtime.GOOS)

@@ -158,11 +158,16 @@ type Options struct {
 	// (default 256).
 	PidsLimit int
 	// FS is how namespaces mode shows a thread directory and volumes to
-	// code: FSBind (default: bind mounts), FSFuse (a FUSE file system
-	// served by the emulator) or FSAuto (FUSE where the run's namespace
-	// can mount it, else bind). Isolation none is not affected.
+	// code: FSAuto (default: FUSE where the sandbox can mount it, else
+	// bind mounts, decided once by the namespace probe), FSFuse (a FUSE
+	// file system served by the emulator; a run fails if it cannot be
+	// mounted) or FSBind (bind mounts). Isolation none is not affected.
 	FS     string
 	Logger *slog.Logger
+
+	// fuseDevice is the FUSE device the sandbox opens ("": /dev/fuse);
+	// tests name one that does not exist to see auto fall back.
+	fuseDevice string
 }
 
 // Runner runs code. Safe for concurrent use; each Run is independent.
@@ -212,7 +217,7 @@ func NewRunner(opts Options) (*Runner, error) {
 	}
 	switch r.opts.FS {
 	case "":
-		r.opts.FS = FSBind
+		r.opts.FS = FSAuto
 	case FSAuto, FSFuse, FSBind:
 	default:
 		return nil, fmt.Errorf("sandbox: --sandbox-fs %q: must be auto, fuse or bind", opts.FS)
@@ -288,14 +293,25 @@ func (r *Runner) Mode() string {
 	return r.mode
 }
 
-// FileView is the configured file view of namespaces mode (auto, fuse or
-// bind); "" when the runner does not isolate. Each Result says what a run
-// really got.
+// FileView is the file view of namespaces mode, fuse or bind (auto is
+// decided by the namespace probe); "" when the runner does not isolate.
+// Each Result says what a run really got.
 func (r *Runner) FileView() string {
-	if r.Mode() != IsolationNamespaces {
+	ns := r.settle()
+	if ns == nil {
 		return ""
 	}
-	return r.opts.FS
+	return ns.view
+}
+
+// FileViewReason says why auto's file view is bind: why FUSE could not be
+// mounted in the sandbox ("" when it is fuse, or bind by configuration).
+func (r *Runner) FileViewReason() string {
+	ns := r.settle()
+	if ns == nil {
+		return ""
+	}
+	return ns.viewWhy
 }
 
 // Reason says why the runner is not isolating ("" when it is).

@@ -109,10 +109,15 @@ var (
 // most 8192).
 func MaxOpenFiles() int64 { return maxOpenFiles }
 
+// ErrUnmounted is Serve's error when the mount went away before its INIT
+// was answered: the run's namespace ended (its code was done without
+// touching the space), and there is nothing left to serve.
+var ErrUnmounted = errors.New("spacefs: the mount went away before it was served")
+
 // Serve serves the FUSE connection devFd (an open /dev/fuse, already
 // mounted by the sandbox child) with the space o.Root, until the mount
 // goes away. It answers the kernel's INIT before returning; Wait waits for
-// the end.
+// the end. It always takes devFd and o.Root, also when it fails.
 func Serve(devFd int, o Options) (*FS, error) {
 	if o.Root == nil {
 		return nil, errors.New("spacefs: no root")
@@ -140,6 +145,15 @@ func Serve(devFd int, o Options) (*FS, error) {
 	root := &node{id: fuse.FUSE_ROOT_ID, ino: st.Ino, typ: unix.S_IFDIR, lookups: 1}
 	fs.nodes[root.id] = root
 	unix.CloseOnExec(devFd)
+	// NewServer owns devFd from here on, and closes it when it fails; a
+	// duplicate tells afterwards whether the connection was aborted.
+	watch, err := unix.FcntlInt(uintptr(devFd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		unix.Close(devFd)
+		unix.Close(rootFd)
+		return nil, fmt.Errorf("spacefs: dup the FUSE descriptor: %w", err)
+	}
+	defer unix.Close(watch)
 	srv, err := fuse.NewServer(fs, "/dev/fd/"+strconv.Itoa(devFd), &fuse.MountOptions{
 		FsName: "localbaponi", Name: "localbaponi",
 		// Not 1 MiB: each reader of each run's server holds a buffer this
@@ -151,8 +165,10 @@ func Serve(devFd int, o Options) (*FS, error) {
 		Logger:             discardLogger,
 	})
 	if err != nil {
-		unix.Close(devFd)
 		unix.Close(rootFd)
+		if aborted(watch) {
+			return nil, ErrUnmounted
+		}
 		return nil, fmt.Errorf("spacefs: serve: %w", err)
 	}
 	fs.srv = srv
@@ -161,6 +177,14 @@ func Serve(devFd int, o Options) (*FS, error) {
 		srv.Serve()
 	}()
 	return fs, nil
+}
+
+// aborted reports whether the FUSE connection of fd was aborted (its
+// mount is gone): /dev/fuse then polls as an error.
+func aborted(fd int) bool {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(pfd, 0)
+	return err == nil && n > 0 && pfd[0].Revents&unix.POLLERR != 0
 }
 
 // Wait returns when the mount is gone and every descriptor is released.
@@ -1083,15 +1107,19 @@ func (fs *FS) StatFs(_ <-chan struct{}, _ *fuse.InHeader, out *fuse.StatfsOut) f
 // discardLogger silences go-fuse's own log lines (a read error at unmount).
 var discardLogger = log.New(io.Discard, "", 0)
 
-// Mount opens /dev/fuse and mounts a FUSE file system named "localbaponi"
-// at target (nosuid, nodev, read-only if readOnly), for the caller's mount
-// namespace, and returns the /dev/fuse descriptor to serve (close-on-exec).
-// Every process of the caller's user namespace may use it; the kernel
-// checks permissions against the attributes the server returns.
-func Mount(target string, readOnly bool) (int, error) {
-	fd, err := unix.Open("/dev/fuse", unix.O_RDWR|unix.O_CLOEXEC, 0)
+// Mount opens the FUSE device (device; "" is /dev/fuse) and mounts a FUSE
+// file system named "localbaponi" at target (nosuid, nodev, read-only if
+// readOnly), for the caller's mount namespace, and returns the device
+// descriptor to serve (close-on-exec). Every process of the caller's user
+// namespace may use it; the kernel checks permissions against the
+// attributes the server returns.
+func Mount(device, target string, readOnly bool) (int, error) {
+	if device == "" {
+		device = "/dev/fuse"
+	}
+	fd, err := unix.Open(device, unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, fmt.Errorf("open /dev/fuse: %w", err)
+		return -1, fmt.Errorf("open %s: %w", device, err)
 	}
 	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV)
 	if readOnly {

@@ -55,7 +55,7 @@ func serveForTest(cfg string) int {
 		fmt.Println(err)
 		return 2
 	}
-	dev, err := Mount(c.Mnt, c.O.ReadOnly)
+	dev, err := Mount("", c.Mnt, c.O.ReadOnly)
 	if err != nil {
 		fmt.Println("mount:", err)
 		return 3
