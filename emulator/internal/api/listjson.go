@@ -54,22 +54,20 @@ func appendJSONString(b []byte, s string) []byte { return appendQuoted(b, s, tru
 func appendJSONStringNoHTML(b []byte, s string) []byte { return appendQuoted(b, s, false) }
 
 func appendQuoted(b []byte, s string, html bool) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 {
-			var q bytes.Buffer
-			enc := json.NewEncoder(&q)
-			enc.SetEscapeHTML(html)
-			if err := enc.Encode(s); err != nil { // a string always encodes
-				return append(b, `""`...)
-			}
-			return append(b, bytes.TrimSuffix(q.Bytes(), []byte("\n"))...)
-		}
+	plain := &plainJSON
+	if html {
+		plain = &plainJSONHTML
 	}
+	orig := len(b)
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if plain[c] {
+			continue
+		}
 		var esc string
-		switch s[i] {
+		switch c {
 		case '"':
 			esc = `\"`
 		case '\\':
@@ -81,10 +79,9 @@ func appendQuoted(b []byte, s string, html bool) []byte {
 		case '&':
 			esc = `\u0026`
 		default:
-			continue
-		}
-		if !html && esc[1] == 'u' {
-			continue
+			// A control character or non-ASCII: encoding/json decides
+			// (its escapes, and what it does with invalid UTF-8).
+			return appendQuotedSlow(b[:orig], s, html)
 		}
 		b = append(b, s[start:i]...)
 		b = append(b, esc...)
@@ -93,6 +90,28 @@ func appendQuoted(b []byte, s string, html bool) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// appendQuotedSlow is appendQuoted through encoding/json.
+func appendQuotedSlow(b []byte, s string, html bool) []byte {
+	var q bytes.Buffer
+	enc := json.NewEncoder(&q)
+	enc.SetEscapeHTML(html)
+	if err := enc.Encode(s); err != nil { // a string always encodes
+		return append(b, `""`...)
+	}
+	return append(b, bytes.TrimSuffix(q.Bytes(), []byte("\n"))...)
+}
+
+// plainJSON marks the bytes a JSON string holds as themselves when HTML
+// is not escaped: printable ASCII but '"' and '\\'; plainJSONHTML is
+// plainJSON without '<', '>' and '&'.
+var plainJSON, plainJSONHTML = func() (p, h [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		p[c] = c != '"' && c != '\\'
+		h[c] = p[c] && c != '<' && c != '>' && c != '&'
+	}
+	return p, h
+}()
 
 // appendSignedJSON appends sr as json.Marshal writes it (header names
 // sorted) but without HTML escapes (appendJSONStringNoHTML), without
@@ -106,7 +125,8 @@ func appendSignedJSON(b []byte, sr signedResponse) []byte {
 	if sr.Headers == nil {
 		b = append(b, "null"...)
 	} else {
-		keys := make([]string, 0, len(sr.Headers))
+		var few [4]string // the few headers a signed URL asks for: no allocation
+		keys := few[:0]
 		for k := range sr.Headers {
 			keys = append(keys, k)
 		}
