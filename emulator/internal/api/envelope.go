@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+
+	"github.com/localbaponi/localbaponi/emulator/internal/control"
 )
 
 // Code is an error code of the envelope (SPEC E-1, E-2). Each code has one
@@ -184,7 +187,11 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 			if len(data) > MaxBodyBytes {
 				return errPayloadTooLarge()
 			}
-			return decodeJSONBytes(data, dst)
+			if err := decodeJSONBytes(data, dst); err != nil {
+				return err
+			}
+			decoded(r.Context(), dst)
+			return nil
 		}
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
@@ -192,6 +199,26 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 		return jsonError(err)
 	}
 	return decodeJSONBytes(data, dst)
+}
+
+// decoded tells the journal the target of a /v1 body that decoded into
+// dst (control.Decoded), so that it need not scan the body for it.
+func decoded(ctx context.Context, dst any) {
+	switch d := dst.(type) {
+	case *sourceRequest:
+		control.Decoded(ctx, orEmpty(d.Source), orEmpty(d.ID), orEmpty(d.Path), "")
+	case *uploadRequest:
+		control.Decoded(ctx, orEmpty(d.Source), orEmpty(d.ID), orEmpty(d.Path), "")
+	case *executeRequest:
+		control.Decoded(ctx, "", "", "", orEmpty(d.ThreadID))
+	}
+}
+
+func orEmpty(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // wholeBody is a request body that was read whole ahead of the handler

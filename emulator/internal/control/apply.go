@@ -2,6 +2,7 @@ package control
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -34,11 +35,16 @@ func AfterAuth(next http.Handler) http.Handler {
 			return
 		}
 		c := cl.c
+		faulty := c.cfg.Faults.Any()
 		if r.Body != nil && r.Body != http.NoBody {
-			cl.peek(r)
+			// With no fault rule nothing needs the target before the
+			// handler runs: the handler tells it (Decoded) from its own
+			// decoding, and a body it does not decode is scanned when the
+			// entry is recorded.
+			cl.peek(r, !faulty)
 		}
 		cl.publish()
-		if c.cfg.Faults.Any() {
+		if faulty {
 			var done bool
 			if r, done = c.decide(w, r, cl); done {
 				return
@@ -70,7 +76,9 @@ func (b *replayBody) WholeBody() ([]byte, bool) {
 	return b.whole, true
 }
 
-func (cl *call) peek(r *http.Request) {
+// peek reads the body ahead (replayBody) and learns its target from it;
+// with lazy, it keeps the bytes for Decoded or record to learn it from.
+func (cl *call) peek(r *http.Request, lazy bool) {
 	buf, err := readAhead(r.Body, r.ContentLength)
 	rb := &replayBody{Closer: r.Body} // one allocation, its reader inside
 	rb.buf.Reset(buf)
@@ -86,18 +94,10 @@ func (cl *call) peek(r *http.Request) {
 	if err == nil && len(buf) < peekMax && cl.surf == surfMCP {
 		cl.mcpTarget(buf)
 	} else if err == nil && len(buf) < peekMax {
-		var t peekTarget
-		if !t.scan(buf) {
-			t = peekTarget{}
-			_ = json.Unmarshal(buf, &t) // what fails to decode is the handler's to report
-		}
-		e := &cl.entry
-		if cl.entry.Route == "sandbox.execute" {
-			if t.ThreadID != "" {
-				e.Source, e.ID = string(store.Thread), t.ThreadID
-			}
-		} else if t.Source == string(store.Thread) || t.Source == string(store.Volume) {
-			e.Source, e.ID, e.Path = t.Source, t.ID, t.Path
+		if lazy {
+			cl.unscanned = buf
+		} else {
+			cl.scanTarget(buf)
 		}
 	}
 	if cl.c.cfg.CaptureBodies {
@@ -105,6 +105,47 @@ func (cl *call) peek(r *http.Request) {
 		cl.entry.Body = string(buf[:n])
 		cl.entry.BodyTruncated = len(buf) > n
 	}
+}
+
+// scanTarget learns the call's target from its whole /v1 body, as
+// json.Unmarshal would decode it.
+func (cl *call) scanTarget(buf []byte) {
+	var t peekTarget
+	if !t.scan(buf) {
+		t = peekTarget{}
+		_ = json.Unmarshal(buf, &t) // what fails to decode is the handler's to report
+	}
+	cl.setTarget(t)
+}
+
+// setTarget puts in the entry what the route takes of a body's target: an
+// execution's thread, or the thread or volume and path of a Files API call.
+func (cl *call) setTarget(t peekTarget) {
+	e := &cl.entry
+	if e.Route == "sandbox.execute" {
+		if t.ThreadID != "" {
+			e.Source, e.ID = string(store.Thread), t.ThreadID
+		}
+	} else if t.Source == string(store.Thread) || t.Source == string(store.Volume) {
+		e.Source, e.ID, e.Path = t.Source, t.ID, t.Path
+	}
+}
+
+// Decoded tells the call in ctx what its handler decoded from its /v1
+// body: the target the journal would otherwise scan the body for. The
+// handler calls it once its body decoded as a whole (a body that does not
+// decode is scanned as before when the entry is recorded), with source, id
+// and path, or thread_id, as the body gave them. It does nothing unless the
+// body's scan was left to it (no fault rule was set when the call began:
+// rules need the target before the handler runs).
+func Decoded(ctx context.Context, source, id, path, threadID string) {
+	cl := callFrom(ctx)
+	if cl == nil || cl.unscanned == nil {
+		return
+	}
+	cl.unscanned = nil
+	cl.setTarget(peekTarget{Source: source, ID: id, Path: path, ThreadID: threadID})
+	cl.publish()
 }
 
 // peekTarget is what the journal and the fault rules take from a /v1 body.

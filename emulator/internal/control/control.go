@@ -104,6 +104,9 @@ type call struct {
 	tgt      atomic.Pointer[target] // org and thread, for a partial reset
 	abortCh  chan struct{}          // made on demand under c.mu; closed by abort
 	recorded bool                   // the journal entry is written
+	// unscanned is the /v1 body whose target is yet to be learnt: from
+	// the handler (Decoded), or, if it never says, by record.
+	unscanned []byte
 
 	// The call's response writer and body counter, allocated with it.
 	rw   respWriter
@@ -175,6 +178,10 @@ func (c *Controller) finish(cl *call) {
 // record adds the call's journal entry.
 func (c *Controller) record(cl *call) {
 	cl.recorded = true
+	if cl.unscanned != nil {
+		cl.scanTarget(cl.unscanned)
+		cl.unscanned = nil
+	}
 	e := &cl.entry
 	switch {
 	case cl.hijacked.Load():
@@ -310,7 +317,7 @@ func (cl *call) sleep(ctx context.Context, d time.Duration) bool {
 // JSON-RPC body, its org and key id from the Bearer key.
 func (c *Controller) mcpCaller(r *http.Request, cl *call) {
 	if r.Method == http.MethodPost && r.Body != nil && r.Body != http.NoBody {
-		cl.peek(r)
+		cl.peek(r, false)
 	}
 	if c.cfg.KeyOrg != nil {
 		if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
