@@ -3,6 +3,9 @@ package emulator
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"time"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/api"
 	"github.com/localbaponi/localbaponi/emulator/internal/control"
@@ -54,12 +57,15 @@ type RequestFilter = journal.Filter
 // KeyID returns the journal's name for an API key (never the key itself).
 func KeyID(apiKey string) string { return faults.KeyID(apiKey) }
 
-func (e *Emulator) startControl(s *api.Server, backend string) error {
+func (e *Emulator) startControl(s *api.Server, backend string, bodyIdle time.Duration) error {
 	e.faults = faults.New(e.clock, e.log.With("component", "faults"))
 	e.journal = journal.New(e.opts.JournalSize)
 	cfg := control.Config{
 		Faults: e.faults, Journal: e.journal, Clock: e.clock, Face: backend,
 		CaptureBodies: e.opts.CaptureBodies, Logger: e.log.With("component", "control"),
+		WrapBody: func(w http.ResponseWriter, body io.ReadCloser) io.ReadCloser {
+			return api.IdleBody(w, body, bodyIdle)
+		},
 		KeyOrg: func(key string) (string, bool) {
 			k, ok := e.tenants.Authenticate(key)
 			if !ok {

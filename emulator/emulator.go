@@ -293,11 +293,11 @@ func (e *Emulator) start() error {
 	if idle == 0 {
 		idle = api.DefaultBodyIdleTimeout
 	}
-	if err := e.startControl(server, backend); err != nil {
+	if err := e.startControl(server, backend, idle); err != nil {
 		return err
 	}
 	e.srv = &http.Server{
-		Handler:           e.ctl.Handler(api.IdleBodies(server.Handler(), idle)),
+		Handler:           e.ctl.Handler(server.Handler()), // bodies get the idle timeout there
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelDebug),
 		ConnState:         e.fresh.track,

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/face"
+	"github.com/localbaponi/localbaponi/emulator/internal/tenancy"
 )
 
 // requestBase puts in each request's context the base URL the client used
@@ -33,13 +35,30 @@ func (s *Server) requestBase(next http.Handler) http.Handler {
 				scheme = p
 			}
 		}
+		info := &reqInfo{}
 		if s.RequestURLs {
-			if base := s.baseFor(scheme, r.Host); base != nil {
-				r = r.WithContext(face.WithBaseURL(r.Context(), base))
-			}
+			info.base = s.baseFor(scheme, r.Host)
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(face.WithRequestInfo(r.Context(), info)))
 	})
+}
+
+// reqInfo is what the API's middleware learns about a request: put in its
+// context once, by requestBase (the base URL, for face.BaseURL), and filled
+// in as the request goes on (the key, by authenticate), so that a call is
+// one copy of the request rather than one per fact.
+type reqInfo struct {
+	base *url.URL
+	key  *tenancy.Key
+}
+
+// BaseURL is the base URL the client used (nil: the face's own).
+func (i *reqInfo) BaseURL() *url.URL { return i.base }
+
+// infoFrom returns the request's reqInfo, or nil.
+func infoFrom(ctx context.Context) *reqInfo {
+	i, _ := face.RequestInfoFrom(ctx).(*reqInfo)
+	return i
 }
 
 // baseFor returns the base URL of a request with this scheme and Host, or

@@ -49,17 +49,28 @@ func IdleBodies(next http.Handler, idle time.Duration) http.Handler {
 			// type, or it cannot tell that the body was abandoned and
 			// would keep the connection open for another request.
 			r2 := *r
-			r2.Body = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: idle}
+			r2.Body = IdleBody(w, r.Body, idle)
 			r = &r2
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
+// IdleBody is what IdleBodies does to one request body, for a caller that
+// has its own copy of the request already (the emulator's controller): body
+// with a read deadline moved to now+idle before each read, through w, the
+// request's ResponseWriter. idle <= 0, or no body, returns body.
+func IdleBody(w http.ResponseWriter, body io.ReadCloser, idle time.Duration) io.ReadCloser {
+	if idle <= 0 || body == nil || body == http.NoBody {
+		return body
+	}
+	return &idleBody{ReadCloser: body, w: w, idle: idle}
+}
+
 // idleBody is a request body with a per-read deadline.
 type idleBody struct {
 	io.ReadCloser
-	rc   *http.ResponseController
+	w    http.ResponseWriter // its ResponseController moves the deadline
 	idle time.Duration
 	done bool // the body ended or failed, or deadlines are unsupported
 }
@@ -68,7 +79,7 @@ func (b *idleBody) Read(p []byte) (int, error) {
 	if b.done {
 		return b.ReadCloser.Read(p)
 	}
-	if err := b.rc.SetReadDeadline(time.Now().Add(b.idle)); err != nil {
+	if err := http.NewResponseController(b.w).SetReadDeadline(time.Now().Add(b.idle)); err != nil {
 		// Not a plain HTTP/1 connection (a test recorder, HTTP/2): no
 		// deadline to move; the server's own timeouts apply.
 		b.done = true

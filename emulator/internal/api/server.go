@@ -164,23 +164,30 @@ func methods(r *mux.Router, path string, hs routes) http.Handler {
 	return h
 }
 
-type keyCtx struct{}
-
 // keyFrom returns the authenticated caller's key (set by authenticate).
 func keyFrom(ctx context.Context) *tenancy.Key {
-	k, _ := ctx.Value(keyCtx{}).(*tenancy.Key)
-	return k
+	if i := infoFrom(ctx); i != nil {
+		return i.key
+	}
+	return nil
 }
 
 // authenticate checks the Bearer key (SPEC A-1) and the key's rate limit
-// (SPEC E-3), on the emulator clock, and puts the key in the context.
+// (SPEC E-3), on the emulator clock, and puts the key in the request's
+// reqInfo.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		key, err := s.caller(r)
 		if err != nil {
 			return err
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyCtx{}, key)))
+		if i := infoFrom(r.Context()); i != nil {
+			i.key = key
+		} else { // not under requestBase
+			i = &reqInfo{base: face.BaseURL(r.Context()), key: key}
+			r = r.WithContext(face.WithRequestInfo(r.Context(), i))
+		}
+		next.ServeHTTP(w, r)
 		return nil
 	})
 }

@@ -13,6 +13,7 @@ package control
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -47,7 +48,12 @@ type Config struct {
 	// KeyOrg returns the org of an API key, for /mcp requests, whose
 	// faults are decided before the MCP server authenticates them.
 	KeyOrg func(key string) (org string, ok bool)
-	Logger *slog.Logger
+	// WrapBody, if set, wraps every request body (the body idle timeout,
+	// api.IdleBody), /_emulator/ ones too, in the one copy of the request
+	// the controller makes: no layer below needs a copy of its own to
+	// replace the body. w is the writer the layers below are given.
+	WrapBody func(w http.ResponseWriter, body io.ReadCloser) io.ReadCloser
+	Logger   *slog.Logger
 }
 
 // Controller is the middleware and the registry of requests in flight.
@@ -124,6 +130,14 @@ func callFrom(ctx context.Context) *call {
 func (c *Controller) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/_emulator/") || r.URL.Path == "/_emulator" {
+			if c.cfg.WrapBody != nil && r.Body != nil && r.Body != http.NoBody {
+				// A shallow copy: the server keeps its own request and
+				// body, to tell after the handler whether the body was
+				// read to its end.
+				r2 := *r
+				r2.Body = c.cfg.WrapBody(w, r.Body)
+				r = &r2
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -141,8 +155,12 @@ func (c *Controller) Handler(next http.Handler) http.Handler {
 		cl.w = rw
 		r = r.WithContext(context.WithValue(r.Context(), callKey{}, cl))
 		if r.Body != nil && r.Body != http.NoBody {
+			// r is the controller's copy: the server keeps its own body.
 			cl.body = countBody{ReadCloser: r.Body, cl: cl}
 			r.Body = &cl.body
+			if c.cfg.WrapBody != nil {
+				r.Body = c.cfg.WrapBody(rw, r.Body)
+			}
 		}
 		c.mu.Lock()
 		c.inflight[cl] = struct{}{}

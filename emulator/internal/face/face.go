@@ -61,19 +61,48 @@ type Face interface {
 	SignerAt(base *url.URL) Signer
 }
 
-type baseURLKey struct{}
+// RequestInfo is what the layers above the faces learn about a request and
+// put in its context (WithRequestInfo); a face asks it for the base URL.
+type RequestInfo interface {
+	// BaseURL is the scheme and host the request reached the emulator at,
+	// or nil.
+	BaseURL() *url.URL
+}
+
+type requestInfoKey struct{}
+
+// WithRequestInfo returns ctx carrying info. The API keeps one value per
+// request and fills it in as it goes, instead of one context (and one copy
+// of the request) per fact.
+func WithRequestInfo(ctx context.Context, info RequestInfo) context.Context {
+	return context.WithValue(ctx, requestInfoKey{}, info)
+}
+
+// RequestInfoFrom returns the RequestInfo in ctx, or nil.
+func RequestInfoFrom(ctx context.Context) RequestInfo {
+	info, _ := ctx.Value(requestInfoKey{}).(RequestInfo)
+	return info
+}
 
 // WithBaseURL returns ctx carrying base (scheme and host, no path): the URL
 // a request reached the emulator at, which signed URLs made for that request
 // start with.
 func WithBaseURL(ctx context.Context, base *url.URL) context.Context {
-	return context.WithValue(ctx, baseURLKey{}, base)
+	return WithRequestInfo(ctx, fixedBase{base})
 }
 
-// BaseURL returns the base URL that WithBaseURL put in ctx, or nil.
+// fixedBase is the RequestInfo of WithBaseURL.
+type fixedBase struct{ u *url.URL }
+
+func (b fixedBase) BaseURL() *url.URL { return b.u }
+
+// BaseURL returns the base URL of the RequestInfo in ctx (WithBaseURL,
+// WithRequestInfo), or nil.
 func BaseURL(ctx context.Context) *url.URL {
-	u, _ := ctx.Value(baseURLKey{}).(*url.URL)
-	return u
+	if info := RequestInfoFrom(ctx); info != nil {
+		return info.BaseURL()
+	}
+	return nil
 }
 
 // SignerFor returns the signer for a request's context: f at the base URL in
