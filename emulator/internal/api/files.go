@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/face"
@@ -205,16 +206,23 @@ func signedJSON(sg face.Signed) signedResponse {
 	return signedResponse{URL: sg.URL, Method: sg.Method, Headers: h, ExpiresAt: sg.ExpiresAt.UTC().Format(timeFormat)}
 }
 
-// writeSigned answers 200 with a signed URL, in a buffer of about the
-// size it needs.
+// writeSigned answers 200 with a signed URL, written from a pooled buffer
+// (the writer copies what it is given).
 func writeSigned(w http.ResponseWriter, sg face.Signed) {
-	sr := signedJSON(sg)
-	size := len(`{"url":,"method":,"headers":{},"expires_at":}`) + len(sr.URL) + len(sr.Method) + len(sr.ExpiresAt) + 16
-	for k, v := range sr.Headers {
-		size += len(k) + len(v) + 6
+	bp := signedBufs.Get().(*[]byte)
+	b := appendSignedJSON((*bp)[:0], signedJSON(sg))
+	writeBody(w, http.StatusOK, b)
+	if cap(b) <= signedBufMax {
+		*bp = b[:0]
+		signedBufs.Put(bp)
 	}
-	writeBody(w, http.StatusOK, appendSignedJSON(make([]byte, 0, size), sr))
 }
+
+// signedBufs are writeSigned's buffers; one that grew past signedBufMax
+// (a URL with a very long path) is left to the collector.
+var signedBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const signedBufMax = 16 << 10
 
 // contentLength validates content_length (SPEC U-3).
 func contentLength(raw json.RawMessage) (int64, error) {
