@@ -66,6 +66,7 @@ func (e *Emulator) startControl(s *api.Server, backend string, bodyIdle time.Dur
 		WrapBody: func(w http.ResponseWriter, body io.ReadCloser) io.ReadCloser {
 			return api.IdleBody(w, body, bodyIdle)
 		},
+		Context: s.RequestContext,
 		KeyOrg: func(key string) (string, bool) {
 			k, ok := e.tenants.Authenticate(key)
 			if !ok {

@@ -35,11 +35,15 @@ func (s *Server) requestBase(next http.Handler) http.Handler {
 				scheme = p
 			}
 		}
-		info := &reqInfo{}
+		info := infoFrom(r.Context()) // RequestContext's, if the server in front called it
+		if info == nil {
+			info = &reqInfo{}
+			r = r.WithContext(face.WithRequestInfo(r.Context(), info))
+		}
 		if s.RequestURLs {
 			info.base = s.baseFor(scheme, r.Host)
 		}
-		next.ServeHTTP(w, r.WithContext(face.WithRequestInfo(r.Context(), info)))
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -54,6 +58,15 @@ type reqInfo struct {
 
 // BaseURL is the base URL the client used (nil: the face's own).
 func (i *reqInfo) BaseURL() *url.URL { return i.base }
+
+// RequestContext returns ctx with the state the API's middleware keeps for
+// one request (the base URL the client used, the caller's key). A server
+// in front of Handler that makes its own copy of each request (the
+// emulator's controller, control.Config.Context) calls it in that copy, so
+// that the API makes none; without it the API makes its own.
+func (s *Server) RequestContext(ctx context.Context) context.Context {
+	return face.WithRequestInfo(ctx, &reqInfo{})
+}
 
 // infoFrom returns the request's reqInfo, or nil.
 func infoFrom(ctx context.Context) *reqInfo {

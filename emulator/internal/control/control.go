@@ -53,7 +53,12 @@ type Config struct {
 	// the controller makes: no layer below needs a copy of its own to
 	// replace the body. w is the writer the layers below are given.
 	WrapBody func(w http.ResponseWriter, body io.ReadCloser) io.ReadCloser
-	Logger   *slog.Logger
+	// Context, if set, adds to the context of each request the controller
+	// classifies what the layers below keep per request
+	// (api.Server.RequestContext), in the controller's own copy of the
+	// request, so that they need not copy it again.
+	Context func(context.Context) context.Context
+	Logger  *slog.Logger
 }
 
 // Controller is the middleware and the registry of requests in flight.
@@ -153,7 +158,11 @@ func (c *Controller) Handler(next http.Handler) http.Handler {
 		cl.rw = respWriter{ResponseWriter: w, cl: cl}
 		rw := &cl.rw
 		cl.w = rw
-		r = r.WithContext(context.WithValue(r.Context(), callKey{}, cl))
+		ctx := context.WithValue(r.Context(), callKey{}, cl)
+		if c.cfg.Context != nil {
+			ctx = c.cfg.Context(ctx)
+		}
+		r = r.WithContext(ctx)
 		if r.Body != nil && r.Body != http.NoBody {
 			// r is the controller's copy: the server keeps its own body.
 			cl.body = countBody{ReadCloser: r.Body, cl: cl}
