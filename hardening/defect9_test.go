@@ -128,11 +128,13 @@ func probeForHostPaths(t *testing.T, url, key string, secrets []string, allowRoo
 }
 
 // hasFuseMount reports whether mountinfo text shows mnt as the FUSE view
-// (root "/", type fuse.localbaponi).
+// (root "/<n>", the space's entry in the run's one FUSE mount, type
+// fuse.localbaponi).
 func hasFuseMount(out, mnt string) bool {
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
-		if len(f) > 8 && f[4] == mnt && f[3] == "/" && strings.Contains(line, " - fuse.localbaponi ") {
+		if len(f) > 8 && f[4] == mnt && len(f[3]) > 1 && strings.Trim(f[3][1:], "0123456789") == "" && f[3][0] == '/' &&
+			strings.Contains(line, " - fuse.localbaponi ") {
 			return true
 		}
 	}

@@ -27,6 +27,12 @@ import (
 // childEnv marks the re-executed binary as a sandbox child.
 const childEnv = "LOCALBAPONI_SANDBOX_CHILD"
 
+// fuseRootEnv, set for a child of a FUSE view, is the directory (the
+// sandbox root's mount point) on which the child mounts the FUSE file
+// system of its spaces as soon as it starts, before its run is known;
+// fuseDeviceEnv is the FUSE device to open ("": /dev/fuse).
+const fuseRootEnv, fuseDeviceEnv = "LOCALBAPONI_SANDBOX_FUSE_ROOT", "LOCALBAPONI_SANDBOX_FUSE_DEVICE"
+
 // Descriptors of the child: the config pipe, the error pipe and the
 // socket on which it hands the emulator its FUSE descriptors.
 const (
@@ -60,19 +66,19 @@ type op struct {
 	Device   string `json:",omitempty"`
 }
 
-// fuseReply is what the child tells the emulator, with the /dev/fuse
-// descriptors of the spaces it mounted (SCM_RIGHTS), once its root is
-// built: which spaces they are, in order, and why the others are bound.
+// fuseReply is what a child of a FUSE view tells the emulator as soon as
+// it starts: nothing, with the /dev/fuse descriptor of its FUSE mount
+// (SCM_RIGHTS), or why it could not mount one (no descriptor). The
+// mount's entry "<i>" is the run's space i (a fuse op's Index).
 type fuseReply struct {
-	Spaces []int
-	Why    string `json:",omitempty"`
+	Why string `json:",omitempty"`
 }
 
-// childFuse collects the child's FUSE mounts while it builds the root.
+// childFuse is the child's FUSE mount until its root is built.
 var childFuse struct {
-	fds         []int
-	reply       fuseReply
-	limitedBind bool // a space with a size limit fell back to a bind
+	root        int    // an O_PATH descriptor of the mount's root; -1: none
+	why         string // why there is none
+	limitedBind bool   // a space with a size limit fell back to a bind
 }
 
 // childConfig is everything the child needs, sent over the config pipe.
@@ -89,10 +95,9 @@ type childConfig struct {
 	// file can grow past what the tightest size limit leaves.
 	FileSize      uint64
 	LimitFileSize bool
-	// FuseSpaces is the number of fuse ops: the child reports on them
-	// (fuseReply) once the root is built, and applies FileSize only if a
-	// space with a size limit fell back to a bind (the FUSE server holds
-	// the limits of the others exactly).
+	// FuseSpaces is the number of fuse ops: the child applies FileSize
+	// only if a space with a size limit fell back to a bind (the FUSE
+	// server holds the limits of the others exactly).
 	FuseSpaces int
 	// SetIDs makes the child switch to uid/gid 1000 and drop supplementary
 	// groups after building the sandbox (it started as root of its user
@@ -123,6 +128,12 @@ func runChild() {
 		fmt.Fprintf(errPipe, format, args...)
 		os.Exit(exitSetupFailed)
 	}
+	childFuse.root = -1
+	if root := os.Getenv(fuseRootEnv); root != "" {
+		if err := mountSpaces(root, os.Getenv(fuseDeviceEnv)); err != nil {
+			fail("%v", err)
+		}
+	}
 	var cfg childConfig
 	if err := json.NewDecoder(os.NewFile(configFD, "sandbox-config")).Decode(&cfg); err != nil {
 		fail("read sandbox config: %v", err)
@@ -143,20 +154,6 @@ func runChild() {
 		if err := buildRoot(&cfg); err != nil {
 			fail("%v", err)
 		}
-		if cfg.FuseSpaces > 0 {
-			// Nothing may touch a FUSE mount before the emulator serves it.
-			msg, _ := json.Marshal(&childFuse.reply)
-			var oob []byte
-			if len(childFuse.fds) > 0 {
-				oob = unix.UnixRights(childFuse.fds...)
-			}
-			if err := unix.Sendmsg(fuseFD, msg, oob, nil, 0); err != nil {
-				fail("hand the FUSE descriptors to the emulator: %v", err)
-			}
-			for _, fd := range childFuse.fds {
-				unix.Close(fd)
-			}
-		}
 		if err := loopbackUp(); err != nil {
 			fail("bring up loopback: %v", err)
 		}
@@ -165,15 +162,8 @@ func runChild() {
 		}
 	}
 	if cfg.Probe {
-		if len(childFuse.fds) > 0 {
-			// The probe's home is served: one request through it proves
-			// the server answers before the run ends (and its namespace
-			// with it).
-			var st unix.Stat_t
-			if err := unix.Stat(cfg.Dir, &st); err != nil {
-				fail("stat %s through FUSE: %v", cfg.Dir, err)
-			}
-		}
+		// With a FUSE view, binding its entries went through the
+		// emulator's server: it answers.
 		os.Exit(0)
 	}
 	if cfg.NProc > 0 {
@@ -313,6 +303,10 @@ func buildRoot(cfg *childConfig) error {
 			return fmt.Errorf("%s %s: %w", o.Kind, o.Target, err)
 		}
 	}
+	if childFuse.root >= 0 {
+		unix.Close(childFuse.root)
+		childFuse.root = -1
+	}
 	if err := unix.Chdir(root); err != nil {
 		return fmt.Errorf("chdir to new root: %w", err)
 	}
@@ -361,23 +355,73 @@ func apply(root string, o op) error {
 	case "bind":
 		return bind(o.Source, t, o.RW, o.Dev)
 	case "fuse":
-		if err := os.MkdirAll(t, 0o755); err != nil {
-			return err
-		}
-		fd, err := spacefs.Mount(o.Device, t, !o.RW)
-		if err != nil {
+		if childFuse.root < 0 {
 			if !o.Fallback {
-				return err
+				return fmt.Errorf("no FUSE mount: %s", childFuse.why)
 			}
-			childFuse.reply.Why = err.Error()
+			// FUSE could not be mounted (auto: mountSpaces said why).
 			childFuse.limitedBind = childFuse.limitedBind || o.Limited
 			return bind(o.Source, t, o.RW, false)
 		}
-		childFuse.fds = append(childFuse.fds, fd)
-		childFuse.reply.Spaces = append(childFuse.reply.Spaces, o.Index)
+		if err := os.MkdirAll(t, 0o755); err != nil {
+			return err
+		}
+		// The space's entry in the FUSE mount, reached through the
+		// descriptor of its root (the root tmpfs covers the mount point).
+		// The first lookup waits for the emulator to answer INIT.
+		src := fmt.Sprintf("/proc/self/fd/%d/%d", childFuse.root, o.Index)
+		if err := unix.Mount(src, t, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind the FUSE view: %w", err)
+		}
+		flags := uintptr(unix.MS_BIND | unix.MS_REMOUNT | unix.MS_NOSUID | unix.MS_NODEV)
+		if !o.RW {
+			flags |= unix.MS_RDONLY
+		}
+		if err := unix.Mount("", t, "", flags, ""); err != nil {
+			return fmt.Errorf("remount the FUSE view (%s): %w", mountFlagNames(flags), err)
+		}
 		return nil
 	}
 	return fmt.Errorf("unknown op %q", o.Kind)
+}
+
+// mountSpaces mounts the FUSE file system of the run's spaces on root
+// (the sandbox root's mount point: the root tmpfs covers it later), in
+// this child's own mount namespace, keeps a descriptor of its root for the
+// binds of its entries, and hands the emulator the /dev/fuse descriptor.
+// It runs as soon as the child starts, before its run is known: the
+// emulator answers INIT while the child waits for a run, and a run's
+// spaces cost it only their binds. A FUSE mount that fails is not an
+// error here: the emulator is told why, and decides (auto binds instead).
+func mountSpaces(root, device string) error {
+	// Nothing done here may propagate back to the host.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	var reply fuseReply
+	fd, err := spacefs.Mount(device, root, false)
+	if err == nil {
+		childFuse.root, err = unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			unix.Close(fd)
+			return fmt.Errorf("open the FUSE mount: %w", err)
+		}
+	} else {
+		childFuse.why, reply.Why = err.Error(), err.Error()
+	}
+	msg, _ := json.Marshal(&reply)
+	var oob []byte
+	if fd >= 0 {
+		oob = unix.UnixRights(fd)
+	}
+	err = unix.Sendmsg(fuseFD, msg, oob, nil, 0)
+	if fd >= 0 {
+		unix.Close(fd)
+	}
+	if err != nil {
+		return fmt.Errorf("hand the FUSE descriptor to the emulator: %w", err)
+	}
+	return nil
 }
 
 // bind mounts the host file or directory src at t, nosuid, read-only unless

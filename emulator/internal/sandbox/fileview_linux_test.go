@@ -52,7 +52,8 @@ func writeHome(home string) Spec {
 
 // The default file view is auto, and the namespace probe decides it once:
 // where the sandbox can mount FUSE, runs with a thread get the FUSE view
-// (mountinfo shows root "/" and type fuse.localbaponi, no host path).
+// (mountinfo shows the space's entry "/0" of the one FUSE mount as root,
+// type fuse.localbaponi, no host path).
 func TestFileViewDefaultIsAutoAndPicksFuse(t *testing.T) {
 	if ok, why := fuseUsable(); !ok {
 		t.Skipf("/dev/fuse cannot be opened here (%s): TestFileViewAutoFallsBackToBind covers this host", why)
@@ -70,7 +71,7 @@ func TestFileViewDefaultIsAutoAndPicksFuse(t *testing.T) {
 	if res.FileView != FSFuse {
 		t.Fatalf("run's file view %q, want fuse", res.FileView)
 	}
-	if f := strings.Fields(string(res.Stdout)); len(f) < 9 || f[3] != "/" || !strings.Contains(string(res.Stdout), " - fuse.localbaponi ") {
+	if f := strings.Fields(string(res.Stdout)); len(f) < 9 || f[3] != "/0" || !strings.Contains(string(res.Stdout), " - fuse.localbaponi ") {
 		t.Fatalf("/home/baponi is not the FUSE view: %s", res.Stdout)
 	}
 	if strings.Contains(string(res.Stdout), home) {
@@ -130,10 +131,10 @@ func TestFileViewFuseDoesNotFallBack(t *testing.T) {
 	mustSucceed(t, run(t, r, Spec{Language: "bash", Code: []byte("true")}))
 }
 
-// A run that ends before it touches its volumes leaves mounts that were
-// never served: the runs succeed, with the fuse view, instead of failing
-// with the server's "init: no such device" (the conformance suite's quick
-// bash runs on an org with many volumes met this).
+// Quick runs with many volumes that they never touch succeed with the
+// fuse view (when each space had a mount and a server of its own, a run
+// that ended before a volume's server answered INIT failed with "init: no
+// such device"; the conformance suite's quick bash runs met it).
 func TestFileViewUntouchedVolumesDoNotFailTheRun(t *testing.T) {
 	if ok, why := fuseUsable(); !ok {
 		t.Skipf("/dev/fuse cannot be opened here (%s)", why)

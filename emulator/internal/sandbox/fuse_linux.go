@@ -2,19 +2,22 @@
 
 package sandbox
 
-// The FUSE view of namespaces mode (Options.FS): the child mounts a FUSE
-// file system at /home/baponi and at each /volumes/<slug> in its own mount
-// namespace and hands the /dev/fuse descriptors back over its fd 5; the
-// emulator serves each with spacefs for the run's lifetime. Code then sees
-// no host path in mountinfo (the mount's root is "/") and a write past a
-// size limit fails with ENOSPC, exactly. The mounts exist only in the
-// run's mount namespace: they go away with its last process, and with the
-// emulator (its descriptors close, the child dies of its parent-death
-// signal).
+// The FUSE view of namespaces mode (Options.FS): as soon as it starts,
+// before its run is known, a child mounts one FUSE file system on the
+// sandbox root's mount point in its own mount namespace and hands the
+// /dev/fuse descriptor back over its fd 5; the emulator serves it with a
+// spacefs.Mux (INIT answered while the child waits for a run). When the
+// run comes, its thread and volumes become the mount's entries "0", "1", …
+// (attachSpaces) and the child binds each at /home/baponi or
+// /volumes/<slug>; the root tmpfs covers the mount point, and pivot_root
+// drops it. Code then sees no host path in mountinfo (a mount's root is
+// "/<n>") and a write past a size limit fails with ENOSPC, exactly. The
+// mount exists only in the run's mount namespace: it goes away with its
+// last process, and with the emulator (its descriptors close, the child
+// dies of its parent-death signal).
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -37,82 +40,94 @@ type space struct {
 // servedSpace is a space served over FUSE during a run.
 type servedSpace struct {
 	space
-	fs *spacefs.FS // nil: the mount was gone before it was served
+	fs *spacefs.FS
 }
 
-// serveSpaces receives the child's FUSE descriptors once its root is
-// built and serves them. It returns nil, nil when the child ended before
-// (its error pipe says why). The spaces the child could not mount were
-// bound instead (auto); it logs why once.
-func (n *nsRunner) serveSpaces(p *proc, spaces []space) ([]*servedSpace, error) {
+// receiveMount receives what a child of a FUSE view sends as soon as it
+// starts (mountSpaces): the /dev/fuse descriptor of its mount, which is
+// served at once (INIT), or why there is none.
+func (n *nsRunner) receiveMount(p *proc) {
 	buf := make([]byte, 4096)
-	oob := make([]byte, unix.CmsgSpace(4*len(spaces)))
+	oob := make([]byte, unix.CmsgSpace(4))
 	k, oobn, _, _, err := unix.Recvmsg(int(p.fuseSock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
-	if err != nil {
-		return nil, fmt.Errorf("receive the FUSE descriptors: %w", err)
+	if err != nil || k == 0 {
+		p.fuseErr = fmt.Errorf("receive the FUSE descriptor: the sandbox ended (%v)", err)
+		return
 	}
-	if k == 0 {
-		return nil, nil // the child is gone
-	}
-	var fds []int
+	fd := -1
 	if oobn > 0 {
-		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-		if err != nil {
-			return nil, fmt.Errorf("receive the FUSE descriptors: %w", err)
-		}
-		for _, m := range msgs {
-			got, err := unix.ParseUnixRights(&m)
-			if err == nil {
-				fds = append(fds, got...)
+		if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+			for _, m := range msgs {
+				if got, err := unix.ParseUnixRights(&m); err == nil {
+					for _, f := range got {
+						if fd < 0 {
+							fd = f
+						} else {
+							unix.Close(f)
+						}
+					}
+				}
 			}
 		}
 	}
-	closeFrom := func(i int) {
-		for _, fd := range fds[i:] {
+	var reply fuseReply
+	if err := json.Unmarshal(buf[:k], &reply); err != nil || (fd < 0) == (reply.Why == "") {
+		if fd >= 0 {
 			unix.Close(fd)
 		}
-	}
-	var reply fuseReply
-	if err := json.Unmarshal(buf[:k], &reply); err != nil || len(reply.Spaces) != len(fds) {
-		closeFrom(0)
-		return nil, fmt.Errorf("the sandbox's FUSE reply: %d descriptors for %q (%v)", len(fds), buf[:k], err)
+		p.fuseErr = fmt.Errorf("the sandbox's FUSE reply %q: %v", buf[:k], err)
+		return
 	}
 	if reply.Why != "" {
+		p.fuseWhy = reply.Why
 		n.fuseOnce.Do(func() {
 			n.fuseWhy = reply.Why
 			n.r.log.Warn("sandbox: FUSE cannot be mounted in the run's namespace; the thread and volumes are bind mounts (host paths show in mountinfo, size limits end in EFBIG)",
 				"reason", reply.Why)
 		})
+		return
 	}
-	var served []*servedSpace
-	for i, idx := range reply.Spaces {
-		if idx < 0 || idx >= len(spaces) {
-			closeFrom(i)
-			return served, fmt.Errorf("the sandbox's FUSE reply names space %d of %d", idx, len(spaces))
-		}
-		s := spaces[idx]
+	if p.mux, err = spacefs.ServeMux(fd); err != nil {
+		p.fuseErr = fmt.Errorf("serve the FUSE view: %w", err)
+	}
+}
+
+// attachSpaces makes the run's spaces the entries of its child's FUSE
+// mount, before the child is sent its run (and binds them). It returns nil,
+// nil when the child could not mount FUSE and the view allows bind mounts
+// instead (auto).
+func (n *nsRunner) attachSpaces(p *proc, spaces []space) ([]*servedSpace, error) {
+	switch {
+	case p.fuseErr != nil:
+		return nil, p.fuseErr
+	case p.mux == nil && p.fuseWhy != "" && n.r.opts.FS == FSAuto:
+		return nil, nil
+	case p.mux == nil:
+		return nil, fmt.Errorf("sandbox: no FUSE view: %s", p.fuseWhy)
+	}
+	opts := make([]spacefs.Options, len(spaces))
+	for i, s := range spaces {
 		root, err := os.OpenFile(s.host, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
-			closeFrom(i)
-			return served, fmt.Errorf("serve %s: %w", s.inside, err)
+			for _, o := range opts[:i] {
+				o.Root.Close()
+			}
+			return nil, fmt.Errorf("serve %s: %w", s.inside, err)
 		}
-		fs, err := spacefs.Serve(fds[i], spacefs.Options{
+		opts[i] = spacefs.Options{
 			Root: root, ReadOnly: s.readOnly, Used: s.used,
 			Quota: map[bool]int64{true: 0, false: s.quota}[s.readOnly],
 			Chown: n.asRoot, UID: n.hostUID, GID: n.hostGID,
 			InsideUID: sandboxUID, InsideGID: sandboxGID, RootMapped: n.asRoot,
-		})
-		if errors.Is(err, spacefs.ErrUnmounted) {
-			// The run ended before it needed the space: it was mounted
-			// (the run's view is fuse), but there is nothing to serve.
-			served = append(served, &servedSpace{space: s})
-			continue
 		}
-		if err != nil {
-			closeFrom(i + 1)
-			return served, fmt.Errorf("serve %s: %w", s.inside, err)
-		}
-		served = append(served, &servedSpace{space: s, fs: fs})
+	}
+	fss, err := p.mux.Attach(opts)
+	if err != nil {
+		return nil, fmt.Errorf("serve the FUSE view: %w", err)
+	}
+	served := make([]*servedSpace, len(spaces))
+	for i, s := range spaces {
+		served[i] = &servedSpace{space: s, fs: fss[i]}
 	}
 	return served, nil
 }
@@ -131,17 +146,19 @@ func unservedLimits(limited []limitedDir, served []*servedSpace) []limitedDir {
 // FUSE server held against the code, and returns the run's file view.
 // The servers end on their own when the run's mount namespace goes away.
 func (n *nsRunner) concludeSpaces(res *Result, spec Spec, served []*servedSpace) string {
-	for _, s := range served {
-		if s.fs == nil {
-			continue
-		}
+	if len(served) > 0 {
+		// One server serves them all: it ends when the run's mount
+		// namespace goes away with its last process.
+		done := served[0].fs.Done()
 		go func() {
 			select {
-			case <-s.fs.Done():
+			case <-done:
 			case <-time.After(time.Minute):
-				n.r.log.Warn("sandbox: a FUSE server still runs a minute after its run ended", "mount", s.inside)
+				n.r.log.Warn("sandbox: a FUSE server still runs a minute after its run ended")
 			}
 		}()
+	}
+	for _, s := range served {
 		if res.Status == StatusFailed && s.fs.QuotaHit() && !strings.Contains(res.Error, s.inside) {
 			res.Error = joinNote(res.Error, fmt.Sprintf("Disk quota reached: %s holds %d MiB, %s is %d MiB; writes past it fail with ENOSPC (No space left on device)",
 				s.inside, s.fs.Used()>>20, s.limitName, s.quota>>20))

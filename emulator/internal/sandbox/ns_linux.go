@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/localbaponi/localbaponi/emulator/internal/sandbox/spacefs"
 )
 
 // sandboxUID and sandboxGID are the ids code runs as inside the sandbox.
@@ -249,6 +251,12 @@ type proc struct {
 	fuseSock                  *os.File // the emulator's end of the child's fd 5
 	cg                        *cgroup
 	joinErr                   error
+	// A child of a FUSE view mounts it as it starts: mux serves it (no
+	// spaces yet), or fuseWhy says why the child could not mount it, or
+	// fuseErr why it cannot be served.
+	mux     *spacefs.Mux
+	fuseWhy string
+	fuseErr error
 }
 
 // discard kills a child that will not be used and releases what it holds.
@@ -313,10 +321,15 @@ func (n *nsRunner) spawn() (*proc, error) {
 	p.fuseSock = os.NewFile(uintptr(sp[0]), "sandbox-fuse")
 	childSock := os.NewFile(uintptr(sp[1]), "sandbox-fuse-child")
 	child = append(child, childSock)
+	env := []string{childEnv + "=1"}
+	fuse := n.view != FSBind
+	if fuse {
+		env = append(env, fuseRootEnv+"="+n.root, fuseDeviceEnv+"="+n.r.opts.fuseDevice)
+	}
 	p.cmd = &exec.Cmd{
 		Path:        "/proc/self/exe",
 		Args:        []string{"baponi-sandbox"},
-		Env:         []string{childEnv + "=1"},
+		Env:         env,
 		Dir:         "/",
 		Stdout:      ends[2][1],
 		Stderr:      ends[3][1],
@@ -329,6 +342,9 @@ func (n *nsRunner) spawn() (*proc, error) {
 	closeAll(child...)
 	if p.cg != nil {
 		p.joinErr = p.cg.join(p.cmd.Process.Pid)
+	}
+	if fuse {
+		n.receiveMount(p)
 	}
 	return p, nil
 }
@@ -523,24 +539,30 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 	stop := context.AfterFunc(ctx, func() { cancelled.Store(true); kill() })
 	defer stop()
 
-	// Files that code changes are those changed after this instant.
-	codeStarted := time.Now()
-	setupErr := ""
-	if p.joinErr != nil {
-		kill()
-		setupErr = p.joinErr.Error()
-	} else if err := json.NewEncoder(p.cfgW).Encode(&cfg); err != nil {
-		setupErr = "send sandbox config: " + err.Error()
-	}
-	p.cfgW.Close()
+	// The spaces are the entries of the child's FUSE mount before it
+	// learns its run (and binds them).
 	var served []*servedSpace
-	if len(spaces) > 0 && setupErr == "" {
+	setupErr := ""
+	if len(spaces) > 0 {
 		var err error
-		if served, err = n.serveSpaces(p, spaces); err != nil {
-			kill()
+		if served, err = n.attachSpaces(p, spaces); err != nil {
 			setupErr = err.Error()
 		}
 	}
+	// Files that code changes are those changed after this instant.
+	codeStarted := time.Now()
+	switch {
+	case setupErr != "":
+		kill()
+	case p.joinErr != nil:
+		kill()
+		setupErr = p.joinErr.Error()
+	default:
+		if err := json.NewEncoder(p.cfgW).Encode(&cfg); err != nil {
+			setupErr = "send sandbox config: " + err.Error()
+		}
+	}
+	p.cfgW.Close()
 	// The limits of spaces served over FUSE are held by their servers;
 	// the others' by the file size limit and the watcher.
 	limited = unservedLimits(limited, served)

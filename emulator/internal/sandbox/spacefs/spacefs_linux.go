@@ -119,20 +119,38 @@ var ErrUnmounted = errors.New("spacefs: the mount went away before it was served
 // goes away. It answers the kernel's INIT before returning; Wait waits for
 // the end. It always takes devFd and o.Root, also when it fails.
 func Serve(devFd int, o Options) (*FS, error) {
+	fs, err := newFS(o)
+	if err != nil {
+		unix.Close(devFd)
+		return nil, err
+	}
+	srv, err := serveConn(devFd, fs)
+	if err != nil {
+		fs.OnUnmount()
+		return nil, err
+	}
+	fs.srv = srv
+	go func() {
+		defer close(fs.done)
+		srv.Serve()
+	}()
+	return fs, nil
+}
+
+// newFS makes the file system of one space; it takes o.Root.
+func newFS(o Options) (*FS, error) {
 	if o.Root == nil {
 		return nil, errors.New("spacefs: no root")
 	}
 	rootFd, err := unix.Dup(int(o.Root.Fd()))
 	o.Root.Close()
 	if err != nil {
-		unix.Close(devFd)
 		return nil, fmt.Errorf("spacefs: dup root: %w", err)
 	}
 	unix.CloseOnExec(rootFd)
 	var st unix.Stat_t
 	if err := unix.Fstat(rootFd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		unix.Close(rootFd)
-		unix.Close(devFd)
 		return nil, fmt.Errorf("spacefs: root is not a directory (%v)", err)
 	}
 	o.Root = nil
@@ -144,17 +162,22 @@ func Serve(devFd int, o Options) (*FS, error) {
 	}
 	root := &node{id: fuse.FUSE_ROOT_ID, ino: st.Ino, typ: unix.S_IFDIR, lookups: 1}
 	fs.nodes[root.id] = root
+	return fs, nil
+}
+
+// serveConn makes the go-fuse server of devFd for raw and answers the
+// kernel's INIT. It always takes devFd. ErrUnmounted: the mount was gone.
+func serveConn(devFd int, raw fuse.RawFileSystem) (*fuse.Server, error) {
 	unix.CloseOnExec(devFd)
 	// NewServer owns devFd from here on, and closes it when it fails; a
 	// duplicate tells afterwards whether the connection was aborted.
 	watch, err := unix.FcntlInt(uintptr(devFd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		unix.Close(devFd)
-		unix.Close(rootFd)
 		return nil, fmt.Errorf("spacefs: dup the FUSE descriptor: %w", err)
 	}
 	defer unix.Close(watch)
-	srv, err := fuse.NewServer(fs, "/dev/fd/"+strconv.Itoa(devFd), &fuse.MountOptions{
+	srv, err := fuse.NewServer(raw, "/dev/fd/"+strconv.Itoa(devFd), &fuse.MountOptions{
 		FsName: "localbaponi", Name: "localbaponi",
 		// Not 1 MiB: each reader of each run's server holds a buffer this
 		// big, and allocating them made python's start ~7 ms slower.
@@ -165,18 +188,12 @@ func Serve(devFd int, o Options) (*FS, error) {
 		Logger:             discardLogger,
 	})
 	if err != nil {
-		unix.Close(rootFd)
 		if aborted(watch) {
 			return nil, ErrUnmounted
 		}
 		return nil, fmt.Errorf("spacefs: serve: %w", err)
 	}
-	fs.srv = srv
-	go func() {
-		defer close(fs.done)
-		srv.Serve()
-	}()
-	return fs, nil
+	return srv, nil
 }
 
 // aborted reports whether the FUSE connection of fd was aborted (its

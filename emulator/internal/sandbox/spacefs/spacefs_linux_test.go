@@ -40,6 +40,9 @@ func TestMain(m *testing.M) {
 type testServe struct {
 	Mnt, Back string
 	O         Options
+	// Mux, when set, serves these spaces (their Back and O) as the
+	// entries of one mount (ServeMux, Attach) instead.
+	Mux []testServe
 }
 
 // serveForTest mounts and serves one space, says "ready", answers "stat"
@@ -49,6 +52,9 @@ func serveForTest(cfg string) int {
 	if err := json.Unmarshal([]byte(cfg), &c); err != nil {
 		fmt.Println("bad config:", err)
 		return 2
+	}
+	if len(c.Mux) > 0 {
+		return serveMuxForTest(c)
 	}
 	root, err := os.OpenFile(c.Back, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
 	if err != nil {
@@ -74,6 +80,52 @@ func serveForTest(cfg string) int {
 	_ = unix.Unmount(c.Mnt, unix.MNT_DETACH)
 	select {
 	case <-fs.Done():
+		return 0
+	case <-time.After(10 * time.Second):
+		return 4
+	}
+}
+
+// serveMuxForTest serves c.Mux as the entries of one mount; "stat" lines
+// are answered for the first space.
+func serveMuxForTest(c testServe) int {
+	dev, err := Mount("", c.Mnt, false)
+	if err != nil {
+		fmt.Println("mount:", err)
+		return 3
+	}
+	m, err := ServeMux(dev)
+	if err != nil {
+		fmt.Println("serve:", err)
+		return 2
+	}
+	var opts []Options
+	for _, s := range c.Mux {
+		root, err := os.OpenFile(s.Back, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
+		if err != nil {
+			fmt.Println(err)
+			return 2
+		}
+		s.O.Root = root
+		opts = append(opts, s.O)
+	}
+	fss, err := m.Attach(opts)
+	if err != nil {
+		fmt.Println("attach:", err)
+		return 2
+	}
+	if _, err := m.Attach(nil); !errors.Is(err, ErrAttached) {
+		fmt.Println("a second Attach:", err)
+		return 2
+	}
+	fmt.Println("ready")
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		fmt.Println(fss[0].Used(), fss[0].QuotaHit())
+	}
+	_ = unix.Unmount(c.Mnt, unix.MNT_DETACH)
+	select {
+	case <-m.Done():
 		return 0
 	case <-time.After(10 * time.Second):
 		return 4
@@ -116,6 +168,15 @@ func (s *server) QuotaHit(t *testing.T) bool { _, h := s.stat(t); return h }
 // backing directory.
 func mountT(t *testing.T, o Options) (string, string, *server) {
 	t.Helper()
+	mnt, backs, s := mountSpacesT(t, []Options{o}, false)
+	return mnt, backs[0], s
+}
+
+// mountSpacesT is mountT for one space, or with mux for several spaces as
+// the entries "0", "1", … of one mount (Mux). It returns the mount point
+// and the spaces' backing directories.
+func mountSpacesT(t *testing.T, opts []Options, mux bool) (string, []string, *server) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("mounting FUSE in the test's own namespace needs root (the sandbox tests cover the unprivileged case)")
 	}
@@ -123,16 +184,25 @@ func mountT(t *testing.T, o Options) (string, string, *server) {
 		t.Skip("no /dev/fuse")
 	}
 	base := t.TempDir()
-	backing, mnt := filepath.Join(base, "space"), filepath.Join(base, "mnt")
-	for _, d := range []string{backing, mnt} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
+	mnt := filepath.Join(base, "mnt")
+	must(t, os.Mkdir(mnt, 0o755))
+	var spaces []testServe
+	var backs []string
+	for i, o := range opts {
+		backing := filepath.Join(base, fmt.Sprintf("space%d", i))
+		must(t, os.Mkdir(backing, 0o755))
+		if o.InsideUID == 0 {
+			o.InsideUID, o.InsideGID = 1000, 1000
 		}
+		spaces = append(spaces, testServe{Back: backing, O: o})
+		backs = append(backs, backing)
 	}
-	if o.InsideUID == 0 {
-		o.InsideUID, o.InsideGID = 1000, 1000
+	c := spaces[0]
+	c.Mnt = mnt
+	if mux {
+		c = testServe{Mnt: mnt, Mux: spaces}
 	}
-	cfg, _ := json.Marshal(testServe{Mnt: mnt, Back: backing, O: o})
+	cfg, _ := json.Marshal(c)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), serverEnv+"="+string(cfg))
 	cmd.Stderr = os.Stderr
@@ -165,7 +235,7 @@ func mountT(t *testing.T, o Options) (string, string, *server) {
 	if err != nil || line != "ready\n" {
 		t.Fatalf("the server process said %q (%v)", line, err)
 	}
-	return mnt, backing, s
+	return mnt, backs, s
 }
 
 func must(t *testing.T, err error) {
