@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -101,6 +102,42 @@ func (d Dialect) Param(name string) string {
 
 // paramNames are the names of the signing parameters, after the prefix.
 var paramNames = [...]string{"Algorithm", "Credential", "Date", "Expires", "SignedHeaders", "Signature"}
+
+// The indexes of paramNames.
+const (
+	pAlgorithm = iota
+	pCredential
+	pDate
+	pExpires
+	pSignedHeaders
+	pSignature
+)
+
+// params returns the full names of the signing parameters, in paramNames'
+// order: presigning needs all of them, for one look-up.
+func (d Dialect) params() *[len(paramNames)]string {
+	if p := knownParamSets[d.ParamPrefix]; p != nil {
+		return p
+	}
+	var p [len(paramNames)]string
+	for i, n := range paramNames {
+		p[i] = d.ParamPrefix + n
+	}
+	return &p
+}
+
+// knownParamSets are params for the standard dialects' prefixes.
+var knownParamSets = func() map[string]*[len(paramNames)]string {
+	m := map[string]*[len(paramNames)]string{}
+	for _, d := range []Dialect{GCS(), S3()} {
+		var p [len(paramNames)]string
+		for i, n := range paramNames {
+			p[i] = d.ParamPrefix + n
+		}
+		m[d.ParamPrefix] = &p
+	}
+	return m
+}()
 
 // knownParams holds the full parameter names of the standard dialects, so
 // that verifying a request builds none of them.
@@ -237,7 +274,11 @@ func (d Dialect) signingKey(secret string, t time.Time) []byte {
 func (d Dialect) derived(secret string, t time.Time) *derivedKey {
 	y, m, day := t.UTC().Date()
 	ck := keyCacheKey{d.KeyPrefix, secret, y*10000 + int(m)*100 + day, d.Region, d.Service, d.Terminator}
+	if last := lastKey.Load(); last != nil && last.k == ck {
+		return last.dk // every URL of the day, with one secret: no hashing, no lock
+	}
 	if k, ok := signingKeys.get(ck); ok {
+		lastKey.Store(&cachedKey{ck, k})
 		return k
 	}
 	k := hmacSHA256([]byte(d.KeyPrefix+secret), t.UTC().Format(scopeDateFormat))
@@ -254,7 +295,17 @@ func (d Dialect) derived(secret string, t time.Time) *derivedKey {
 		dk.ipad[i], dk.opad[i] = b^0x36, b^0x5c
 	}
 	signingKeys.put(ck, dk)
+	lastKey.Store(&cachedKey{ck, dk})
 	return dk
+}
+
+// lastKey is the last key derived returned: what every URL signed or
+// verified on the same day with the same secret asks for.
+var lastKey atomic.Pointer[cachedKey]
+
+type cachedKey struct {
+	k  keyCacheKey
+	dk *derivedKey
 }
 
 // derivedKey is a signing key and its HMAC pads.
@@ -467,6 +518,7 @@ func (d Dialect) presignGeneral(c Credentials, in PresignInput, names []string, 
 // TestPresignPlainMatchesGeneral holds it to the general path.
 func (d Dialect) presignPlain(c Credentials, in PresignInput, hs []signedHeader, secs int64) string {
 	t := in.Time.UTC()
+	pn := d.params()
 	bp := presignBufs.Get().(*[]byte)
 	defer presignBufs.Put(bp)
 	b := (*bp)[:0]
@@ -484,11 +536,11 @@ func (d Dialect) presignPlain(c Credentials, in PresignInput, hs []signedHeader,
 	// The canonical query: the parameters sorted by name (they share the
 	// prefix; Algorithm < Credential < Date < Expires < SignedHeaders).
 	cqStart := len(b)
-	b = appendEscape(b, d.Param("Algorithm"), true)
+	b = appendEscape(b, pn[pAlgorithm], true)
 	b = append(b, '=')
 	b = appendEscape(b, d.Algorithm, true)
 	b = append(b, '&')
-	b = appendEscape(b, d.Param("Credential"), true)
+	b = appendEscape(b, pn[pCredential], true)
 	b = append(b, '=')
 	b = appendEscape(b, c.KeyID, true)
 	b = append(b, "%2F"...)
@@ -496,15 +548,15 @@ func (d Dialect) presignPlain(c Credentials, in PresignInput, hs []signedHeader,
 	date := appendDate(dateBuf[:0], t)
 	b = d.appendScope(b, date, true)
 	b = append(b, '&')
-	b = appendEscape(b, d.Param("Date"), true)
+	b = appendEscape(b, pn[pDate], true)
 	b = append(b, '=')
 	b = append(b, date...)
 	b = append(b, '&')
-	b = appendEscape(b, d.Param("Expires"), true)
+	b = appendEscape(b, pn[pExpires], true)
 	b = append(b, '=')
 	b = strconv.AppendInt(b, secs, 10)
 	b = append(b, '&')
-	b = appendEscape(b, d.Param("SignedHeaders"), true)
+	b = appendEscape(b, pn[pSignedHeaders], true)
 	b = append(b, '=')
 	for i, h := range hs {
 		if i > 0 {
@@ -550,7 +602,7 @@ func (d Dialect) presignPlain(c Credentials, in PresignInput, hs []signedHeader,
 
 	b = b[:cqEnd]
 	b = append(b, '&')
-	b = appendEscape(b, d.Param("Signature"), true)
+	b = appendEscape(b, pn[pSignature], true)
 	b = append(b, '=')
 	b = hex.AppendEncode(b, sig)
 	*bp = b
