@@ -22,6 +22,9 @@ type freshConns struct {
 
 // track is the server's ConnState hook.
 func (f *freshConns) track(c net.Conn, st http.ConnState) {
+	if st == http.StateIdle {
+		return // after every request: nothing to do, no lock to take
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch st {
