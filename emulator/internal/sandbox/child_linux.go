@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -67,9 +68,12 @@ type op struct {
 }
 
 // fuseReply is what a child of a FUSE view tells the emulator as soon as
-// it starts: nothing, with the /dev/fuse descriptor of its FUSE mount
-// (SCM_RIGHTS), or why it could not mount one (no descriptor). The
-// mount's entry "<i>" is the run's space i (a fuse op's Index).
+// it starts: nothing, with the /dev/fuse descriptor of its FUSE mount and
+// an O_PATH descriptor of the mount's root (SCM_RIGHTS, in that order), or
+// why it could not mount one (no descriptor). The mount's entry "<i>" is
+// the run's space i (a fuse op's Index). The emulator holds the root
+// descriptor until the run is over: the file system outlives the run's
+// namespace, and its teardown is not part of the run's end.
 type fuseReply struct {
 	Why string `json:",omitempty"`
 }
@@ -412,7 +416,7 @@ func mountSpaces(root, device string) error {
 	msg, _ := json.Marshal(&reply)
 	var oob []byte
 	if fd >= 0 {
-		oob = unix.UnixRights(fd)
+		oob = unix.UnixRights(fd, childFuse.root)
 	}
 	err = unix.Sendmsg(fuseFD, msg, oob, nil, 0)
 	if fd >= 0 {
@@ -420,6 +424,16 @@ func mountSpaces(root, device string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("hand the FUSE descriptor to the emulator: %w", err)
+	}
+	// The kernel keeps the root's first entries from now on: binding a
+	// run's spaces then asks the server nothing (spacefs.Placeholders).
+	for i := range spacefs.Placeholders {
+		if childFuse.root < 0 {
+			break
+		}
+		if e, err := unix.Openat(childFuse.root, strconv.Itoa(i), unix.O_PATH|unix.O_CLOEXEC, 0); err == nil {
+			unix.Close(e)
+		}
 	}
 	return nil
 }

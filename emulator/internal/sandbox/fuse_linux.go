@@ -48,34 +48,28 @@ type servedSpace struct {
 // served at once (INIT), or why there is none.
 func (n *nsRunner) receiveMount(p *proc) {
 	buf := make([]byte, 4096)
-	oob := make([]byte, unix.CmsgSpace(4))
+	oob := make([]byte, unix.CmsgSpace(4*2))
 	k, oobn, _, _, err := unix.Recvmsg(int(p.fuseSock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
 	if err != nil || k == 0 {
 		p.fuseErr = fmt.Errorf("receive the FUSE descriptor: the sandbox ended (%v)", err)
 		return
 	}
-	fd := -1
+	var fds []int
 	if oobn > 0 {
 		if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
 			for _, m := range msgs {
 				if got, err := unix.ParseUnixRights(&m); err == nil {
-					for _, f := range got {
-						if fd < 0 {
-							fd = f
-						} else {
-							unix.Close(f)
-						}
-					}
+					fds = append(fds, got...)
 				}
 			}
 		}
 	}
 	var reply fuseReply
-	if err := json.Unmarshal(buf[:k], &reply); err != nil || (fd < 0) == (reply.Why == "") {
-		if fd >= 0 {
-			unix.Close(fd)
+	if err := json.Unmarshal(buf[:k], &reply); err != nil || (len(fds) == 2) == (reply.Why != "") {
+		for _, f := range fds {
+			unix.Close(f)
 		}
-		p.fuseErr = fmt.Errorf("the sandbox's FUSE reply %q: %v", buf[:k], err)
+		p.fuseErr = fmt.Errorf("the sandbox's FUSE reply %q with %d descriptors: %v", buf[:k], len(fds), err)
 		return
 	}
 	if reply.Why != "" {
@@ -87,8 +81,19 @@ func (n *nsRunner) receiveMount(p *proc) {
 		})
 		return
 	}
-	if p.mux, err = spacefs.ServeMux(fd); err != nil {
+	p.fuseHold = os.NewFile(uintptr(fds[1]), "sandbox-fuse-root")
+	if p.mux, err = spacefs.ServeMux(fds[0]); err != nil {
 		p.fuseErr = fmt.Errorf("serve the FUSE view: %w", err)
+	}
+}
+
+// releaseMount lets the child's FUSE file system go: the last reference
+// to it was the descriptor the emulator held; the kernel tears it down
+// (and its server ends) in the background, after the run.
+func (p *proc) releaseMount() {
+	if f := p.fuseHold; f != nil {
+		p.fuseHold = nil
+		go f.Close()
 	}
 }
 

@@ -254,9 +254,10 @@ type proc struct {
 	// A child of a FUSE view mounts it as it starts: mux serves it (no
 	// spaces yet), or fuseWhy says why the child could not mount it, or
 	// fuseErr why it cannot be served.
-	mux     *spacefs.Mux
-	fuseWhy string
-	fuseErr error
+	mux      *spacefs.Mux
+	fuseHold *os.File // the mount's root (O_PATH): keeps it past the run
+	fuseWhy  string
+	fuseErr  error
 }
 
 // discard kills a child that will not be used and releases what it holds.
@@ -268,6 +269,7 @@ func (p *proc) discard() {
 	p.outR.Close()
 	p.errOutR.Close()
 	p.fuseSock.Close()
+	p.releaseMount()
 	if p.cg != nil {
 		p.cg.remove()
 	}
@@ -574,6 +576,7 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 		setupErr = string(msg)
 	}
 	werr := p.cmd.Wait()
+	p.releaseMount()
 	stopWatch()
 	wg.Wait()
 	timer.Stop()

@@ -37,11 +37,18 @@ type Mux struct {
 const (
 	slotShift = 48
 	localMask = 1<<slotShift - 1
-	// muxRootFh is the handle of a listing of the mux's root.
-	muxRootFh = 1
+	// muxRootFh is the handle of a listing of the mux's root, muxEmptyFh
+	// of a placeholder's (empty).
+	muxRootFh, muxEmptyFh = 1, 2
 	// muxTimeout is how long the kernel keeps what never changes: the
 	// root's attributes and its entries.
 	muxTimeout = time.Hour
+	// Placeholders is how many of the root's entries exist before Attach:
+	// a sandbox child looks them up while it waits for its run, so that
+	// binding a run's spaces asks the server nothing (the kernel keeps
+	// the entries; their attributes, kept for no time, are asked for at
+	// the first use, when the space is attached).
+	Placeholders = 8
 )
 
 // ServeMux serves the FUSE connection devFd (an open /dev/fuse, already
@@ -158,7 +165,8 @@ func (m *Mux) node(h *fuse.InHeader) (*FS, uint64) {
 // refuse is the answer to a change of the mux's root (code never sees it:
 // only its entries are bound in the sandbox) or an id that names nothing.
 func (m *Mux) refuse(id uint64) fuse.Status {
-	if id == fuse.FUSE_ROOT_ID {
+	var a fuse.Attr
+	if id == fuse.FUSE_ROOT_ID || m.placeholder(id, &a) {
 		return fuse.EPERM
 	}
 	return fuse.ENOENT
@@ -168,13 +176,35 @@ func (m *Mux) rootAttr(a *fuse.Attr) {
 	*a = fuse.Attr{Ino: fuse.FUSE_ROOT_ID, Mode: unix.S_IFDIR | 0o555, Nlink: 2}
 }
 
+// placeholder reports whether the kernel id is the root of entry i <
+// Placeholders that has no space (yet), and gives its attributes: an
+// empty read-only directory.
+func (m *Mux) placeholder(id uint64, a *fuse.Attr) bool {
+	slot, l := id>>slotShift, id&localMask
+	if l != fuse.FUSE_ROOT_ID || slot == 0 || slot > Placeholders || slot <= uint64(len(m.spaces())) {
+		return false
+	}
+	*a = fuse.Attr{Ino: fuse.FUSE_ROOT_ID + slot, Mode: unix.S_IFDIR | 0o555, Nlink: 2}
+	return true
+}
+
 // Lookup finds a space in the root, or a name in a space.
 func (m *Mux) Lookup(cancel <-chan struct{}, h *fuse.InHeader, name string, out *fuse.EntryOut) fuse.Status {
 	if h.NodeId == fuse.FUSE_ROOT_ID {
 		spaces := m.spaces()
 		i, err := strconv.Atoi(name)
-		if err != nil || i < 0 || i >= len(spaces) || strconv.Itoa(i) != name {
+		if err != nil || i < 0 || strconv.Itoa(i) != name {
 			return fuse.ENOENT
+		}
+		if i >= len(spaces) {
+			id := global(fuse.FUSE_ROOT_ID, uint64(i+1))
+			if !m.placeholder(id, &out.Attr) {
+				return fuse.ENOENT
+			}
+			out.NodeId, out.Generation = id, 0
+			out.SetEntryTimeout(muxTimeout)
+			out.SetAttrTimeout(0)
+			return fuse.OK
 		}
 		var attr fuse.AttrOut
 		in := fuse.GetAttrIn{InHeader: fuse.InHeader{NodeId: fuse.FUSE_ROOT_ID}}
@@ -213,6 +243,10 @@ func (m *Mux) GetAttr(cancel <-chan struct{}, in *fuse.GetAttrIn, out *fuse.Attr
 	if in.NodeId == fuse.FUSE_ROOT_ID {
 		m.rootAttr(&out.Attr)
 		out.SetTimeout(muxTimeout)
+		return fuse.OK
+	}
+	if m.placeholder(in.NodeId, &out.Attr) {
+		out.SetTimeout(0)
 		return fuse.OK
 	}
 	fs, slot := m.node(&in.InHeader)
@@ -420,8 +454,13 @@ func (m *Mux) Release(cancel <-chan struct{}, in *fuse.ReleaseIn) {
 
 // OpenDir lists the root (its spaces) or a directory of a space.
 func (m *Mux) OpenDir(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
-	if in.NodeId == fuse.FUSE_ROOT_ID {
+	var a fuse.Attr
+	switch {
+	case in.NodeId == fuse.FUSE_ROOT_ID:
 		out.Fh = muxRootFh
+		return fuse.OK
+	case m.placeholder(in.NodeId, &a):
+		out.Fh = muxEmptyFh
 		return fuse.OK
 	}
 	fs, slot := m.node(&in.InHeader)
@@ -450,6 +489,14 @@ func (m *Mux) ReadDir(cancel <-chan struct{}, in *fuse.ReadIn, out *fuse.DirEntr
 				e.Name, e.Ino = strconv.Itoa(i-2), 0
 			}
 			if !out.AddDirEntry(e) {
+				break
+			}
+		}
+		return fuse.OK
+	}
+	if in.Fh == muxEmptyFh {
+		for i := int(in.Offset); i < 2; i++ {
+			if !out.AddDirEntry(fuse.DirEntry{Name: []string{".", ".."}[i], Mode: unix.S_IFDIR, Off: uint64(i + 1)}) {
 				break
 			}
 		}

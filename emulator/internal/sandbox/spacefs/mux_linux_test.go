@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -29,8 +30,16 @@ func TestMuxSpaces(t *testing.T) {
 	if !slices.Equal(names, []string{"0", "1", "2"}) {
 		t.Fatalf("the mount's root lists %q", names)
 	}
-	if _, err := os.Stat(p("3")); !os.IsNotExist(err) {
-		t.Errorf("an entry past the spaces: %v", err)
+	// Entries past the spaces, up to Placeholders, are empty read-only
+	// directories (a child looks them up before its run is known).
+	if ents, err := os.ReadDir(p("3")); err != nil || len(ents) != 0 {
+		t.Errorf("the placeholder entry 3: %v %v", ents, err)
+	}
+	if err := os.Mkdir(p("3", "x"), 0o755); errnoOf(err) != unix.EPERM {
+		t.Errorf("mkdir in a placeholder: %v, want EPERM", err)
+	}
+	if _, err := os.Stat(p(strconv.Itoa(Placeholders))); !os.IsNotExist(err) {
+		t.Errorf("an entry past the placeholders: %v", err)
 	}
 	if err := os.Mkdir(p("new"), 0o755); errnoOf(err) != unix.EPERM {
 		t.Errorf("mkdir in the root: %v, want EPERM", err)
