@@ -7,6 +7,7 @@
 package api
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"sync"
@@ -48,6 +49,105 @@ const maxFlatMembers = 16
 // object that decodes exactly as checkJSON and encoding/json would decode
 // it, and reports whether it did; dst is untouched when it did not.
 func decodeFlat(data []byte, dst any) bool {
+	// The Files API's bodies, without reflection (decodeSlots).
+	switch d := dst.(type) {
+	case *uploadRequest:
+		slots := [...]flatSlot{{str: &d.Source}, {str: &d.ID}, {str: &d.Path}, {str: &d.ContentType}, {raw: &d.ContentLength}}
+		return decodeSlots(data, uploadNames[:], slots[:])
+	case *sourceRequest:
+		slots := [...]flatSlot{{str: &d.Source}, {str: &d.ID}, {str: &d.Path}}
+		return decodeSlots(data, uploadNames[:len(slots)], slots[:])
+	}
+	return decodeFlatReflect(data, dst)
+}
+
+// uploadNames are the JSON names of uploadRequest's fields, those of
+// sourceRequest first; TestFlatSlotsMatchTheStructs holds them to the tags.
+var uploadNames = [...]string{"source", "id", "path", "content_type", "content_length"}
+
+// flatSlot is where decodeSlots puts one member: a *string field, or a
+// json.RawMessage one.
+type flatSlot struct {
+	str **string
+	raw *json.RawMessage
+}
+
+// decodeSlots is decodeFlatReflect for a struct whose JSON names are names
+// (all of them) and whose fields are slots, in the same order: the same
+// decisions (flatjson's body, exact names, no name given twice, an unknown
+// name only if it is ASCII and matches none when case is folded, strings
+// or null for a *string) and the same values, without reflection.
+func decodeSlots(data []byte, names []string, slots []flatSlot) bool {
+	var vals [len(uploadNames)]flatjson.Value
+	var given [len(uploadNames)]bool
+	ok := flatjson.Scan(data, func(key []byte, v flatjson.Value) bool {
+		i := 0
+		for i < len(names) && names[i] != string(key) {
+			i++
+		}
+		if i == len(names) {
+			if !isASCII(key) {
+				return false
+			}
+			for _, name := range names {
+				if strings.EqualFold(name, string(key)) {
+					return false
+				}
+			}
+			return true
+		}
+		if given[i] {
+			return false // given twice: the general path refuses it
+		}
+		if slots[i].str != nil && v.Kind != flatjson.String && v.Kind != flatjson.Null {
+			return false
+		}
+		given[i], vals[i] = true, v
+		return true
+	})
+	if !ok {
+		return false
+	}
+	// As decodeFlatReflect: one copy of a small body backs every string,
+	// one array every *string.
+	var text string
+	str := func(b []byte) string {
+		if len(b) == 0 {
+			return ""
+		}
+		if len(data) > 1<<10 {
+			return string(b)
+		}
+		if text == "" {
+			text = string(data)
+		}
+		off := cap(data) - cap(b) // b is a slice of data
+		return text[off : off+len(b)]
+	}
+	var ptrs []string
+	for i, sl := range slots {
+		if !given[i] {
+			continue
+		}
+		v := vals[i]
+		switch {
+		case sl.str != nil && v.Kind == flatjson.Null:
+			*sl.str = nil
+		case sl.str != nil:
+			if ptrs == nil {
+				ptrs = make([]string, 0, len(slots))
+			}
+			ptrs = append(ptrs, str(v.Str))
+			*sl.str = &ptrs[len(ptrs)-1]
+		default:
+			*sl.raw = append(json.RawMessage(nil), v.Raw...)
+		}
+	}
+	return true
+}
+
+// decodeFlatReflect is decodeFlat for any struct, through reflection.
+func decodeFlatReflect(data []byte, dst any) bool {
 	rv := reflect.ValueOf(dst)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
 		return false

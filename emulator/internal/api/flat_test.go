@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -95,5 +97,43 @@ func TestPlainMediaType(t *testing.T) {
 	}
 	if !plainMediaType("application/json") {
 		t.Error("plainMediaType(application/json) = false")
+	}
+}
+
+// TestFlatSlotsMatchTheStructs: decodeSlots, the Files API's fast path
+// without reflection, names uploadRequest's and sourceRequest's fields as
+// their tags do, and decides and decodes every body as decodeFlatReflect
+// does.
+func TestFlatSlotsMatchTheStructs(t *testing.T) {
+	for _, c := range []struct {
+		v any
+		n int
+	}{{uploadRequest{}, len(uploadNames)}, {sourceRequest{}, 3}} {
+		ff := flatFieldsOf(reflect.TypeOf(c.v))
+		if ff == nil {
+			t.Fatalf("%T: no fast path", c.v)
+		}
+		if got, want := slices.Sorted(slices.Values(ff.names)), slices.Sorted(slices.Values(uploadNames[:c.n])); !slices.Equal(got, want) {
+			t.Fatalf("%T: JSON names %v, decodeSlots uses %v", c.v, got, want)
+		}
+	}
+	bodies := []string{
+		`{"source":"thread","id":"t","path":"a/b.csv"}`,
+		`{"source":"thread","id":"bench","path":"data/input.json","content_type":"application/json","content_length":1024}`,
+		` {"source" : "volume", "id":"v", "path":null} `, `{"source":null,"id":"t","content_length":-0.5e+3}`,
+		`{"content_length":"5"}`, `{"content_length":true}`, `{"content_length":null}`, `{"content_type":5}`,
+		`{"source":"thread","SOURCE":"x"}`, `{"id":"a","id":"b"}`, `{"id":"a\u0062"}`, `{"id":["x"]}`, `{"id":1}`,
+		"{\"id\":\"\xff\"}", `{"id":"x"} {}`, `{"content_length":{"a":1}}`, `{"other":1,"id":"x"}`,
+		"{\"p\u00e4th\":\"x\"}", `{"Content_Length":1}`, `{"id":""}`, `{}`, `[]`, `null`,
+		`{"path":"` + strings.Repeat("x", 2000) + `","id":"big"}`,
+	}
+	for _, body := range bodies {
+		for _, mk := range []func() any{func() any { return new(uploadRequest) }, func() any { return new(sourceRequest) }} {
+			slots, refl := mk(), mk()
+			gotOK, wantOK := decodeFlat([]byte(body), slots), decodeFlatReflect([]byte(body), refl)
+			if gotOK != wantOK || !reflect.DeepEqual(slots, refl) {
+				t.Errorf("%T %s: decodeSlots %v %+v, decodeFlatReflect %v %+v", slots, body, gotOK, slots, wantOK, refl)
+			}
+		}
 	}
 }
