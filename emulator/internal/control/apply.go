@@ -80,7 +80,8 @@ func (b *replayBody) WholeBody() ([]byte, bool) {
 // with lazy, it keeps the bytes for Decoded or record to learn it from.
 func (cl *call) peek(r *http.Request, lazy bool) {
 	buf, err := readAhead(r.Body, r.ContentLength)
-	rb := &replayBody{Closer: r.Body} // one allocation, its reader inside
+	rb := &cl.replay // allocated with the call, its reader inside
+	*rb = replayBody{Closer: r.Body}
 	rb.buf.Reset(buf)
 	ahead := &rb.buf
 	rb.Reader = ahead

@@ -119,9 +119,11 @@ type call struct {
 	// the handler (Decoded), or, if it never says, by record.
 	unscanned []byte
 
-	// The call's response writer and body counter, allocated with it.
-	rw   respWriter
-	body countBody
+	// The call's response writer, body counter and body read ahead (peek,
+	// at most once a call), allocated with it.
+	rw     respWriter
+	body   countBody
+	replay replayBody
 }
 
 type callKey struct{}
