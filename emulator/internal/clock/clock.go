@@ -5,6 +5,7 @@ package clock
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -12,14 +13,20 @@ import (
 // (the default), or stands still at a set instant (a frozen clock for tests).
 // Advance and Set are safe to call while requests are in flight.
 type Clock struct {
-	mu     sync.RWMutex
-	frozen bool
-	at     time.Time     // the instant of a frozen clock
-	offset time.Duration // added to the real time of a running clock
-	now    func() time.Time
+	mu    sync.Mutex // held by the moves, one at a time
+	state atomic.Pointer[state]
+	now   func() time.Time
 
 	startFrozen bool      // how the clock was made, for Reset
 	startAt     time.Time // the instant a frozen clock was made at
+}
+
+// state is where a clock stands; a move stores a new one, so that Now (on
+// every request) reads it without a lock.
+type state struct {
+	frozen bool
+	at     time.Time     // the instant of a frozen clock
+	offset time.Duration // added to the real time of a running clock
 }
 
 // NewReal returns a clock that follows the real time until it is moved.
@@ -27,17 +34,27 @@ func NewReal() *Clock { return &Clock{now: time.Now} }
 
 // NewFrozen returns a clock that stands at t until it is moved.
 func NewFrozen(t time.Time) *Clock {
-	return &Clock{frozen: true, at: t, now: time.Now, startFrozen: true, startAt: t}
+	c := &Clock{now: time.Now, startFrozen: true, startAt: t}
+	c.state.Store(&state{frozen: true, at: t})
+	return c
+}
+
+// load returns the clock's state (a running clock with no offset until a
+// move stores one).
+func (c *Clock) load() state {
+	if st := c.state.Load(); st != nil {
+		return *st
+	}
+	return state{}
 }
 
 // Now returns the emulator's current time, in UTC.
 func (c *Clock) Now() time.Time {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.frozen {
-		return c.at.UTC()
+	st := c.load()
+	if st.frozen {
+		return st.at.UTC()
 	}
-	return c.now().Add(c.offset).UTC()
+	return c.now().Add(st.offset).UTC()
 }
 
 // ErrBackwards is returned by Advance for a negative duration: the clock only
@@ -51,11 +68,13 @@ func (c *Clock) Advance(d time.Duration) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.frozen {
-		c.at = c.at.Add(d)
+	st := c.load()
+	if st.frozen {
+		st.at = st.at.Add(d)
 	} else {
-		c.offset += d
+		st.offset += d
 	}
+	c.state.Store(&st)
 	return nil
 }
 
@@ -64,18 +83,18 @@ func (c *Clock) Advance(d time.Duration) error {
 func (c *Clock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.frozen {
-		c.at = t
+	st := c.load()
+	if st.frozen {
+		st.at = t
 	} else {
-		c.offset = t.Sub(c.now())
+		st.offset = t.Sub(c.now())
 	}
+	c.state.Store(&st)
 }
 
 // Frozen reports whether the clock stands still between moves.
 func (c *Clock) Frozen() bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.frozen
+	return c.load().frozen
 }
 
 // Reset puts the clock back where it was made: a running clock follows the
@@ -83,5 +102,5 @@ func (c *Clock) Frozen() bool {
 func (c *Clock) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.frozen, c.at, c.offset = c.startFrozen, c.startAt, 0
+	c.state.Store(&state{frozen: c.startFrozen, at: c.startAt})
 }
