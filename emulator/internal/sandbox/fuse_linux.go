@@ -12,9 +12,12 @@ package sandbox
 // /volumes/<slug>; the root tmpfs covers the mount point, and pivot_root
 // drops it. Code then sees no host path in mountinfo (a mount's root is
 // "/<n>") and a write past a size limit fails with ENOSPC, exactly. The
-// mount exists only in the run's mount namespace: it goes away with its
-// last process, and with the emulator (its descriptors close, the child
-// dies of its parent-death signal).
+// mount exists only in the run's mount namespace. The child also hands
+// the emulator a descriptor of the mount's root, which keeps the file
+// system until the run is over (its teardown is not part of the run's
+// end); the file system goes away when the emulator lets it go after the
+// run, or dies (its descriptors close, the child dies of its parent-death
+// signal).
 
 import (
 	"encoding/json"
@@ -45,7 +48,8 @@ type servedSpace struct {
 
 // receiveMount receives what a child of a FUSE view sends as soon as it
 // starts (mountSpaces): the /dev/fuse descriptor of its mount, which is
-// served at once (INIT), or why there is none.
+// served at once (INIT), and a descriptor of the mount's root, held until
+// the run is over; or why there is none.
 func (n *nsRunner) receiveMount(p *proc) {
 	buf := make([]byte, 4096)
 	oob := make([]byte, unix.CmsgSpace(4*2))
@@ -149,11 +153,11 @@ func unservedLimits(limited []limitedDir, served []*servedSpace) []limitedDir {
 
 // concludeSpaces notes, in a failed run's error, the size limit that a
 // FUSE server held against the code, and returns the run's file view.
-// The servers end on their own when the run's mount namespace goes away.
+// The server ends on its own once the run is over (releaseMount).
 func (n *nsRunner) concludeSpaces(res *Result, spec Spec, served []*servedSpace) string {
 	if len(served) > 0 {
-		// One server serves them all: it ends when the run's mount
-		// namespace goes away with its last process.
+		// One server serves them all: it ends when the kernel tears the
+		// file system down, after releaseMount.
 		done := served[0].fs.Done()
 		go func() {
 			select {
