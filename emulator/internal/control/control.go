@@ -87,7 +87,7 @@ func (c *Controller) Faults() *faults.Engine { return c.cfg.Faults }
 // Journal returns the request journal.
 func (c *Controller) Journal() *journal.Journal { return c.cfg.Journal }
 
-type surface int
+type surface uint8
 
 const (
 	surfV1 surface = iota
@@ -97,24 +97,26 @@ const (
 
 // call is one request on its way through.
 type call struct {
-	c       *Controller
-	surf    surface
-	entry   journal.Entry
-	began   time.Time
-	w       *respWriter
-	bodyIn  atomic.Int64
-	aborted atomic.Bool
+	c      *Controller
+	entry  journal.Entry
+	began  time.Time
+	w      *respWriter
+	bodyIn atomic.Int64
+
+	// The small fields together, so that a call fits a smaller size class.
+	surf     surface
+	rpcTool  bool // the /mcp request is a tools/call (see rpcID)
+	cut      bool // close the connection after the handler (truncated upload)
+	recorded bool // the journal entry is written
+	aborted  atomic.Bool
+	hijacked atomic.Bool
 
 	// rpcID is the id of an /mcp JSON-RPC request (nil for a notification
-	// or a body that is not one request); rpcTool says it is a tools/call.
-	rpcID   json.RawMessage
-	rpcTool bool
+	// or a body that is not one request).
+	rpcID json.RawMessage
 
-	cut      bool // close the connection after the handler (truncated upload)
-	hijacked atomic.Bool
-	tgt      atomic.Pointer[target] // org and thread, for a partial reset
-	abortCh  chan struct{}          // made on demand under c.mu; closed by abort
-	recorded bool                   // the journal entry is written
+	tgt     atomic.Pointer[target] // org and thread, for a partial reset
+	abortCh chan struct{}          // made on demand under c.mu; closed by abort
 	// unscanned is the /v1 body whose target is yet to be learnt: from
 	// the handler (Decoded), or, if it never says, by record.
 	unscanned []byte
