@@ -21,6 +21,7 @@ package sandbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -95,10 +96,17 @@ func (n *nsRunner) receiveMount(p *proc) {
 // to it was the descriptor the emulator held; the kernel tears it down
 // (and its server ends) in the background, after the run.
 func (p *proc) releaseMount() {
-	if f := p.fuseHold; f != nil {
-		p.fuseHold = nil
-		go f.Close()
+	if p.mounted == nil {
+		return
 	}
+	p.released.Do(func() {
+		go func() {
+			<-p.mounted // the child is gone or going: its socket ends
+			if p.fuseHold != nil {
+				p.fuseHold.Close()
+			}
+		}()
+	})
 }
 
 // attachSpaces makes the run's spaces the entries of its child's FUSE
@@ -106,6 +114,10 @@ func (p *proc) releaseMount() {
 // nil when the child could not mount FUSE and the view allows bind mounts
 // instead (auto).
 func (n *nsRunner) attachSpaces(p *proc, spaces []space) ([]*servedSpace, error) {
+	if p.mounted == nil {
+		return nil, errors.New("sandbox: the child has no FUSE view")
+	}
+	<-p.mounted
 	switch {
 	case p.fuseErr != nil:
 		return nil, p.fuseErr

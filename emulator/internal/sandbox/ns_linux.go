@@ -47,6 +47,10 @@ type nsRunner struct {
 	closed    bool
 	refilling bool
 	refills   sync.WaitGroup
+	// refilled is closed when the refill in flight has put its child in
+	// warm (or failed); claimed: a take waits for that child.
+	refilled chan struct{}
+	claimed  bool
 
 	// view is the file view runs get: fuse or bind, or auto until the
 	// probe decides (fuse if it could mount FUSE, else bind and viewWhy
@@ -248,12 +252,14 @@ func (n *nsRunner) close() error {
 type proc struct {
 	cmd                       *exec.Cmd
 	cfgW, errR, outR, errOutR *os.File
-	fuseSock                  *os.File // the emulator's end of the child's fd 5
+	fuseSock                  *os.File // the emulator's end of the child's fd 5 (closed once spawned: read by receiveMount)
 	cg                        *cgroup
 	joinErr                   error
-	// A child of a FUSE view mounts it as it starts: mux serves it (no
-	// spaces yet), or fuseWhy says why the child could not mount it, or
-	// fuseErr why it cannot be served.
+	// A child of a FUSE view mounts it as it starts: once mounted is
+	// closed, mux serves it (no spaces yet), or fuseWhy says why the child
+	// could not mount it, or fuseErr why it cannot be served.
+	mounted  chan struct{}
+	released sync.Once
 	mux      *spacefs.Mux
 	fuseHold *os.File // the mount's root (O_PATH): keeps it past the run
 	fuseWhy  string
@@ -268,7 +274,6 @@ func (p *proc) discard() {
 	p.errR.Close()
 	p.outR.Close()
 	p.errOutR.Close()
-	p.fuseSock.Close()
 	p.releaseMount()
 	if p.cg != nil {
 		p.cg.remove()
@@ -346,7 +351,16 @@ func (n *nsRunner) spawn() (*proc, error) {
 		p.joinErr = p.cg.join(p.cmd.Process.Pid)
 	}
 	if fuse {
-		n.receiveMount(p)
+		// Not waited for here: the child's runtime starts and mounts while
+		// the run it will be is asked for (attachSpaces waits).
+		p.mounted = make(chan struct{})
+		go func() {
+			defer close(p.mounted)
+			defer p.fuseSock.Close()
+			n.receiveMount(p)
+		}()
+	} else {
+		p.fuseSock.Close() // the child's end is its own
 	}
 	return p, nil
 }
@@ -355,15 +369,38 @@ func (n *nsRunner) spawn() (*proc, error) {
 // starts the next), or a new one.
 func (n *nsRunner) take() (*proc, error) {
 	defer n.refill()
+	if p := n.warmChild(); p != nil {
+		return p, nil
+	}
+	// A refill in flight started before this run was asked for: its child
+	// comes sooner than a new one would. One take waits for it; others
+	// (concurrent runs) spawn their own.
+	n.mu.Lock()
+	var refilled chan struct{}
+	if n.refilling && !n.claimed {
+		n.claimed, refilled = true, n.refilled
+	}
+	n.mu.Unlock()
+	if refilled != nil {
+		<-refilled
+		if p := n.warmChild(); p != nil {
+			return p, nil
+		}
+	}
+	return n.spawn()
+}
+
+// warmChild returns the child kept ahead, if there is one still alive.
+func (n *nsRunner) warmChild() *proc {
 	select {
 	case p := <-n.warm:
 		if p.alive() {
-			return p, nil
+			return p
 		}
 		p.discard() // killed while it waited (e.g. its parent thread exited: Pdeathsig)
 	default:
 	}
-	return n.spawn()
+	return nil
 }
 
 // alive reports whether a spawned child is still waiting, without reaping it.
@@ -381,10 +418,13 @@ func (n *nsRunner) refill() {
 	if n.closed || n.refilling {
 		return
 	}
-	n.refilling = true
+	n.refilling, n.claimed = true, false
+	refilled := make(chan struct{})
+	n.refilled = refilled
 	n.refills.Add(1)
 	go func() {
 		defer n.refills.Done()
+		defer close(refilled)
 		p, err := n.spawn()
 		if err != nil {
 			n.r.log.Warn("sandbox: spawning the next sandbox", "err", err)
