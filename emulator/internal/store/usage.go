@@ -11,7 +11,8 @@ import (
 // Files API can address (what List shows); 0 for a space that does not
 // exist. It answers from the listing index when the space has one.
 func (s *Store) Usage(ctx context.Context, sp Space) (int64, error) {
-	if idx := s.indexed(sp.Key()); idx != nil {
+	key := sp.Key() // once: building it allocates
+	if idx := s.indexed(key); idx != nil {
 		// An indexed space keeps its total as it changes: no listing is built.
 		return idx.usage(), nil
 	}
@@ -55,7 +56,8 @@ func (s *Store) Occupancy(ctx context.Context, sp Space, p string, withUsage boo
 	if err := ValidPath(p); err != nil {
 		return 0, 0, fmt.Errorf("store: occupancy of %s: %w", sp.ObjectKey(p), err)
 	}
-	if idx := s.indexed(sp.Key()); idx != nil {
+	key := sp.Key() // once: building it allocates
+	if idx := s.indexed(key); idx != nil {
 		size, err := idx.sizeOf(sp, p)
 		if err != nil && !errors.Is(err, ErrIsDir) {
 			size, err = 0, nil
@@ -65,7 +67,7 @@ func (s *Store) Occupancy(ctx context.Context, sp Space, p string, withUsage boo
 		}
 		return size, idx.usage(), nil
 	}
-	if s.spaceMissing(sp.Key()) {
+	if s.spaceMissing(key) {
 		return 0, 0, nil // no such space: nothing at p, nothing held
 	}
 	size, err = s.Size(ctx, sp, p)
