@@ -232,6 +232,12 @@ func contentLength(raw json.RawMessage) (int64, error) {
 	if c := raw[0]; c != '-' && (c < '0' || c > '9') {
 		return 0, validationf("content_length must be an integer number of bytes, not %s", raw)
 	}
+	if v, ok := plainDigits(raw); ok {
+		if v > MaxContentLength {
+			return 0, validationf("content_length exceeds maximum of %d bytes (10 GiB)", MaxContentLength)
+		}
+		return v, nil
+	}
 	n := json.Number(raw)
 	v, err := n.Int64()
 	if err != nil {
@@ -250,6 +256,22 @@ func contentLength(raw json.RawMessage) (int64, error) {
 		return 0, validationf("content_length exceeds maximum of %d bytes (10 GiB)", MaxContentLength)
 	}
 	return v, nil
+}
+
+// plainDigits is the value of raw if it is 1 to 18 decimal digits (what
+// json.Number's Int64 would return, without making a string of it).
+func plainDigits(raw []byte) (int64, bool) {
+	if len(raw) == 0 || len(raw) > 18 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, true
 }
 
 // handleUploadURL is POST /v1/files/upload_url (SPEC U-1..U-4).
