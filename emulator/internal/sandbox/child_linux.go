@@ -59,12 +59,10 @@ type op struct {
 	Opts   string `json:",omitempty"` // tmpfs options
 	// fuse: a FUSE mount of space Index (host directory Source), served
 	// by the emulator; with Fallback, Source is bound instead when FUSE
-	// cannot be mounted. Limited: the space has a size limit. Device
-	// is the FUSE device to open ("": /dev/fuse; tests name another).
-	Index    int    `json:",omitempty"`
-	Fallback bool   `json:",omitempty"`
-	Limited  bool   `json:",omitempty"`
-	Device   string `json:",omitempty"`
+	// cannot be mounted. Limited: the space has a size limit.
+	Index    int  `json:",omitempty"`
+	Fallback bool `json:",omitempty"`
+	Limited  bool `json:",omitempty"`
 }
 
 // fuseReply is what a child of a FUSE view tells the emulator as soon as
@@ -166,8 +164,8 @@ func runChild() {
 		}
 	}
 	if cfg.Probe {
-		// With a FUSE view, binding its entries went through the
-		// emulator's server: it answers.
+		// With a FUSE view, the lookups of its first entries (mountSpaces)
+		// went through the emulator's server: it answers.
 		os.Exit(0)
 	}
 	if cfg.NProc > 0 {
@@ -371,8 +369,8 @@ func apply(root string, o op) error {
 			return err
 		}
 		// The space's entry in the FUSE mount, reached through the
-		// descriptor of its root (the root tmpfs covers the mount point).
-		// The first lookup waits for the emulator to answer INIT.
+		// descriptor of its root (the root tmpfs covers the mount point);
+		// the kernel knows the first entries already (mountSpaces).
 		src := fmt.Sprintf("/proc/self/fd/%d/%d", childFuse.root, o.Index)
 		if err := unix.Mount(src, t, "", unix.MS_BIND, ""); err != nil {
 			return fmt.Errorf("bind the FUSE view: %w", err)

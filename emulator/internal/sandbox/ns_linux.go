@@ -493,7 +493,7 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 			return fmt.Errorf("sandbox: %s is not a directory (%v)", s.host, err)
 		}
 		ops = append(ops, op{Kind: "fuse", Source: s.host, Target: s.inside, RW: !s.readOnly, Index: len(spaces),
-			Fallback: n.r.opts.FS == FSAuto, Limited: !s.readOnly && s.quota > 0, Device: n.r.opts.fuseDevice})
+			Fallback: n.r.opts.FS == FSAuto, Limited: !s.readOnly && s.quota > 0})
 		spaces = append(spaces, s)
 		return nil
 	}
