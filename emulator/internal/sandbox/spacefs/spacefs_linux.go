@@ -179,10 +179,11 @@ func serveConn(devFd int, raw fuse.RawFileSystem) (*fuse.Server, error) {
 	defer unix.Close(watch)
 	srv, err := fuse.NewServer(raw, "/dev/fd/"+strconv.Itoa(devFd), &fuse.MountOptions{
 		FsName: "localbaponi", Name: "localbaponi",
-		// 1 MiB (the kernel's default max_pages): a run's server starts
-		// before its run is known (Mux), so allocating its readers'
-		// buffers is not part of the run's start.
-		MaxWrite:           1 << 20,
+		// Not 1 MiB: each reader of each run's server holds a buffer this
+		// big. With 1 MiB a 100 MiB write took ~90 ms instead of ~110,
+		// but runs started ~0.5-1.5 ms slower end to end (the garbage of
+		// every run's buffers), and a run's start is what counts.
+		MaxWrite:           128 << 10,
 		DisableXAttrs:      true,
 		DisableReadDirPlus: true,
 		MaxBackground:      32,
