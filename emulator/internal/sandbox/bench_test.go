@@ -15,10 +15,13 @@ import (
 // interpreter: each iteration runs the same trivial program bare (the real
 // interpreter binary, clean environment, output captured) and in the
 // sandbox, and the medians of both and their difference are reported.
+// The run has no thread or volume; BENCH_SANDBOX_FS picks the file view
+// (default auto: a FUSE view's child mounts it before its run is known).
 //
-//	go test -run '^$' -bench Startup -benchtime 30x ./emulator/internal/sandbox/
+//	go test -run '^$' -bench 'Startup$' -benchtime 30x ./emulator/internal/sandbox/
+//	BENCH_SANDBOX_FS=bind go test -run '^$' -bench 'Startup$' -benchtime 30x ./emulator/internal/sandbox/
 func BenchmarkStartup(b *testing.B) {
-	r, err := NewRunner(Options{Isolation: IsolationNamespaces})
+	r, err := NewRunner(Options{Isolation: IsolationNamespaces, FS: os.Getenv("BENCH_SANDBOX_FS")})
 	if err != nil {
 		b.Fatal(err)
 	}
