@@ -101,6 +101,10 @@ type childConfig struct {
 	// only if a space with a size limit fell back to a bind (the FUSE
 	// server holds the limits of the others exactly).
 	FuseSpaces int
+	// FuseRoot and FuseDevice are set for a child spawned without its
+	// FUSE mount whose run has spaces: it mounts it now (mountSpaces) and
+	// waits for the emulator to serve the spaces.
+	FuseRoot, FuseDevice string
 	// SetIDs makes the child switch to uid/gid 1000 and drop supplementary
 	// groups after building the sandbox (it started as root of its user
 	// namespace, mapped to the host's root, to reach root-only paths).
@@ -132,13 +136,18 @@ func runChild() {
 	}
 	childFuse.root = -1
 	if root := os.Getenv(fuseRootEnv); root != "" {
-		if err := mountSpaces(root, os.Getenv(fuseDeviceEnv)); err != nil {
+		if err := mountSpaces(root, os.Getenv(fuseDeviceEnv), true); err != nil {
 			fail("%v", err)
 		}
 	}
 	var cfg childConfig
 	if err := json.NewDecoder(os.NewFile(configFD, "sandbox-config")).Decode(&cfg); err != nil {
 		fail("read sandbox config: %v", err)
+	}
+	if cfg.FuseRoot != "" {
+		if err := mountSpaces(cfg.FuseRoot, cfg.FuseDevice, false); err != nil {
+			fail("%v", err)
+		}
 	}
 	// The parent put this process in its run's cgroup before sending the
 	// config: a cgroup namespace rooted there makes /proc/self/cgroup say
@@ -395,7 +404,11 @@ func apply(root string, o op) error {
 // emulator answers INIT while the child waits for a run, and a run's
 // spaces cost it only their binds. A FUSE mount that fails is not an
 // error here: the emulator is told why, and decides (auto binds instead).
-func mountSpaces(root, device string) error {
+//
+// Ahead (before its run is known), it also looks up the mount's first
+// entries; else (its run is known) it waits for the emulator to say that
+// the run's spaces are served.
+func mountSpaces(root, device string, ahead bool) error {
 	// Nothing done here may propagate back to the host.
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
@@ -422,6 +435,15 @@ func mountSpaces(root, device string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("hand the FUSE descriptor to the emulator: %w", err)
+	}
+	if !ahead {
+		if childFuse.root >= 0 {
+			b := []byte{0}
+			if k, err := unix.Read(fuseFD, b); err != nil || k != 1 || b[0] != 1 {
+				return fmt.Errorf("the emulator did not serve the FUSE view (%v)", err)
+			}
+		}
+		return nil
 	}
 	// The kernel keeps the root's first entries from now on: binding a
 	// run's spaces then asks the server nothing (spacefs.Placeholders).

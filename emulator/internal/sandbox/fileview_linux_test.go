@@ -165,3 +165,38 @@ func TestFileViewUntouchedVolumesDoNotFailTheRun(t *testing.T) {
 		}
 	}
 }
+
+// A child is spawned with its FUSE mount made when the runner's last run
+// had spaces; one spawned without it (after runs without spaces) mounts it
+// when its run turns out to need one. Runs with and without spaces, in an
+// order that takes both paths, all get their view and their files.
+func TestFileViewMountedAheadOrWhenNeeded(t *testing.T) {
+	if ok, why := fuseUsable(); !ok {
+		t.Skipf("/dev/fuse cannot be opened here (%s)", why)
+	}
+	r := newRunner(t, Options{FS: FSFuse})
+	home := t.TempDir()
+	vol := Mount{HostDir: t.TempDir(), Slug: "data"}
+	for i, spaces := range []bool{false, true, true, true, false, false, true, true} {
+		spec := Spec{Language: "bash", Code: []byte(fmt.Sprintf("echo %d > /tmp/x && echo ok", i))}
+		if spaces {
+			spec = Spec{Language: "bash", HomeDir: home, Volumes: []Mount{vol},
+				Code: []byte(fmt.Sprintf("echo %d > /home/baponi/h%d && echo %d > /volumes/data/v%d && echo ok", i, i, i, i))}
+		}
+		res := run(t, r, spec)
+		mustSucceed(t, res)
+		if string(res.Stdout) != "ok\n" || (spaces && res.FileView != FSFuse) {
+			t.Fatalf("run %d: stdout %q, file view %q", i, res.Stdout, res.FileView)
+		}
+		if spaces {
+			for _, p := range []string{filepath.Join(home, fmt.Sprintf("h%d", i)), filepath.Join(vol.HostDir, fmt.Sprintf("v%d", i))} {
+				if b, err := os.ReadFile(p); err != nil || string(b) != fmt.Sprintf("%d\n", i) {
+					t.Fatalf("run %d: %s: %q %v", i, p, b, err)
+				}
+			}
+		}
+	}
+	if n := r.ns.lateMounts.Load(); n == 0 {
+		t.Fatal("no run's child mounted its view when it learned its run: the test missed that path")
+	}
+}

@@ -118,6 +118,34 @@ func (n *nsRunner) attachSpaces(p *proc, spaces []space) ([]*servedSpace, error)
 		return nil, errors.New("sandbox: the child has no FUSE view")
 	}
 	<-p.mounted
+	return n.attach(p, spaces)
+}
+
+// lateMount is attachSpaces for a child spawned without its FUSE mount
+// (the runner's runs had no spaces lately): the child mounts it when it
+// learns its run (childConfig.FuseRoot) and waits; the emulator serves it,
+// attaches the spaces and tells the child to go on.
+func (n *nsRunner) lateMount(p *proc, spaces []space) ([]*servedSpace, error) {
+	n.lateMounts.Add(1)
+	n.receiveMount(p)
+	p.mounted = make(chan struct{})
+	close(p.mounted)
+	served, err := n.attach(p, spaces)
+	if p.mux != nil {
+		ok := byte(1)
+		if err != nil {
+			ok = 0
+		}
+		if _, werr := unix.Write(int(p.fuseSock.Fd()), []byte{ok}); werr != nil && err == nil {
+			err = fmt.Errorf("sandbox: tell the child its FUSE view is served: %w", werr)
+		}
+	}
+	return served, err
+}
+
+// attach makes the spaces the entries of the child's FUSE mount, once it
+// was received.
+func (n *nsRunner) attach(p *proc, spaces []space) ([]*servedSpace, error) {
 	switch {
 	case p.fuseErr != nil:
 		return nil, p.fuseErr

@@ -56,8 +56,10 @@ type nsRunner struct {
 	// probe decides (fuse if it could mount FUSE, else bind and viewWhy
 	// says why).
 	view, viewWhy string
-	fuseOnce      sync.Once // the warning that FUSE fell back to binds
-	fuseWhy       string    // its reason (written once, under fuseOnce)
+	premount      atomic.Bool  // spawn children with their FUSE mount made
+	lateMounts    atomic.Int64 // runs whose child mounted it when it learned its run
+	fuseOnce      sync.Once    // the warning that FUSE fell back to binds
+	fuseWhy       string       // its reason (written once, under fuseOnce)
 }
 
 // etcFiles are the host's /etc entries the interpreters need (dynamic
@@ -76,6 +78,7 @@ func newNSRunner(r *Runner) (*nsRunner, error) {
 		return nil, fmt.Errorf("cannot re-execute the emulator: %w", err)
 	}
 	n := &nsRunner{r: r, asRoot: os.Geteuid() == 0, warm: make(chan *proc, 1), view: r.opts.FS}
+	n.premount.Store(true)
 	if n.asRoot {
 		n.hostUID, n.hostGID = r.opts.HostUID, r.opts.HostGID
 	} else {
@@ -258,12 +261,22 @@ type proc struct {
 	// A child of a FUSE view mounts it as it starts: once mounted is
 	// closed, mux serves it (no spaces yet), or fuseWhy says why the child
 	// could not mount it, or fuseErr why it cannot be served.
-	mounted  chan struct{}
-	released sync.Once
-	mux      *spacefs.Mux
-	fuseHold *os.File // the mount's root (O_PATH): keeps it past the run
-	fuseWhy  string
-	fuseErr  error
+	mounted   chan struct{}
+	released  sync.Once
+	sockOwned bool // fuseSock is closed by the goroutine receiving the mount
+	sockOnce  sync.Once
+	mux       *spacefs.Mux
+	fuseHold  *os.File // the mount's root (O_PATH): keeps it past the run
+	fuseWhy   string
+	fuseErr   error
+}
+
+// closeSock closes the emulator's end of the child's descriptor socket,
+// unless the goroutine receiving the child's mount owns it.
+func (p *proc) closeSock() {
+	if !p.sockOwned {
+		p.sockOnce.Do(func() { p.fuseSock.Close() })
+	}
 }
 
 // discard kills a child that will not be used and releases what it holds.
@@ -275,6 +288,7 @@ func (p *proc) discard() {
 	p.outR.Close()
 	p.errOutR.Close()
 	p.releaseMount()
+	p.closeSock()
 	if p.cg != nil {
 		p.cg.remove()
 	}
@@ -329,7 +343,10 @@ func (n *nsRunner) spawn() (*proc, error) {
 	childSock := os.NewFile(uintptr(sp[1]), "sandbox-fuse-child")
 	child = append(child, childSock)
 	env := []string{childEnv + "=1"}
-	fuse := n.view != FSBind
+	// A child mounts its FUSE view before its run is known when the
+	// runner's last run had spaces (most runs of one emulator do, or none
+	// do); else it mounts it if its run needs one (lateMount).
+	fuse := n.view != FSBind && n.premount.Load()
 	if fuse {
 		env = append(env, fuseRootEnv+"="+n.root, fuseDeviceEnv+"="+n.r.opts.fuseDevice)
 	}
@@ -353,14 +370,12 @@ func (n *nsRunner) spawn() (*proc, error) {
 	if fuse {
 		// Not waited for here: the child's runtime starts and mounts while
 		// the run it will be is asked for (attachSpaces waits).
-		p.mounted = make(chan struct{})
+		p.mounted, p.sockOwned = make(chan struct{}), true
 		go func() {
 			defer close(p.mounted)
 			defer p.fuseSock.Close()
 			n.receiveMount(p)
 		}()
-	} else {
-		p.fuseSock.Close() // the child's end is its own
 	}
 	return p, nil
 }
@@ -582,10 +597,19 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 	defer stop()
 
 	// The spaces are the entries of the child's FUSE mount before it
-	// learns its run (and binds them).
+	// learns its run (and binds them). A child spawned without one (the
+	// runner's runs had no spaces lately) mounts it when it learns its
+	// run, and waits for them (lateMount).
 	var served []*servedSpace
 	setupErr := ""
-	if len(spaces) > 0 {
+	late := len(spaces) > 0 && p.mounted == nil
+	if !probe {
+		n.premount.Store(len(spaces) > 0)
+	}
+	switch {
+	case late:
+		cfg.FuseRoot, cfg.FuseDevice = n.root, n.r.opts.fuseDevice
+	case len(spaces) > 0:
 		var err error
 		if served, err = n.attachSpaces(p, spaces); err != nil {
 			setupErr = err.Error()
@@ -605,6 +629,13 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 		}
 	}
 	p.cfgW.Close()
+	if late && setupErr == "" {
+		var err error
+		if served, err = n.lateMount(p, spaces); err != nil {
+			kill()
+			setupErr = err.Error()
+		}
+	}
 	// The limits of spaces served over FUSE are held by their servers;
 	// the others' by the file size limit and the watcher.
 	limited = unservedLimits(limited, served)
@@ -617,6 +648,7 @@ func (n *nsRunner) start(ctx context.Context, p *proc, spec Spec, it *interp, pr
 	}
 	werr := p.cmd.Wait()
 	p.releaseMount()
+	p.closeSock()
 	stopWatch()
 	wg.Wait()
 	timer.Stop()
