@@ -110,20 +110,7 @@ func decodeSlots(data []byte, names []string, slots []flatSlot) bool {
 	}
 	// As decodeFlatReflect: one copy of a small body backs every string,
 	// one array every *string.
-	var text string
-	str := func(b []byte) string {
-		if len(b) == 0 {
-			return ""
-		}
-		if len(data) > 1<<10 {
-			return string(b)
-		}
-		if text == "" {
-			text = string(data)
-		}
-		off := cap(data) - cap(b) // b is a slice of data
-		return text[off : off+len(b)]
-	}
+	str := bodyStrings(data)
 	var ptrs []string
 	for i, sl := range slots {
 		if !given[i] {
@@ -196,22 +183,9 @@ func decodeFlatReflect(data []byte, dst any) bool {
 	if !ok {
 		return false
 	}
-	// One copy of a small body backs every string (a big one is not kept
-	// alive by a short field), and one array every *string.
-	var text string
-	str := func(b []byte) string {
-		if len(b) == 0 {
-			return ""
-		}
-		if len(data) > 1<<10 {
-			return string(b)
-		}
-		if text == "" {
-			text = string(data)
-		}
-		off := cap(data) - cap(b) // b is a slice of data
-		return text[off : off+len(b)]
-	}
+	// One copy of a small body backs every string, and one array every
+	// *string.
+	str := bodyStrings(data)
 	var ptrs []string
 	sv := rv.Elem()
 	for _, s := range sets[:n] {
@@ -356,4 +330,24 @@ func collectFlat(t reflect.Type, index []int, ff *flatFields, seen map[string]bo
 		}
 	}
 	return true
+}
+
+// bodyStrings returns the strings of a body's values (slices of data):
+// one copy of a small body backs them all; a big body is not kept alive
+// by a short field, each gets its own.
+func bodyStrings(data []byte) func([]byte) string {
+	var text string
+	return func(b []byte) string {
+		if len(b) == 0 {
+			return ""
+		}
+		if len(data) > 1<<10 {
+			return string(b)
+		}
+		if text == "" {
+			text = string(data)
+		}
+		off := cap(data) - cap(b) // b is a slice of data
+		return text[off : off+len(b)]
+	}
 }
