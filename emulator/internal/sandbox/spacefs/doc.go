@@ -1,12 +1,14 @@
-// Package spacefs serves one thread or volume directory (a "space") to a
-// sandbox over FUSE, in place of a bind mount.
+// Package spacefs serves thread and volume directories ("spaces") to a
+// sandbox over FUSE, in place of bind mounts.
 //
-// The sandbox child mounts a FUSE file system at /home/baponi or
-// /volumes/<slug> inside its own mount namespace and hands the /dev/fuse
-// descriptor to the emulator, which serves it with this package for the
-// run's lifetime. Two things follow that a bind mount cannot give:
-//   - the kernel prints the FUSE mount's root as "/" in mountinfo, so no
-//     host path of the data directory is visible to sandboxed code;
+// The sandbox child mounts one FUSE file system inside its own mount
+// namespace and hands the /dev/fuse descriptor to the emulator, which
+// serves it with a Mux: each of the run's spaces is an entry ("0", "1", …)
+// of the mount's root, an FS of its own, which the child binds at
+// /home/baponi or /volumes/<slug>. Two things follow that a bind mount of
+// the host directory cannot give:
+//   - the kernel prints a mount's root as the entry ("/0") in mountinfo,
+//     so no host path of the data directory is visible to sandboxed code;
 //   - every size change goes through the server, which refuses a write,
 //     truncate, fallocate or create past the space's size limit with
 //     ENOSPC, exactly, with no overshoot.

@@ -31,7 +31,6 @@ type Mux struct {
 	list atomic.Pointer[[]*FS] // the attached spaces (nil: none yet)
 	mu   sync.Mutex            // orders Attach and the server's end
 	over bool
-	done chan struct{}
 }
 
 const (
@@ -56,7 +55,7 @@ const (
 // kernel's INIT before returning, and the root is empty until Attach. It
 // always takes devFd; ErrUnmounted means the mount was gone before INIT.
 func ServeMux(devFd int) (*Mux, error) {
-	m := &Mux{RawFileSystem: fuse.NewDefaultRawFileSystem(), done: make(chan struct{})}
+	m := &Mux{RawFileSystem: fuse.NewDefaultRawFileSystem()}
 	srv, err := serveConn(devFd, m)
 	if err != nil {
 		return nil, err
@@ -69,7 +68,6 @@ func ServeMux(devFd int) (*Mux, error) {
 		for _, fs := range m.spaces() {
 			close(fs.done)
 		}
-		close(m.done)
 	}()
 	return m, nil
 }
@@ -119,9 +117,6 @@ func (m *Mux) spaces() []*FS {
 	}
 	return nil
 }
-
-// Done is closed when the mount is gone and every descriptor is released.
-func (m *Mux) Done() <-chan struct{} { return m.done }
 
 // String names the file system (go-fuse's mount name).
 func (m *Mux) String() string { return "localbaponi" }

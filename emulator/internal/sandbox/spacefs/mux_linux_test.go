@@ -18,7 +18,7 @@ import (
 // lists the spaces and cannot be changed; what is written lands in each
 // space's own directory.
 func TestMuxSpaces(t *testing.T) {
-	mnt, backs, srv := mountSpacesT(t, []Options{{Quota: 1 << 20}, {ReadOnly: true}, {}}, true)
+	mnt, backs, srv := mountSpacesT(t, []Options{{Quota: 1 << 20}, {ReadOnly: true}, {}})
 	p := func(s ...string) string { return filepath.Join(append([]string{mnt}, s...)...) }
 
 	ents, err := os.ReadDir(mnt)

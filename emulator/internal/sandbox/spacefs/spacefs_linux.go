@@ -23,7 +23,7 @@ import (
 // Options configure the file system of one space.
 type Options struct {
 	// Root is the space's host directory, opened by the caller with
-	// O_DIRECTORY|O_NOFOLLOW. Serve takes it over (closes it at the end).
+	// O_DIRECTORY|O_NOFOLLOW. Attach takes it over (closes it at the end).
 	Root *os.File `json:"-"`
 	// ReadOnly refuses every change with EROFS.
 	ReadOnly bool
@@ -41,7 +41,7 @@ type Options struct {
 	RootMapped           bool
 }
 
-// FS is the FUSE file system of one space. Make it with Serve.
+// FS is the FUSE file system of one space, an entry of a Mux (Attach).
 type FS struct {
 	fuse.RawFileSystem
 	o      Options
@@ -58,7 +58,6 @@ type FS struct {
 	used int64
 	hit  atomic.Bool // a change was refused for the size limit
 
-	srv  *fuse.Server
 	done chan struct{}
 }
 
@@ -109,33 +108,10 @@ var (
 // most 8192).
 func MaxOpenFiles() int64 { return maxOpenFiles }
 
-// ErrUnmounted is Serve's error when the mount went away before its INIT
-// was answered: the run's namespace ended (its code was done without
-// touching the space), and there is nothing left to serve.
+// ErrUnmounted is ServeMux's error when the mount went away before its
+// INIT was answered, and Attach's once the mount is gone: there is
+// nothing left to serve.
 var ErrUnmounted = errors.New("spacefs: the mount went away before it was served")
-
-// Serve serves the FUSE connection devFd (an open /dev/fuse, already
-// mounted by the sandbox child) with the space o.Root, until the mount
-// goes away. It answers the kernel's INIT before returning; Wait waits for
-// the end. It always takes devFd and o.Root, also when it fails.
-func Serve(devFd int, o Options) (*FS, error) {
-	fs, err := newFS(o)
-	if err != nil {
-		unix.Close(devFd)
-		return nil, err
-	}
-	srv, err := serveConn(devFd, fs)
-	if err != nil {
-		fs.OnUnmount()
-		return nil, err
-	}
-	fs.srv = srv
-	go func() {
-		defer close(fs.done)
-		srv.Serve()
-	}()
-	return fs, nil
-}
 
 // newFS makes the file system of one space; it takes o.Root.
 func newFS(o Options) (*FS, error) {
@@ -205,9 +181,6 @@ func aborted(fd int) bool {
 	n, err := unix.Poll(pfd, 0)
 	return err == nil && n > 0 && pfd[0].Revents&unix.POLLERR != 0
 }
-
-// Wait returns when the mount is gone and every descriptor is released.
-func (fs *FS) Wait() { <-fs.done }
 
 // Done is closed when the mount is gone and every descriptor is released.
 func (fs *FS) Done() <-chan struct{} { return fs.done }

@@ -40,54 +40,22 @@ func TestMain(m *testing.M) {
 type testServe struct {
 	Mnt, Back string
 	O         Options
-	// Mux, when set, serves these spaces (their Back and O) as the
-	// entries of one mount (ServeMux, Attach) instead.
+	// Mux is the spaces (their Back and O), served as the entries "0",
+	// "1", … of the mount at Mnt (ServeMux, Attach), as the sandbox does.
 	Mux []testServe
 }
 
-// serveForTest mounts and serves one space, says "ready", answers "stat"
-// lines on stdin with "<used> <hit>", and ends at EOF.
+// serveForTest mounts and serves the spaces, says "ready", answers "stat"
+// lines on stdin with the first space's "<used> <hit>", and ends at EOF.
 func serveForTest(cfg string) int {
 	var c testServe
 	if err := json.Unmarshal([]byte(cfg), &c); err != nil {
 		fmt.Println("bad config:", err)
 		return 2
 	}
-	if len(c.Mux) > 0 {
-		return serveMuxForTest(c)
-	}
-	root, err := os.OpenFile(c.Back, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
-	if err != nil {
-		fmt.Println(err)
-		return 2
-	}
-	dev, err := Mount("", c.Mnt, c.O.ReadOnly)
-	if err != nil {
-		fmt.Println("mount:", err)
-		return 3
-	}
-	c.O.Root = root
-	fs, err := Serve(dev, c.O)
-	if err != nil {
-		fmt.Println("serve:", err)
-		return 2
-	}
-	fmt.Println("ready")
-	sc := bufio.NewScanner(os.Stdin)
-	for sc.Scan() {
-		fmt.Println(fs.Used(), fs.QuotaHit())
-	}
-	_ = unix.Unmount(c.Mnt, unix.MNT_DETACH)
-	select {
-	case <-fs.Done():
-		return 0
-	case <-time.After(10 * time.Second):
-		return 4
-	}
+	return serveMuxForTest(c)
 }
 
-// serveMuxForTest serves c.Mux as the entries of one mount; "stat" lines
-// are answered for the first space.
 func serveMuxForTest(c testServe) int {
 	dev, err := Mount("", c.Mnt, false)
 	if err != nil {
@@ -125,7 +93,7 @@ func serveMuxForTest(c testServe) int {
 	}
 	_ = unix.Unmount(c.Mnt, unix.MNT_DETACH)
 	select {
-	case <-m.Done():
+	case <-fss[0].Done():
 		return 0
 	case <-time.After(10 * time.Second):
 		return 4
@@ -168,14 +136,14 @@ func (s *server) QuotaHit(t *testing.T) bool { _, h := s.stat(t); return h }
 // backing directory.
 func mountT(t *testing.T, o Options) (string, string, *server) {
 	t.Helper()
-	mnt, backs, s := mountSpacesT(t, []Options{o}, false)
-	return mnt, backs[0], s
+	mnt, backs, s := mountSpacesT(t, []Options{o})
+	return filepath.Join(mnt, "0"), backs[0], s
 }
 
-// mountSpacesT is mountT for one space, or with mux for several spaces as
-// the entries "0", "1", … of one mount (Mux). It returns the mount point
-// and the spaces' backing directories.
-func mountSpacesT(t *testing.T, opts []Options, mux bool) (string, []string, *server) {
+// mountSpacesT serves spaces as the entries "0", "1", … of one mount (a
+// Mux, as the sandbox does) and returns the mount point and the spaces'
+// backing directories.
+func mountSpacesT(t *testing.T, opts []Options) (string, []string, *server) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("mounting FUSE in the test's own namespace needs root (the sandbox tests cover the unprivileged case)")
@@ -197,12 +165,7 @@ func mountSpacesT(t *testing.T, opts []Options, mux bool) (string, []string, *se
 		spaces = append(spaces, testServe{Back: backing, O: o})
 		backs = append(backs, backing)
 	}
-	c := spaces[0]
-	c.Mnt = mnt
-	if mux {
-		c = testServe{Mnt: mnt, Mux: spaces}
-	}
-	cfg, _ := json.Marshal(c)
+	cfg, _ := json.Marshal(testServe{Mnt: mnt, Mux: spaces})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), serverEnv+"="+string(cfg))
 	cmd.Stderr = os.Stderr
