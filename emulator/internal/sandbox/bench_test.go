@@ -26,11 +26,7 @@ func BenchmarkStartup(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer r.Close()
-	for _, c := range []struct{ lang, code string }{
-		{"python", "print(1)"},
-		{"node", "1"},
-		{"bash", "true"},
-	} {
+	for _, c := range trivialPrograms {
 		b.Run(c.lang, func(b *testing.B) {
 			ctx := context.Background()
 			it, err := r.interpreter(ctx, c.lang, "")
@@ -56,19 +52,32 @@ func BenchmarkStartup(b *testing.B) {
 			}
 			bare()
 			boxed() // warm the page cache and resolve the interpreter
-			var bs, ss []time.Duration
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				bs = append(bs, bare())
-				ss = append(ss, boxed())
-			}
-			b.StopTimer()
-			mb, ms := median(bs), median(ss)
+			mb, ms := alternate(b, bare, boxed)
 			b.ReportMetric(ms2(mb), "bare-ms")
 			b.ReportMetric(ms2(ms), "sandbox-ms")
 			b.ReportMetric(ms2(ms-mb), "added-ms")
 		})
 	}
+}
+
+// trivialPrograms are the programs whose start the benchmarks time.
+var trivialPrograms = []struct{ lang, code string }{
+	{"python", "print(1)"},
+	{"node", "1"},
+	{"bash", "true"},
+}
+
+// alternate runs first and second b.N times each, alternately (so that
+// the machine's load falls on both alike), and returns their medians.
+func alternate(b *testing.B, first, second func() time.Duration) (time.Duration, time.Duration) {
+	var fs, ss []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		fs = append(fs, first())
+		ss = append(ss, second())
+	}
+	b.StopTimer()
+	return median(fs), median(ss)
 }
 
 func median(d []time.Duration) time.Duration {
@@ -103,11 +112,7 @@ func viewRunners(b *testing.B) map[string]*Runner {
 func BenchmarkStartupHome(b *testing.B) {
 	runners := viewRunners(b)
 	home := b.TempDir()
-	for _, c := range []struct{ lang, code string }{
-		{"python", "print(1)"},
-		{"node", "1"},
-		{"bash", "true"},
-	} {
+	for _, c := range trivialPrograms {
 		b.Run(c.lang, func(b *testing.B) {
 			ctx := context.Background()
 			spec := Spec{Language: c.lang, Code: []byte(c.code), Timeout: 30 * time.Second, HomeDir: home}
@@ -120,14 +125,7 @@ func BenchmarkStartupHome(b *testing.B) {
 			}
 			run(FSBind)
 			run(FSFuse)
-			var bs, fs []time.Duration
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				bs = append(bs, run(FSBind))
-				fs = append(fs, run(FSFuse))
-			}
-			b.StopTimer()
-			mb, mf := median(bs), median(fs)
+			mb, mf := alternate(b, func() time.Duration { return run(FSBind) }, func() time.Duration { return run(FSFuse) })
 			b.ReportMetric(ms2(mb), "bind-ms")
 			b.ReportMetric(ms2(mf), "fuse-ms")
 			b.ReportMetric(ms2(mf-mb), "added-ms")
@@ -167,15 +165,9 @@ func BenchmarkFileIO(b *testing.B) {
 				}
 				return time.Duration(s * float64(time.Second))
 			}
-			var bs, fs []time.Duration
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				bs = append(bs, run(FSBind))
-				fs = append(fs, run(FSFuse))
-			}
-			b.StopTimer()
-			b.ReportMetric(ms2(median(bs)), "bind-ms")
-			b.ReportMetric(ms2(median(fs)), "fuse-ms")
+			mb, mf := alternate(b, func() time.Duration { return run(FSBind) }, func() time.Duration { return run(FSFuse) })
+			b.ReportMetric(ms2(mb), "bind-ms")
+			b.ReportMetric(ms2(mf), "fuse-ms")
 		})
 	}
 }
