@@ -133,8 +133,10 @@ func probeForHostPaths(t *testing.T, url, key string, secrets []string, allowRoo
 func hasFuseMount(out, mnt string) bool {
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
-		if len(f) > 8 && f[4] == mnt && len(f[3]) > 1 && strings.Trim(f[3][1:], "0123456789") == "" && f[3][0] == '/' &&
-			strings.Contains(line, " - fuse.localbaponi ") {
+		if len(f) < 9 || f[4] != mnt || !strings.Contains(line, " - fuse.localbaponi ") {
+			continue
+		}
+		if entry, ok := strings.CutPrefix(f[3], "/"); ok && entry != "" && strings.Trim(entry, "0123456789") == "" {
 			return true
 		}
 	}
