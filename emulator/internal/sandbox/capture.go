@@ -52,9 +52,16 @@ func (c *capture) write(p []byte) {
 	}
 }
 
+// drainBufs keeps drain's read buffers between runs: made fresh for
+// every stream, they were ~30 page faults a run in the emulator, which
+// forks for each child and so writes to copied-on-write pages.
+var drainBufs = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
 // drain reads r until EOF (or an error, such as the reader being closed).
 func (c *capture) drain(r *os.File) {
-	b := make([]byte, 32<<10)
+	bp := drainBufs.Get().(*[32 << 10]byte)
+	defer drainBufs.Put(bp)
+	b := bp[:]
 	for {
 		n, err := r.Read(b)
 		if n > 0 {
