@@ -54,7 +54,19 @@ type servedSpace struct {
 func (n *nsRunner) receiveMount(p *proc) {
 	buf := make([]byte, 4096)
 	oob := make([]byte, unix.CmsgSpace(4*2))
-	k, oobn, _, _, err := unix.Recvmsg(int(p.fuseSock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	// The socket is non-blocking: the wait is a parked goroutine, not a
+	// thread blocked in recvmsg(2).
+	var k, oobn int
+	rc, err := p.fuseSock.SyscallConn()
+	if err == nil {
+		rerr := rc.Read(func(fd uintptr) bool {
+			k, oobn, _, _, err = unix.Recvmsg(int(fd), buf, oob, unix.MSG_CMSG_CLOEXEC)
+			return err != unix.EAGAIN
+		})
+		if err == nil {
+			err = rerr
+		}
+	}
 	if err != nil || k == 0 {
 		p.fuseErr = fmt.Errorf("receive the FUSE descriptor: the sandbox ended (%v)", err)
 		return
@@ -136,7 +148,7 @@ func (n *nsRunner) lateMount(p *proc, spaces []space) ([]*servedSpace, error) {
 		if err != nil {
 			ok = 0
 		}
-		if _, werr := unix.Write(int(p.fuseSock.Fd()), []byte{ok}); werr != nil && err == nil {
+		if _, werr := p.fuseSock.Write([]byte{ok}); werr != nil && err == nil {
 			err = fmt.Errorf("sandbox: tell the child its FUSE view is served: %w", werr)
 		}
 	}

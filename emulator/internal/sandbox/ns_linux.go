@@ -28,9 +28,6 @@ import (
 	"github.com/localbaponi/localbaponi/emulator/internal/sandbox/spacefs"
 )
 
-// sandboxUID and sandboxGID are the ids code runs as inside the sandbox.
-const sandboxUID, sandboxGID = 1000, 1000
-
 // nsRunner is the namespace runner of one Runner.
 type nsRunner struct {
 	r       *Runner
@@ -339,7 +336,12 @@ func (n *nsRunner) spawn() (*proc, error) {
 	if err != nil {
 		return fail(err)
 	}
-	p.fuseSock = os.NewFile(uintptr(sp[0]), "sandbox-fuse")
+	if err := unix.SetNonblock(sp[0], true); err != nil {
+		unix.Close(sp[0])
+		unix.Close(sp[1])
+		return fail(err)
+	}
+	p.fuseSock = os.NewFile(uintptr(sp[0]), "sandbox-fuse") // non-blocking: read through the poller
 	childSock := os.NewFile(uintptr(sp[1]), "sandbox-fuse-child")
 	child = append(child, childSock)
 	env := []string{childEnv + "=1"}

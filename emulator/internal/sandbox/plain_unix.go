@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/localbaponi/localbaponi/emulator/internal/rmtree"
+	"github.com/localbaponi/localbaponi/emulator/internal/sandbox/child"
 )
 
 // missingPathsNote explains, for a failed run of the fallback, why the
@@ -99,7 +100,7 @@ func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, er
 	}
 	// The interpreter starts with 0, 1 and 2 only, not with descriptors
 	// the emulator inherited without close-on-exec.
-	if cerr := closeOnExecAbove3(); cerr != nil {
+	if cerr := child.CloseOnExecAbove3(); cerr != nil {
 		r.log.Warn("sandbox: marking inherited descriptors close-on-exec", "err", cerr)
 	}
 	var cmd *exec.Cmd

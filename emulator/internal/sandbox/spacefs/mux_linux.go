@@ -11,6 +11,8 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
+
+	"github.com/localbaponi/localbaponi/emulator/internal/sandbox/child"
 )
 
 // Mux serves several spaces over one FUSE connection: the mount's root is
@@ -47,7 +49,7 @@ const (
 	// binding a run's spaces asks the server nothing (the kernel keeps
 	// the entries; their attributes, kept for no time, are asked for at
 	// the first use, when the space is attached).
-	Placeholders = 8
+	Placeholders = child.FusePlaceholders
 )
 
 // ServeMux serves the FUSE connection devFd (an open /dev/fuse, already
@@ -56,19 +58,19 @@ const (
 // always takes devFd; ErrUnmounted means the mount was gone before INIT.
 func ServeMux(devFd int) (*Mux, error) {
 	m := &Mux{RawFileSystem: fuse.NewDefaultRawFileSystem()}
-	srv, err := serveConn(devFd, m)
-	if err != nil {
-		return nil, err
-	}
-	go func() {
-		srv.Serve()
+	err := serveConn(devFd, m, func() {
+		// Under mu: a space attached now would never be released.
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		m.over = true
 		for _, fs := range m.spaces() {
+			fs.OnUnmount()
 			close(fs.done)
 		}
-	}()
+	})
+	if err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -120,13 +122,6 @@ func (m *Mux) spaces() []*FS {
 
 // String names the file system (go-fuse's mount name).
 func (m *Mux) String() string { return "localbaponi" }
-
-// OnUnmount releases every space's descriptors.
-func (m *Mux) OnUnmount() {
-	for _, fs := range m.spaces() {
-		fs.OnUnmount()
-	}
-}
 
 // space returns the FS of a kernel id and its slot, or nil for the root
 // or an id that names no space.

@@ -141,47 +141,6 @@ func newFS(o Options) (*FS, error) {
 	return fs, nil
 }
 
-// serveConn makes the go-fuse server of devFd for raw and answers the
-// kernel's INIT. It always takes devFd. ErrUnmounted: the mount was gone.
-func serveConn(devFd int, raw fuse.RawFileSystem) (*fuse.Server, error) {
-	unix.CloseOnExec(devFd)
-	// NewServer owns devFd from here on, and closes it when it fails; a
-	// duplicate tells afterwards whether the connection was aborted.
-	watch, err := unix.FcntlInt(uintptr(devFd), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		unix.Close(devFd)
-		return nil, fmt.Errorf("spacefs: dup the FUSE descriptor: %w", err)
-	}
-	defer unix.Close(watch)
-	srv, err := fuse.NewServer(raw, "/dev/fd/"+strconv.Itoa(devFd), &fuse.MountOptions{
-		FsName: "localbaponi", Name: "localbaponi",
-		// Not 1 MiB: each reader of each run's server holds a buffer this
-		// big. With 1 MiB a 100 MiB write took ~90 ms instead of ~110,
-		// but runs started ~0.5-1.5 ms slower end to end (the garbage of
-		// every run's buffers), and a run's start is what counts.
-		MaxWrite:           128 << 10,
-		DisableXAttrs:      true,
-		DisableReadDirPlus: true,
-		MaxBackground:      32,
-		Logger:             discardLogger,
-	})
-	if err != nil {
-		if aborted(watch) {
-			return nil, ErrUnmounted
-		}
-		return nil, fmt.Errorf("spacefs: serve: %w", err)
-	}
-	return srv, nil
-}
-
-// aborted reports whether the FUSE connection of fd was aborted (its
-// mount is gone): /dev/fuse then polls as an error.
-func aborted(fd int) bool {
-	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	n, err := unix.Poll(pfd, 0)
-	return err == nil && n > 0 && pfd[0].Revents&unix.POLLERR != 0
-}
-
 // Done is closed when the mount is gone and every descriptor is released.
 func (fs *FS) Done() <-chan struct{} { return fs.done }
 
@@ -1100,29 +1059,3 @@ func (fs *FS) StatFs(_ <-chan struct{}, _ *fuse.InHeader, out *fuse.StatfsOut) f
 
 // discardLogger silences go-fuse's own log lines (a read error at unmount).
 var discardLogger = log.New(io.Discard, "", 0)
-
-// Mount opens the FUSE device (device; "" is /dev/fuse) and mounts a FUSE
-// file system named "localbaponi" at target (nosuid, nodev, read-only if
-// readOnly), for the caller's mount namespace, and returns the device
-// descriptor to serve (close-on-exec). Every process of the caller's user
-// namespace may use it; the kernel checks permissions against the
-// attributes the server returns.
-func Mount(device, target string, readOnly bool) (int, error) {
-	if device == "" {
-		device = "/dev/fuse"
-	}
-	fd, err := unix.Open(device, unix.O_RDWR|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, fmt.Errorf("open %s: %w", device, err)
-	}
-	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV)
-	if readOnly {
-		flags |= unix.MS_RDONLY
-	}
-	data := fmt.Sprintf("fd=%d,rootmode=40000,user_id=%d,group_id=%d,default_permissions,allow_other", fd, os.Getuid(), os.Getgid())
-	if err := unix.Mount("localbaponi", target, "fuse.localbaponi", flags, data); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("mount fuse on %s: %w", target, err)
-	}
-	return fd, nil
-}

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/localbaponi/localbaponi/emulator/internal/sandbox/child"
 )
 
 // serverEnv makes the test binary a space server (TestMain): the server
@@ -57,7 +59,7 @@ func serveForTest(cfg string) int {
 }
 
 func serveMuxForTest(c testServe) int {
-	dev, err := Mount("", c.Mnt, false)
+	dev, err := child.MountFUSE("", c.Mnt, false)
 	if err != nil {
 		fmt.Println("mount:", err)
 		return 3

@@ -1,4 +1,4 @@
-package sandbox
+package child
 
 import (
 	"os"
@@ -30,7 +30,7 @@ func BenchmarkChildHardening(b *testing.B) {
 		done := make(chan error, 1)
 		go func() {
 			runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-			if err := closeOnExecAbove3(); err != nil {
+			if err := CloseOnExecAbove3(); err != nil {
 				done <- err
 				return
 			}

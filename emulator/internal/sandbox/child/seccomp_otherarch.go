@@ -1,6 +1,6 @@
 //go:build linux && !amd64 && !arm64
 
-package sandbox
+package child
 
 // auditArch 0: the runner has no filter for this architecture and says so
 // (seccompProgram returns an error; the run fails rather than run unfiltered).

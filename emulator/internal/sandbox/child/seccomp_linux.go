@@ -1,6 +1,6 @@
 //go:build linux
 
-package sandbox
+package child
 
 // The seccomp filter installed in the child after the sandbox is built and
 // just before exec: a deny list in the spirit of Docker's and nsjail's
