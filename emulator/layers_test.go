@@ -41,7 +41,8 @@ var layers = map[string]int{
 	"emulator/internal/store/mirror":    3,
 	"emulator/internal/store/storetest": 3,
 	"emulator/internal/store":           2,
-	"emulator/internal/sandbox":         2,
+	"emulator/internal/sandbox":         3,
+	"emulator/internal/sandbox/spacefs": 2, // its leaf: sandbox/child, the re-executed child
 	"emulator/internal/signing":         2,
 	"emulator/internal/reqlog":          2,
 	"emulator/internal/clock":           1,
