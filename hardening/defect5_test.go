@@ -178,6 +178,7 @@ print(sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk('` + dir +
 // view: fuse).
 func diskQuotaAsNobody(t *testing.T) {
 	prefix := asNobody(t)
+	requireFuseAsNobody(t)
 	dir, err := os.MkdirTemp("", "localbaponi-quota-") // readable by nobody, unlike t.TempDir's parent
 	if err != nil {
 		t.Fatal(err)

@@ -211,6 +211,7 @@ func TestDefect9NoHostPathsInTheSandbox(t *testing.T) {
 
 	t.Run("nobody", func(t *testing.T) {
 		prefix := asNobody(t)
+		requireFuseAsNobody(t)
 		dataDir := filepath.Join(base, "nobody")
 		if err := os.Mkdir(dataDir, 0o755); err != nil {
 			t.Fatal(err)

@@ -99,6 +99,9 @@ print('|'.join(out))
 func TestFuseViewKill9(t *testing.T) {
 	requirePython(t)
 	asEachUser(t, "", "the root half", func(t *testing.T, user string, prefix []string) {
+		if user == "nobody" {
+			requireFuseAsNobody(t)
+		}
 		marker := fmt.Sprintf("fusebusy-%s-%d", user, time.Now().UnixNano())
 		code := fmt.Sprintf(`# %s
 f = open('/home/baponi/held', 'w')

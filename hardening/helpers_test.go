@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/localbaponi/localbaponi/emulator"
 )
 
@@ -295,4 +297,24 @@ func TestMain(m *testing.M) {
 		_ = os.RemoveAll(filepath.Dir(binPath))
 	}
 	os.Exit(code)
+}
+
+// requireFuseAsNobody skips a test of the FUSE view as nobody when nobody
+// cannot open /dev/fuse here. udev makes it 0666 on most systems, but a
+// bare /dev (devtmpfs without udev, as in some VMs) leaves it 0600, and an
+// unprivileged emulator then falls back to bind mounts, as it should
+// (TestFileViewAutoFallsBackToBind covers that fallback); .ci/run opens it
+// as udev does.
+func requireFuseAsNobody(t *testing.T) {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Stat("/dev/fuse", &st); err != nil {
+		t.Skipf("no /dev/fuse: %v", err)
+	}
+	if os.Geteuid() == 0 && st.Mode&0o006 != 0o006 {
+		t.Skipf("/dev/fuse is mode %o here: nobody cannot open it (chmod 0666 /dev/fuse, as udev does)", st.Mode&0o777)
+	}
+	if os.Geteuid() != 0 && unix.Access("/dev/fuse", unix.R_OK|unix.W_OK) != nil {
+		t.Skipf("/dev/fuse is mode %o here: this user cannot open it", st.Mode&0o777)
+	}
 }
