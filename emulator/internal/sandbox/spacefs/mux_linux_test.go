@@ -3,11 +3,13 @@
 package spacefs
 
 import (
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -75,5 +77,85 @@ func TestMuxSpaces(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(backs[1], "x")); !os.IsNotExist(err) {
 		t.Errorf("the read-only space got a file: %v", err)
+	}
+}
+
+// One reader serves a connection, but a request that may take long (here
+// an fsync the server holds) does not hold the others: a stat of another
+// file answers while it waits, and the fsync ends once released. With a
+// single reader and no helper, the stat waited for the fsync.
+func TestSlowRequestDoesNotHoldOthers(t *testing.T) {
+	hold := t.TempDir()
+	mnt, _, _ := mountSpacesCfgT(t, []Options{{}}, hold)
+	p := func(s ...string) string { return filepath.Join(append([]string{mnt, "0"}, s...)...) }
+	must(t, os.WriteFile(p("a"), []byte("a"), 0o644))
+	must(t, os.WriteFile(p("b"), []byte("b"), 0o644))
+	f, err := os.OpenFile(p("a"), os.O_WRONLY, 0)
+	must(t, err)
+	defer f.Close()
+	synced := make(chan error, 1)
+	go func() { synced <- f.Sync() }()
+	release := func() { _ = os.WriteFile(filepath.Join(hold, "release"), nil, 0o644) }
+	defer release()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(hold, "held")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server never held the fsync")
+		}
+	}
+	stated := make(chan error, 1)
+	go func() { _, err := os.Stat(p("b")); stated <- err }()
+	select {
+	case err := <-stated:
+		if err != nil {
+			t.Errorf("stat while an fsync is held: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		release()
+		t.Fatal("a stat waited for a held fsync: the slow request held the connection")
+	}
+	select {
+	case err := <-synced:
+		t.Fatalf("the fsync ended before it was released: %v", err)
+	default:
+	}
+	release()
+	select {
+	case err := <-synced:
+		if err != nil {
+			t.Errorf("the released fsync: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the fsync did not end after its release")
+	}
+}
+
+// mayBlock picks the requests that get another reader started.
+func TestMayBlock(t *testing.T) {
+	req := func(op uint32, size uint32) []byte {
+		b := make([]byte, 80)
+		binary.NativeEndian.PutUint32(b[4:8], op)
+		binary.NativeEndian.PutUint32(b[56:60], size)
+		return b
+	}
+	for _, c := range []struct {
+		name string
+		req  []byte
+		want bool
+	}{
+		{"lookup", req(1, 0), false},
+		{"getattr", req(3, 0), false},
+		{"small read", req(15, 4096), false},
+		{"large read", req(15, 128<<10), true},
+		{"large write", req(16, 64<<10), true},
+		{"fsync", req(20, 0), true},
+		{"fallocate", req(43, 0), true},
+		{"too short", []byte{1, 2, 3}, false},
+	} {
+		if got := mayBlock(c.req); got != c.want {
+			t.Errorf("%s: mayBlock %v, want %v", c.name, got, c.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ package spacefs
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,10 @@ type testServe struct {
 	// Mux is the spaces (their Back and O), served as the entries "0",
 	// "1", … of the mount at Mnt (ServeMux, Attach), as the sandbox does.
 	Mux []testServe
+	// Hold, when set, is a directory: the server holds every FSYNC until
+	// the file "release" is in it, and makes the file "held" there while
+	// it holds one.
+	Hold string
 }
 
 // serveForTest mounts and serves the spaces, says "ready", answers "stat"
@@ -59,6 +64,20 @@ func serveForTest(cfg string) int {
 }
 
 func serveMuxForTest(c testServe) int {
+	if c.Hold != "" {
+		testBeforeServe = func(req []byte) {
+			const opFsync = 20
+			if len(req) < 8 || binary.NativeEndian.Uint32(req[4:8]) != opFsync {
+				return
+			}
+			_ = os.WriteFile(filepath.Join(c.Hold, "held"), nil, 0o644)
+			for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				if _, err := os.Stat(filepath.Join(c.Hold, "release")); err == nil {
+					return
+				}
+			}
+		}
+	}
 	dev, err := child.MountFUSE("", c.Mnt, false)
 	if err != nil {
 		fmt.Println("mount:", err)
@@ -147,6 +166,12 @@ func mountT(t *testing.T, o Options) (string, string, *server) {
 // backing directories.
 func mountSpacesT(t *testing.T, opts []Options) (string, []string, *server) {
 	t.Helper()
+	return mountSpacesCfgT(t, opts, "")
+}
+
+// mountSpacesCfgT is mountSpacesT with testServe.Hold.
+func mountSpacesCfgT(t *testing.T, opts []Options, hold string) (string, []string, *server) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("mounting FUSE in the test's own namespace needs root (the sandbox tests cover the unprivileged case)")
 	}
@@ -167,7 +192,7 @@ func mountSpacesT(t *testing.T, opts []Options) (string, []string, *server) {
 		spaces = append(spaces, testServe{Back: backing, O: o})
 		backs = append(backs, backing)
 	}
-	cfg, _ := json.Marshal(testServe{Mnt: mnt, Mux: spaces})
+	cfg, _ := json.Marshal(testServe{Mnt: mnt, Mux: spaces, Hold: hold})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), serverEnv+"="+string(cfg))
 	cmd.Stderr = os.Stderr
