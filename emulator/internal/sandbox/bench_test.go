@@ -134,8 +134,8 @@ func BenchmarkStartupHome(b *testing.B) {
 }
 
 // BenchmarkFileIO compares file I/O through the two file views: python
-// writes one 100 MiB file, then creates 1 000 files of 1 KiB, in
-// /home/baponi, bound (bind) and served over FUSE (fuse), alternately.
+// writes one 100 MiB file, creates 1 000 files of 1 KiB, and stats a file
+// 2 000 times, in /home/baponi, bound (bind) and served over FUSE (fuse), alternately.
 // /tmp is slow to create files in on some machines: set BENCH_DIR to a
 // directory elsewhere.
 //
@@ -146,6 +146,9 @@ func BenchmarkFileIO(b *testing.B) {
 	for _, c := range []struct{ name, code string }{
 		{"write-100MiB", "import time\nt = time.monotonic()\nwith open('big', 'wb') as f:\n    for i in range(100):\n        f.write(b'x' * (1 << 20))\nprint(time.monotonic() - t)"},
 		{"create-1000", "import time\nt = time.monotonic()\nfor i in range(1000):\n    with open('f%d' % i, 'wb') as f:\n        f.write(b'x' * 1024)\nprint(time.monotonic() - t)"},
+		// Each stat through the view is a lookup and a getattr: two round
+		// trips to the emulator.
+		{"stat-2000", "import os, time\nopen('f', 'w').close()\nt = time.monotonic()\nfor i in range(2000):\n    os.stat('f')\nprint(time.monotonic() - t)"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			ctx := context.Background()
