@@ -428,7 +428,7 @@ func mountSpaces(root, device string, ahead bool) error {
 		return fmt.Errorf("make mounts private: %w", err)
 	}
 	var reply FuseReply
-	fd, err := MountFUSE(device, root, false)
+	fd, err := MountFUSE(device, root)
 	if err == nil {
 		childFuse.root, err = unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
@@ -556,12 +556,13 @@ func loopbackUp() error {
 }
 
 // MountFUSE opens the FUSE device (device; "" is /dev/fuse) and mounts a
-// FUSE file system named "localbaponi" at target (nosuid, nodev, read-only
-// if readOnly), for the caller's mount namespace, and returns the device
-// descriptor to serve (close-on-exec). Every process of the caller's user
-// namespace may use it; the kernel checks permissions against the
-// attributes the server returns.
-func MountFUSE(device, target string, readOnly bool) (int, error) {
+// FUSE file system named "localbaponi" at target (nosuid, nodev), for the
+// caller's mount namespace, and returns the device descriptor to serve
+// (close-on-exec). Every process of the caller's user namespace may use
+// it; the kernel checks permissions against the attributes the server
+// returns. (Read-only spaces are bound read-only, and their server refuses
+// changes: the mount itself is never read-only.)
+func MountFUSE(device, target string) (int, error) {
 	if device == "" {
 		device = "/dev/fuse"
 	}
@@ -569,12 +570,8 @@ func MountFUSE(device, target string, readOnly bool) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("open %s: %w", device, err)
 	}
-	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV)
-	if readOnly {
-		flags |= unix.MS_RDONLY
-	}
 	data := fmt.Sprintf("fd=%d,rootmode=40000,user_id=%d,group_id=%d,default_permissions,allow_other", fd, os.Getuid(), os.Getgid())
-	if err := unix.Mount("localbaponi", target, "fuse.localbaponi", flags, data); err != nil {
+	if err := unix.Mount("localbaponi", target, "fuse.localbaponi", unix.MS_NOSUID|unix.MS_NODEV, data); err != nil {
 		unix.Close(fd)
 		return -1, fmt.Errorf("mount fuse on %s: %w", target, err)
 	}

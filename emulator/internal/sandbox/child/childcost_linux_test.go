@@ -16,7 +16,7 @@ import (
 // without the steps. Unlike BenchmarkStartup it measures CPU work, not the
 // wall time of whole runs, so it is meaningful on a loaded machine.
 //
-//	go test -run '^$' -bench ChildHardening ./emulator/internal/sandbox/
+//	go test -run '^$' -bench ChildHardening ./emulator/internal/sandbox/child/
 func BenchmarkChildHardening(b *testing.B) {
 	r, w, err := os.Pipe()
 	if err != nil {

@@ -78,7 +78,7 @@ func serveMuxForTest(c testServe) int {
 			}
 		}
 	}
-	dev, err := child.MountFUSE("", c.Mnt, false)
+	dev, err := child.MountFUSE("", c.Mnt)
 	if err != nil {
 		fmt.Println("mount:", err)
 		return 3
