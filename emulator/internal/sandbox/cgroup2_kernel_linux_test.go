@@ -66,7 +66,7 @@ func TestCgroupV2LimitsOnARun(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("no output from the run in 15 s")
 	}
-	// The runner keeps one child spawned ahead, in a cgroup of its own
+	// The runner keeps children spawned ahead, each in a cgroup of its own
 	// without a memory limit yet: the run's cgroup is the one whose
 	// memory.max is the run's limit.
 	runs, _ := filepath.Glob(filepath.Join(cg.v2, "run-*"))

@@ -38,8 +38,9 @@ type nsRunner struct {
 	asRoot  bool
 	cg      *cgroups // nil: no writable cgroup; rlimits instead
 	seq     atomic.Uint64
+	spawns  atomic.Int64 // children spawned so far
 
-	warm      chan *proc // at most one child spawned ahead
+	warm      chan *proc // children spawned ahead (at most warmChildren)
 	mu        sync.Mutex
 	closed    bool
 	refilling bool
@@ -74,7 +75,7 @@ func newNSRunner(r *Runner) (*nsRunner, error) {
 	if _, err := os.Stat("/proc/self/exe"); err != nil {
 		return nil, fmt.Errorf("cannot re-execute the emulator: %w", err)
 	}
-	n := &nsRunner{r: r, asRoot: os.Geteuid() == 0, warm: make(chan *proc, 1), view: r.opts.FS}
+	n := &nsRunner{r: r, asRoot: os.Geteuid() == 0, warm: make(chan *proc, warmChildren), view: r.opts.FS}
 	n.premount.Store(true)
 	if n.asRoot {
 		n.hostUID, n.hostGID = r.opts.HostUID, r.opts.HostGID
@@ -232,10 +233,8 @@ func (n *nsRunner) close() error {
 	n.closed = true
 	n.mu.Unlock()
 	n.refills.Wait()
-	select {
-	case p := <-n.warm:
-		p.discard()
-	default:
+	for len(n.warm) > 0 { // no refill is left to add one
+		(<-n.warm).discard()
 	}
 	var errs []error
 	if n.cg != nil {
@@ -296,6 +295,7 @@ func (p *proc) discard() {
 // child takes a few ms to start: both happen before a run is asked for,
 // because the runner keeps one child spawned ahead (see take).
 func (n *nsRunner) spawn() (*proc, error) {
+	n.spawns.Add(1)
 	p := &proc{}
 	if n.cg != nil {
 		var err error
@@ -382,13 +382,28 @@ func (n *nsRunner) spawn() (*proc, error) {
 	return p, nil
 }
 
-// take returns a spawned child: the one kept ahead if there is one (and
-// starts the next), or a new one.
-func (n *nsRunner) take() (*proc, error) {
-	defer n.refill()
+// warmChildren is how many children the runner keeps spawned ahead. A
+// run takes one; while another is ready, the one it took is replaced only
+// once the run has ended. Spawning forks the emulator (its page tables
+// are copied and its pages write-protected until the child execs, so the
+// emulator's next writes fault) and the child then starts a Go runtime:
+// with one child kept ahead, all of it happened at the start of every
+// run, beside the run's own setup and the requests of its FUSE view.
+const warmChildren = 2
+
+// take returns a spawned child: one kept ahead if there is one, else a
+// new one. after: another child is still ready, so this one's
+// replacement is spawned when the run ends (the caller calls refill);
+// otherwise it is under way already.
+func (n *nsRunner) take() (p *proc, after bool, err error) {
 	if p := n.warmChild(); p != nil {
-		return p, nil
+		if len(n.warm) > 0 {
+			return p, true, nil
+		}
+		n.refill()
+		return p, false, nil
 	}
+	defer n.refill()
 	// A refill in flight started before this run was asked for: its child
 	// comes sooner than a new one would. One take waits for it; others
 	// (concurrent runs) spawn their own.
@@ -401,10 +416,11 @@ func (n *nsRunner) take() (*proc, error) {
 	if refilled != nil {
 		<-refilled
 		if p := n.warmChild(); p != nil {
-			return p, nil
+			return p, false, nil
 		}
 	}
-	return n.spawn()
+	p, err = n.spawn()
+	return p, false, err
 }
 
 // warmChild returns the child kept ahead, if there is one still alive.
@@ -428,7 +444,8 @@ func (p *proc) alive() bool {
 }
 
 // refill spawns the next child in the background, unless one is already
-// being spawned or the runner is closed.
+// being spawned or the runner is closed; and then another, until
+// warmChildren are ready.
 func (n *nsRunner) refill() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -456,20 +473,27 @@ func (n *nsRunner) refill() {
 			default:
 			}
 		}
+		more := err == nil && kept && !n.closed && len(n.warm) < cap(n.warm)
 		n.mu.Unlock()
 		if !kept {
 			p.discard() // before Done: close waits for it
+		}
+		if more {
+			n.refill() // before Done: close waits for it too
 		}
 	}()
 }
 
 func (n *nsRunner) run(ctx context.Context, spec Spec, it *interp) (Result, error) {
 	began := time.Now()
-	p, err := n.take()
+	p, after, err := n.take()
 	if err != nil {
 		return Result{}, err
 	}
 	res, err := n.start(ctx, p, spec, it, false)
+	if after {
+		n.refill()
+	}
 	res.Duration = time.Since(began)
 	return res, err
 }
