@@ -36,6 +36,34 @@ func (l *lineSignal) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// runUntilOutput starts spec on r (its Stdout and, if unset, a 20 s
+// timeout are set here) and returns once the run has printed something,
+// with the channel that its result comes on.
+func runUntilOutput(t *testing.T, r *Runner, spec Spec) <-chan Result {
+	t.Helper()
+	out := &lineSignal{seen: make(chan struct{})}
+	spec.Stdout = out
+	if spec.Timeout == 0 {
+		spec.Timeout = 20 * time.Second
+	}
+	done := make(chan Result, 1)
+	go func() {
+		res, err := r.Run(t.Context(), spec)
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		done <- res
+	}()
+	select {
+	case <-out.seen:
+	case res := <-done:
+		t.Fatalf("the run ended before it printed: %+v", res)
+	case <-time.After(15 * time.Second):
+		t.Fatal("no output from the run in 15 s")
+	}
+	return done
+}
+
 // TestCgroupV2LimitsOnARun reads, while a run is alive, the limits its
 // cgroup v2 holds: memory.max is the run's memory limit, swap is off,
 // pids.max is the runner's process limit and cpu.max one core; the run's
@@ -49,23 +77,7 @@ func TestCgroupV2LimitsOnARun(t *testing.T) {
 	if cg == nil || cg.v2 == "" || !cg.v2Memory || !cg.v2Pids || !cg.v2CPU {
 		t.Fatalf("the runner does not use cgroup v2 with memory, pids and cpu: %+v", cg)
 	}
-	out := &lineSignal{seen: make(chan struct{})}
-	done := make(chan Result, 1)
-	go func() {
-		res, err := r.Run(t.Context(), Spec{Language: "bash", MemoryLimit: 96 << 20, Timeout: 20 * time.Second, Stdout: out,
-			Code: []byte("echo up; sleep 3")})
-		if err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		done <- res
-	}()
-	select {
-	case <-out.seen:
-	case res := <-done:
-		t.Fatalf("the run ended before it printed: %+v", res)
-	case <-time.After(15 * time.Second):
-		t.Fatal("no output from the run in 15 s")
-	}
+	done := runUntilOutput(t, r, Spec{Language: "bash", MemoryLimit: 96 << 20, Code: []byte("echo up; sleep 3")})
 	// The runner keeps children spawned ahead, each in a cgroup of its own
 	// without a memory limit yet: the run's cgroup is the one whose
 	// memory.max is the run's limit.

@@ -293,7 +293,7 @@ func (p *proc) discard() {
 // spawn starts a child. Moving a process into a cgroup v1 costs 10-20 ms
 // here (the kernel waits for an RCU grace period), and the Go runtime of the
 // child takes a few ms to start: both happen before a run is asked for,
-// because the runner keeps one child spawned ahead (see take).
+// because the runner keeps children spawned ahead (see take).
 func (n *nsRunner) spawn() (*proc, error) {
 	n.spawns.Add(1)
 	p := &proc{}

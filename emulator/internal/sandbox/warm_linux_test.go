@@ -36,23 +36,7 @@ func TestRunnerSpawnsNoChildWhileARunRuns(t *testing.T) {
 	mustSucceed(t, run(t, r, Spec{Language: "bash", Code: []byte("true")}))
 	for i := range 3 {
 		before := waitWarm(t, n)
-		out := &lineSignal{seen: make(chan struct{})}
-		done := make(chan Result, 1)
-		go func() {
-			res, err := r.Run(t.Context(), Spec{Language: "bash", Timeout: 20 * time.Second, Stdout: out,
-				Code: []byte("echo up; sleep 0.6")})
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-			done <- res
-		}()
-		select {
-		case <-out.seen:
-		case res := <-done:
-			t.Fatalf("run %d ended before it printed: %+v", i, res)
-		case <-time.After(15 * time.Second):
-			t.Fatalf("run %d: no output in 15 s", i)
-		}
+		done := runUntilOutput(t, r, Spec{Language: "bash", Code: []byte("echo up; sleep 0.6")})
 		time.Sleep(300 * time.Millisecond) // a spawn started with the run would have begun by now
 		if got := n.spawns.Load(); got != before {
 			t.Errorf("run %d: %d children spawned while it ran", i, got-before)
