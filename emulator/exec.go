@@ -20,6 +20,10 @@ type SandboxOptions struct {
 	// "auto" (default: fuse where the sandbox can mount it, else bind),
 	// "fuse" or "bind" (--sandbox-fs).
 	FS string
+	// Binary is a separate sandbox child binary (--sandbox-binary; built
+	// from ./emulator/cmd/localbaponi-sandbox) to run instead of
+	// re-executing the emulator's own. "": the emulator's own.
+	Binary string
 }
 
 // execHandle holds the sandbox runner and the execution service.
@@ -35,7 +39,7 @@ type execHandle struct {
 func (e *Emulator) startRunner() error {
 	o := e.opts.Sandbox
 	r, err := sandbox.NewRunner(sandbox.Options{
-		Isolation: o.Isolation, Python: o.Python, Node: o.Node, Bash: o.Bash, FS: o.FS,
+		Isolation: o.Isolation, Python: o.Python, Node: o.Node, Bash: o.Bash, FS: o.FS, Binary: o.Binary,
 		Logger: e.log.With("component", "sandbox"),
 	})
 	if err != nil {
@@ -95,6 +99,9 @@ func (e *Emulator) execInfo(m map[string]any) {
 		if why := e.exec.runner.FileViewReason(); why != "" {
 			iso["sandbox_fs_reason"] = why
 		}
+	}
+	if bin := e.exec.runner.Binary(); bin != "" {
+		iso["sandbox_binary"] = bin
 	}
 	m["isolation"] = iso
 }

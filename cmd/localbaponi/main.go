@@ -63,6 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		adminToken  = fs.String("admin-token", "", "require this Bearer token on /_emulator/ routes other than health")
 		isolation   = fs.String("isolation", "auto", "sandbox isolation for execute: auto, namespaces or none")
 		sandboxFS   = fs.String("sandbox-fs", "auto", "how namespaces mode shows /home/baponi and /volumes/<slug> to code: fuse (served by the emulator: no host path in mountinfo, ENOSPC at the size limits), bind (bind mounts), or auto (fuse where the sandbox can mount /dev/fuse, else bind with a warning)")
+		sandboxBin  = fs.String("sandbox-binary", "", "a separate sandbox child binary (go build ./emulator/cmd/localbaponi-sandbox, from the same source) run to build each sandbox instead of re-executing this one: each run starts in less CPU; it must be owned by root or this user and writable by no one else")
 		python      = fs.String("python", "", "python interpreter for execute (default: python3 on PATH)")
 		node        = fs.String("node", "", "node interpreter for execute (default: node on PATH)")
 		bash        = fs.String("bash", "", "bash for execute (default: bash on PATH)")
@@ -108,7 +109,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		TrustForwardedHeaders: *trustFwd,
 		SigningKeyID:          *keyID, SigningSecret: *secret, StrictProviderLimits: *strict,
 		AdminToken: *adminToken, Logger: log, BodyIdleTimeout: *bodyIdle,
-		Sandbox: emulator.SandboxOptions{Isolation: *isolation, FS: *sandboxFS, Python: *python, Node: *node, Bash: *bash},
+		Sandbox: emulator.SandboxOptions{Isolation: *isolation, FS: *sandboxFS, Binary: *sandboxBin, Python: *python, Node: *node, Bash: *bash},
 	}
 	opts.JournalSize, opts.CaptureBodies, opts.Snapshot = *journalSize, *capture, *snapshot
 	if *journalSize == 0 {

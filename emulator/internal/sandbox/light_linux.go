@@ -32,7 +32,7 @@ const lightSetupWait = 20 * time.Second
 // stdout and stderr. It returns once the child has exec'd the code (or,
 // with cfg.Probe, exited); setupErr is the child's own message when it
 // could not set up (it then exits), err a failure to start it at all.
-func lightStart(cfg childConfig, stdout, stderr *os.File) (cmd *exec.Cmd, setupErr string, err error) {
+func (r *Runner) lightStart(cfg childConfig, stdout, stderr *os.File) (cmd *exec.Cmd, setupErr string, err error) {
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
 		return nil, "", err
@@ -45,7 +45,7 @@ func lightStart(cfg childConfig, stdout, stderr *os.File) (cmd *exec.Cmd, setupE
 	}
 	defer errR.Close()
 	cmd = &exec.Cmd{
-		Path:        "/proc/self/exe",
+		Path:        r.child,
 		Args:        []string{"baponi-sandbox"},
 		Env:         []string{childEnv + "=1"},
 		Dir:         "/",
@@ -96,7 +96,7 @@ func lightAttr() *syscall.SysProcAttr {
 
 // probeLight finds out once whether the light mode works here: a light
 // child that sets up and exits.
-func probeLight() error {
+func (r *Runner) probeLight() error {
 	home, err := os.MkdirTemp("", "localbaponi-probe-")
 	if err != nil {
 		return err
@@ -110,7 +110,7 @@ func probeLight() error {
 	if _, err := exec.LookPath("/bin/true"); err != nil {
 		return err
 	}
-	cmd, setupErr, err := lightStart(childConfig{Home: home, Probe: true, Argv: []string{"/bin/true"}, Dir: "/home/baponi"}, null, null)
+	cmd, setupErr, err := r.lightStart(childConfig{Home: home, Probe: true, Argv: []string{"/bin/true"}, Dir: "/home/baponi"}, null, null)
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func probeLight() error {
 // once per runner; why says why not.
 func (r *Runner) lightHome() (ok bool, why string) {
 	r.homeOnce.Do(func() {
-		if err := probeLight(); err != nil {
+		if err := r.probeLight(); err != nil {
 			r.homeWhy = err.Error()
 			r.log.Info("sandbox: isolation none: no mount namespace for /home/baponi; the thread directory is the working directory", "reason", r.homeWhy)
 			return

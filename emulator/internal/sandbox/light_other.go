@@ -18,7 +18,7 @@ type childConfig struct {
 	Probe               bool
 }
 
-func lightStart(childConfig, *os.File, *os.File) (*exec.Cmd, string, error) {
+func (r *Runner) lightStart(childConfig, *os.File, *os.File) (*exec.Cmd, string, error) {
 	return nil, "", errors.New("mount namespaces need Linux")
 }
 

@@ -72,8 +72,8 @@ var etcFiles = []string{
 var devFiles = []string{"null", "zero", "full", "random", "urandom", "tty"}
 
 func newNSRunner(r *Runner) (*nsRunner, error) {
-	if _, err := os.Stat("/proc/self/exe"); err != nil {
-		return nil, fmt.Errorf("cannot re-execute the emulator: %w", err)
+	if _, err := os.Stat(r.child); err != nil {
+		return nil, fmt.Errorf("cannot execute the sandbox child: %w", err)
 	}
 	n := &nsRunner{r: r, asRoot: os.Geteuid() == 0, warm: make(chan *proc, warmChildren), view: r.opts.FS}
 	n.premount.Store(true)
@@ -353,7 +353,7 @@ func (n *nsRunner) spawn() (*proc, error) {
 		env = append(env, fuseRootEnv+"="+n.root, fuseDeviceEnv+"="+n.r.opts.fuseDevice)
 	}
 	p.cmd = &exec.Cmd{
-		Path:        "/proc/self/exe",
+		Path:        n.r.child,
 		Args:        []string{"baponi-sandbox"},
 		Env:         env,
 		Dir:         "/",

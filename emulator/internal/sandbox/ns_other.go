@@ -28,3 +28,11 @@ func (*nsRunner) chowns() bool { return false }
 func (*nsRunner) probe() error { return errors.New("namespaces need Linux; this is " + runtime.GOOS) }
 
 func chownsWhenRoot() bool { return false }
+
+// childBinary: there is no sandbox child off Linux.
+func childBinary(path string) (string, error) {
+	if path != "" {
+		return "", errors.New("sandbox: --sandbox-binary: sandbox children exist only on Linux")
+	}
+	return "", nil
+}

@@ -109,7 +109,7 @@ func runPlain(ctx context.Context, r *Runner, spec Spec, it *interp) (Result, er
 	if light {
 		// /home/baponi is the thread directory; the child sets the limits.
 		fsize, limitFiles := fileSizeLimit(limitedDirs(spec))
-		cmd, setupErr, err = lightStart(childConfig{
+		cmd, setupErr, err = r.lightStart(childConfig{
 			Home: home, Argv: args, Env: baseEnv("/home/baponi", it, spec.Env), Dir: "/home/baponi",
 			AddrSpace: addressSpaceLimit(spec.Language, spec.MemoryLimit), FileSize: fsize, LimitFileSize: limitFiles,
 		}, outW, errOutW)

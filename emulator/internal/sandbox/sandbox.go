@@ -162,7 +162,12 @@ type Options struct {
 	// bind mounts, decided once by the namespace probe), FSFuse (a FUSE
 	// file system served by the emulator; a run fails if it cannot be
 	// mounted) or FSBind (bind mounts). Isolation none is not affected.
-	FS     string
+	FS string
+	// Binary is a separate sandbox child binary to run instead of
+	// re-executing the emulator's own (--sandbox-binary): the child of a
+	// small binary starts in less CPU than one of the emulator's (see
+	// childBinary for what it must be). "": the emulator's own.
+	Binary string
 	Logger *slog.Logger
 
 	// fuseDevice is the FUSE device the sandbox opens ("": /dev/fuse);
@@ -176,6 +181,8 @@ type Runner struct {
 	log    *slog.Logger
 	mode   string
 	reason string
+
+	child string // what a sandbox child executes (childBinary)
 
 	mu      sync.Mutex
 	interps map[string]*interp // language → resolved interpreter (nil: missing)
@@ -214,6 +221,10 @@ func NewRunner(opts Options) (*Runner, error) {
 	}
 	if r.opts.PidsLimit <= 0 {
 		r.opts.PidsLimit = DefaultPidsLimit
+	}
+	var err error
+	if r.child, err = childBinary(opts.Binary); err != nil {
+		return nil, err
 	}
 	switch r.opts.FS {
 	case "":
@@ -312,6 +323,15 @@ func (r *Runner) FileViewReason() string {
 		return ""
 	}
 	return ns.viewWhy
+}
+
+// Binary is the separate sandbox child binary the runner executes
+// (Options.Binary), or "" when it re-executes the emulator's own.
+func (r *Runner) Binary() string {
+	if r.opts.Binary == "" {
+		return ""
+	}
+	return r.child
 }
 
 // Reason says why the runner is not isolating ("" when it is).

@@ -31,7 +31,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Env marks the re-executed binary as a sandbox child ("1").
+// Env marks the re-executed binary (or the separate child binary) as a
+// sandbox child ("1"), or asks it for its protocol (ProtocolQuery).
 const Env = "LOCALBAPONI_SANDBOX_CHILD"
 
 // FuseRootEnv, set for a child of a FUSE view, is the directory (the
@@ -132,7 +133,7 @@ type Config struct {
 
 func init() {
 	if os.Getenv(Env) != "1" {
-		return
+		return // not a child; or ProtocolQuery, which main answers
 	}
 	runChild()
 }
