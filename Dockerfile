@@ -4,7 +4,7 @@
 #   docker build -t localbaponi .
 #   docker run --rm -p 8080:8080 localbaponi
 #
-# Stage 1 builds both binaries with the Go toolchain of GO_IMAGE. Where the
+# Stage 1 builds the binaries with the Go toolchain of GO_IMAGE. Where the
 # official golang image cannot be pulled (scripts/container-test runs with no
 # registry access), pass a local image that has Go 1.26 at /usr/local/go:
 #   --build-arg GO_IMAGE=localhost/localbaponi-go-builder
@@ -19,6 +19,7 @@ WORKDIR /src
 COPY . .
 ARG VERSION=dev
 RUN go build -trimpath -ldflags="-s -w" -o /out/localbaponi ./cmd/localbaponi && \
+    go build -trimpath -ldflags="-s -w" -o /out/localbaponi-sandbox ./emulator/cmd/localbaponi-sandbox && \
     go build -trimpath -ldflags="-s -w" -o /out/baponi-conformance ./cmd/baponi-conformance
 
 FROM ${BASE_IMAGE}
@@ -43,10 +44,13 @@ RUN groupadd --system --gid 10001 baponi && \
     useradd --system --uid 10001 --gid baponi --home-dir /data --shell /usr/sbin/nologin baponi && \
     mkdir -p /data /reports && chown baponi:baponi /data /reports
 
-COPY --from=build /out/localbaponi /out/baponi-conformance /usr/local/bin/
+COPY --from=build /out/localbaponi /out/localbaponi-sandbox /out/baponi-conformance /usr/local/bin/
 
+# The sandbox child of execute is the small localbaponi-sandbox binary,
+# built from the same source (README "Sandbox file view: cost").
 ENV LOCALBAPONI_ADDR=0.0.0.0:8080 \
-    LOCALBAPONI_DATA_DIR=/data
+    LOCALBAPONI_DATA_DIR=/data \
+    LOCALBAPONI_SANDBOX_BINARY=/usr/local/bin/localbaponi-sandbox
 VOLUME ["/data"]
 EXPOSE 8080
 USER baponi:baponi
