@@ -135,7 +135,8 @@ func BenchmarkStartupHome(b *testing.B) {
 
 // BenchmarkFileIO compares file I/O through the two file views: python
 // writes one 100 MiB file, creates 1 000 files of 1 KiB, and stats a file
-// 2 000 times, in /home/baponi, bound (bind) and served over FUSE (fuse), alternately.
+// 2 000 times, in /home/baponi, bound (bind) and served over FUSE (fuse),
+// alternately.
 // /tmp is slow to create files in on some machines: set BENCH_DIR to a
 // directory elsewhere.
 //

@@ -46,12 +46,9 @@ func childBinary(path string) (string, error) {
 		return selfExe, nil
 	}
 	const flag = "--sandbox-binary"
-	if !filepath.IsAbs(path) {
-		abs, err := filepath.Abs(path)
-		if err != nil {
-			return "", fmt.Errorf("sandbox: %s %s: %w", flag, path, err)
-		}
-		path = abs
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("sandbox: %s: %w", flag, err)
 	}
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err != nil {

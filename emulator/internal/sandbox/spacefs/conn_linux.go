@@ -33,10 +33,10 @@ import (
 // readers of one descriptor take turns on its read lock, and each request
 // then woke the other reader (a goroutine and a thread), which made a
 // request's round trip 2-4 times slower (python's stat of a file in the
-// home, a lookup and a getattr: 51-131 µs against 16-37). A request that may take long (a large READ or WRITE, an
-// fsync) first starts a second reader if none waits, so that the others
-// are not held behind it; a reader that finds another waiting when it is
-// done goes away.
+// home, a lookup and a getattr: 51-131 µs against 16-37). A request that
+// may take long (a large READ or WRITE, an fsync) first starts a second
+// reader if none waits, so that the others are not held behind it; a
+// reader that finds another waiting when it is done goes away.
 
 // maxWrite is the largest WRITE (and READ) the kernel sends, negotiated at
 // INIT. Not 1 MiB: with 1 MiB a 100 MiB write took ~90 ms instead of
@@ -136,15 +136,11 @@ func (c *conn) loop() {
 	defer putBuf(out)
 	for {
 		k, err := c.read(in)
-		if err != nil {
-			c.readers.Add(-1)
-			return
-		}
-		if mayBlock(in[:k]) {
+		if err == nil && mayBlock(in[:k]) {
 			c.help()
 		}
-		if !c.serve(in[:k], out) {
-			c.readers.Add(-1)
+		if err != nil || !c.serve(in[:k], out) {
+			c.readers.Add(-1) // the connection ended
 			return
 		}
 		if c.surplus() {
@@ -201,14 +197,17 @@ func (c *conn) read(in []byte) (int, error) {
 // testBeforeServe, set by tests only, sees each request before it is served.
 var testBeforeServe func(req []byte)
 
+// FUSE opcodes (include/uapi/linux/fuse.h; go-fuse keeps its own
+// unexported) and the length of a request's header (fuse_in_header).
+const (
+	opRead, opWrite, opFsync, opFsyncDir, opFallocate, opCopyFileRange = 15, 16, 20, 30, 43, 47
+	inHeader                                                           = 40
+)
+
 // mayBlock reports whether a request may take long enough that other
 // requests should not wait for it: a READ or WRITE of 64 KiB or more, an
 // fsync, an fallocate or a copy between files.
 func mayBlock(req []byte) bool {
-	const (
-		opRead, opWrite, opFsync, opFsyncDir, opFallocate, opCopyFileRange = 15, 16, 20, 30, 43, 47
-		inHeader                                                           = 40
-	)
 	if len(req) < inHeader {
 		return false
 	}

@@ -147,11 +147,11 @@ func TestMayBlock(t *testing.T) {
 	}{
 		{"lookup", req(1, 0), false},
 		{"getattr", req(3, 0), false},
-		{"small read", req(15, 4096), false},
-		{"large read", req(15, 128<<10), true},
-		{"large write", req(16, 64<<10), true},
-		{"fsync", req(20, 0), true},
-		{"fallocate", req(43, 0), true},
+		{"small read", req(opRead, 4096), false},
+		{"large read", req(opRead, 128<<10), true},
+		{"large write", req(opWrite, 64<<10), true},
+		{"fsync", req(opFsync, 0), true},
+		{"fallocate", req(opFallocate, 0), true},
 		{"too short", []byte{1, 2, 3}, false},
 	} {
 		if got := mayBlock(c.req); got != c.want {

@@ -66,7 +66,6 @@ func serveForTest(cfg string) int {
 func serveMuxForTest(c testServe) int {
 	if c.Hold != "" {
 		testBeforeServe = func(req []byte) {
-			const opFsync = 20
 			if len(req) < 8 || binary.NativeEndian.Uint32(req[4:8]) != opFsync {
 				return
 			}
